@@ -1,0 +1,1 @@
+"""netpersona's benchmarks; run ``python -m benchmarks [NAME ...]``."""

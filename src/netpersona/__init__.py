@@ -1,0 +1,29 @@
+"""netpersona: know mobile-network subscribers from their own logs.
+
+Three capabilities, each from one research paper: re-join identification
+(:mod:`netpersona.rejoin`), device-user tiers (:mod:`netpersona.devices`) and customer-value tiers
+(:mod:`netpersona.customers`), on one back-propagation engine (:mod:`netpersona.nn`) and one data
+layer (:mod:`netpersona.io`, :mod:`netpersona.engine`).
+"""
+
+from netpersona._exceptions import (
+    ColumnNotFoundError,
+    ConfigError,
+    InputError,
+    ModelFormatError,
+    NetpersonaError,
+    OutputExistsError,
+    TooManyBadRowsError,
+)
+from netpersona._version import __version__
+
+__all__ = [
+    "ColumnNotFoundError",
+    "ConfigError",
+    "InputError",
+    "ModelFormatError",
+    "NetpersonaError",
+    "OutputExistsError",
+    "TooManyBadRowsError",
+    "__version__",
+]

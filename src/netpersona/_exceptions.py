@@ -1,0 +1,80 @@
+"""Exceptions raised by netpersona, for people to read and programs to catch.
+
+    NetpersonaError                 base of everything netpersona raises on purpose
+     ├── InputError                 bad input data: names the file, line, column, what was expected
+     │    ├── ColumnNotFoundError   a mapped column is not in the file (lists the ones that are)
+     │    └── TooManyBadRowsError   more than --max-bad-fraction of the rows could not be parsed
+     ├── ConfigError                a settings / indicator-system / weights file is wrong
+     ├── OutputExistsError          an output exists and --force was not given
+     └── ModelFormatError           a saved model is corrupt or from a newer format
+
+Every message says what was expected and what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NetpersonaError(Exception):
+    """Base class of all errors netpersona raises deliberately."""
+
+
+class InputError(NetpersonaError):
+    """Input data that cannot be used as it is.
+
+    ``path``, ``line`` (1-based, counting the header) and ``column`` are set when known, and
+    appear in the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.column = column
+        self.hint = hint
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        text = f"{', '.join(where)}: {message}" if where else message
+        if hint:
+            text = f"{text}\n  hint: {hint}"
+        super().__init__(text)
+
+
+class ColumnNotFoundError(InputError):
+    """A mapped column does not exist in the input."""
+
+
+class TooManyBadRowsError(InputError):
+    """The share of unparsable rows exceeds the allowed fraction."""
+
+
+class ConfigError(NetpersonaError):
+    """A settings file, indicator system or weights file is invalid."""
+
+
+class OutputExistsError(NetpersonaError):
+    """Refusing to overwrite an existing output without ``force``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"{self.path} already exists; pass --force (force=True) to overwrite it, "
+            "or choose another output path"
+        )
+
+
+class ModelFormatError(NetpersonaError):
+    """A saved model cannot be loaded: corrupt, or written by a newer format version."""

@@ -1,0 +1,37 @@
+"""The Typer application and its command groups; command modules attach to these."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="netpersona",
+    help="Know mobile-network subscribers from their own logs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+logs_app = typer.Typer(
+    help="Read access logs and summarise them: what an analyst runs first.", no_args_is_help=True
+)
+synth_app = typer.Typer(
+    help="Realistic synthetic data for demos, tests and benchmarks.", no_args_is_help=True
+)
+rejoin_app = typer.Typer(
+    help="Re-join identification: match new numbers to known subscribers by their URL logs.",
+    no_args_is_help=True,
+)
+devices_app = typer.Typer(
+    help="Device-user tiers: portable / car Wi-Fi users -> vip / growth / ordinary.",
+    no_args_is_help=True,
+)
+customers_app = typer.Typer(
+    help="Customer-value tiers: indicator scores -> pre-classes -> network -> A/B/C/D.",
+    no_args_is_help=True,
+)
+
+app.add_typer(logs_app, name="logs")
+app.add_typer(synth_app, name="synth")
+app.add_typer(rejoin_app, name="rejoin")
+app.add_typer(devices_app, name="devices")
+app.add_typer(customers_app, name="customers")

@@ -1,0 +1,66 @@
+"""DuckDB, the embedded default engine and store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from netpersona.engine._base import Engine
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class DuckDBEngine(Engine):
+    """An engine over one DuckDB database: a file (a workspace) or ``:memory:``.
+
+    ``threads`` defaults to the machine's cores; ``memory_limit`` (e.g. ``"8GB"``) bounds DuckDB's
+    own memory, spilling to ``temp_directory`` beyond it.
+    """
+
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.path = str(path)
+        self.con = duckdb.connect(self.path, read_only=read_only)
+        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        result = self.con.execute(sql)
+        # duckdb >= 1.4 names it to_arrow_table; older releases call it arrow()
+        if hasattr(result, "to_arrow_table"):
+            return result.to_arrow_table()
+        return result.arrow()
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def create_table(self, name: str, select_sql: str, replace: bool = True) -> None:
+        verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
+        self.con.execute(f"{verb} {name} AS {select_sql}")
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchone()[0]
+        )
+
+    def close(self) -> None:
+        self.con.close()

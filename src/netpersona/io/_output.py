@@ -1,0 +1,58 @@
+"""Writing results safely: never half a file, never over an existing result without ``force``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from netpersona._exceptions import OutputExistsError
+
+
+def check_writable(path: str | Path, force: bool = False) -> Path:
+    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is false."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise OutputExistsError(path)
+    return path
+
+
+@contextmanager
+def atomic_output(path: str | Path, force: bool = False, directory: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it into place only if the block succeeds.
+
+    The temporary file lives in the destination's folder so the final ``os.replace`` is atomic
+    on one file system. If the block raises (or the process dies) no file appears at ``path``;
+    a dead process may leave a ``.<name>.*.tmp`` file behind, never a half-written result.
+    With ``directory=True`` the yielded path is a fresh empty folder.
+    """
+    path = Path(path)
+    check_writable(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if directory:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+        if directory and path.exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str, force: bool = False) -> Path:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_output(path, force=force) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

@@ -1,0 +1,48 @@
+"""Subscriber ids are personal data: keyed pseudonymisation and masking for display."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+from netpersona._exceptions import ConfigError
+
+
+def load_key(path: str | Path) -> bytes:
+    """Read a pseudonymisation key file (its bytes, surrounding whitespace stripped)."""
+    path = Path(path)
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the pseudonymisation key file {path}: {exc}") from exc
+    if len(key) < 16:
+        raise ConfigError(
+            f"the pseudonymisation key in {path} is {len(key)} bytes; use at least 16 random "
+            "bytes (e.g. `head -c 32 /dev/urandom | base64 > key.txt`)"
+        )
+    return key
+
+
+def pseudonymize(user_id: str, key: bytes) -> str:
+    """HMAC-SHA256 of ``user_id`` under ``key``, as 64 lowercase hex characters.
+
+    Stable for one key, unrelated across keys, and not reversible without the key.
+    """
+    return hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def mask_id(user_id: object) -> str:
+    """Mask an id for display: first 3 and last 4 characters kept (``177****3461``).
+
+    Ids of 7 characters or fewer keep only their first character, so a short id is never shown
+    whole. Missing ids show as an empty string.
+    """
+    if user_id is None:
+        return ""
+    text = str(user_id)
+    if len(text) >= 8:
+        return f"{text[:3]}****{text[-4:]}"
+    if not text:
+        return ""
+    return f"{text[0]}****"

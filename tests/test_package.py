@@ -1,0 +1,77 @@
+"""The package's public surface, CLI wiring and the safety helpers everything else uses."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import netpersona
+from netpersona.cli import app
+from netpersona.io import atomic_output, mask_id, pseudonymize, write_text_atomic
+
+runner = CliRunner()
+
+
+def test_public_api_is_listed():
+    assert sorted(netpersona.__all__) == netpersona.__all__
+    for name in netpersona.__all__:
+        assert hasattr(netpersona, name)
+
+
+def test_version_flag():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"netpersona {netpersona.__version__}"
+
+
+@pytest.mark.parametrize("group", ["logs", "synth", "rejoin", "devices", "customers"])
+def test_every_group_has_help(group):
+    result = runner.invoke(app, [group, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    assert len(result.output.splitlines()) > 3
+
+
+def test_mask_id_keeps_first_three_and_last_four():
+    assert mask_id("17712343461") == "177****3461"
+    assert mask_id("abc") == "a****"
+    assert mask_id(None) == ""
+
+
+@given(st.text(min_size=8))
+def test_mask_never_shows_the_middle(user_id):
+    masked = mask_id(user_id)
+    assert masked.startswith(user_id[:3]) and masked.endswith(user_id[-4:])
+    assert "****" in masked and len(masked) == 11
+
+
+@given(st.text(), st.binary(min_size=16, max_size=64), st.binary(min_size=16, max_size=64))
+def test_pseudonyms_are_stable_per_key_and_differ_across_keys(user_id, key1, key2):
+    one = pseudonymize(user_id, key1)
+    assert one == pseudonymize(user_id, key1)
+    assert re.fullmatch(r"[0-9a-f]{64}", one)
+    if key1 != key2:
+        assert one != pseudonymize(user_id, key2)
+
+
+def test_atomic_output_leaves_nothing_when_the_writer_crashes(tmp_path):
+    target = tmp_path / "result.csv"
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_text("half a fi")
+        raise RuntimeError("crash mid-write")
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_output_refuses_to_overwrite_without_force(tmp_path):
+    target = tmp_path / "result.csv"
+    write_text_atomic(target, "first")
+    with pytest.raises(netpersona.OutputExistsError, match="--force"):
+        write_text_atomic(target, "second")
+    write_text_atomic(target, "second", force=True)
+    assert target.read_text() == "second"
