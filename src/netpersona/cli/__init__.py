@@ -33,7 +33,15 @@ def _load_commands() -> None:
     # yet simply contributes nothing.
     import importlib
 
-    for name in ("_logs", "_synth", "_rejoin", "_devices", "_customers", "_demo"):
+    for name in (
+        "_logs",
+        "_synth",
+        "_rejoin",
+        "_rejoin_eval",
+        "_devices",
+        "_customers",
+        "_demo",
+    ):
         try:
             importlib.import_module(f"netpersona.cli.{name}")
         except ModuleNotFoundError as exc:
