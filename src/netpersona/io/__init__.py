@@ -4,13 +4,21 @@ quarantine, safe output and pseudonymisation."""
 from netpersona.io._mapping import LogMapping
 from netpersona.io._output import atomic_output, check_writable, write_text_atomic
 from netpersona.io._privacy import load_key, mask_id, pseudonymize
+from netpersona.io._quarantine import RejectedRow
+from netpersona.io._reader import ReadSummary, read_access_log
+from netpersona.io._sites import registrable_domain, site_of_url
 
 __all__ = [
     "LogMapping",
+    "ReadSummary",
+    "RejectedRow",
     "atomic_output",
     "check_writable",
     "load_key",
     "mask_id",
     "pseudonymize",
+    "read_access_log",
+    "registrable_domain",
+    "site_of_url",
     "write_text_atomic",
 ]

@@ -1,12 +1,19 @@
 """How the columns of a user's log map onto netpersona's canonical access-log table.
 
-The canonical table is ``user_id VARCHAR, ts TIMESTAMP, site VARCHAR`` (one row per request).
+The canonical table is ``user_id VARCHAR, ts TIMESTAMP, site VARCHAR`` (one row per request);
+``ts`` is the naive local wall-clock time in :attr:`LogMapping.timezone`.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from netpersona._exceptions import ConfigError
+
+TIME_UNITS = (None, "s", "ms")
 
 
 @dataclass(frozen=True)
@@ -14,6 +21,7 @@ class LogMapping:
     """Column mapping and parsing options shared by every command that reads access logs.
 
     Defaults match netpersona's own synthetic logs: columns ``user_id``, ``ts``, ``url``.
+    Invalid combinations raise :class:`~netpersona.ConfigError` when the mapping is built.
     """
 
     user_col: str = "user_id"
@@ -35,3 +43,60 @@ class LogMapping:
     pseudonymize_key_file: Path | None = None
     #: stop with an error when more than this share of rows cannot be parsed
     max_bad_fraction: float = 0.01
+    #: UTC instant epoch numbers count from (ISO-8601); None = the Unix epoch 1970-01-01
+    time_origin: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.columns is not None:
+            object.__setattr__(self, "columns", tuple(self.columns))
+        if self.no_header and not self.columns:
+            raise ConfigError(
+                "a file without a header needs its field names: pass --columns, "
+                "e.g. --columns sender,recipient,ts"
+            )
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            raise ConfigError(f"--columns names a field twice: {','.join(self.columns)}")
+        if self.url_col is None and self.site_col is None:
+            raise ConfigError("name the column holding the site (--site-col) or URL (--url-col)")
+        if self.time_unit not in TIME_UNITS:
+            raise ConfigError(f"--time-unit must be 's' or 'ms', not {self.time_unit!r}")
+        if self.sep is not None and len(self.sep) != 1:
+            raise ConfigError(f"--sep must be one character (or tab/space/comma), not {self.sep!r}")
+        if not 0.0 <= self.max_bad_fraction <= 1.0:
+            raise ConfigError(
+                f"--max-bad-fraction must be between 0 and 1, not {self.max_bad_fraction}"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"unknown time zone {self.timezone!r}: use an IANA name such as UTC, "
+                "Asia/Shanghai or America/Los_Angeles"
+            ) from exc
+        if self.time_origin is not None:
+            self.origin_seconds()  # validates
+
+    @property
+    def site_source(self) -> str:
+        """The column the site comes from (``site_col`` if set, else ``url_col``)."""
+        return self.site_col or self.url_col  # type: ignore[return-value]
+
+    @property
+    def mapped_columns(self) -> tuple[str, str, str]:
+        """The user, time and site/URL columns, in that order."""
+        return (self.user_col, self.time_col, self.site_source)
+
+    def origin_seconds(self) -> float:
+        """Seconds from the Unix epoch to :attr:`time_origin` (0 when unset)."""
+        if self.time_origin is None:
+            return 0.0
+        try:
+            origin = _dt.datetime.fromisoformat(self.time_origin)
+        except ValueError as exc:
+            raise ConfigError(
+                f"--time-origin {self.time_origin!r} is not an ISO-8601 date or time "
+                "(e.g. 2004-04-15 or 2004-04-15T00:00:00+00:00)"
+            ) from exc
+        if origin.tzinfo is None:
+            origin = origin.replace(tzinfo=_dt.UTC)
+        return origin.timestamp()

@@ -1,0 +1,119 @@
+"""``netpersona logs``: read access logs, summarise them, ingest them into a workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from netpersona._progress import RichProgress
+from netpersona.cli._apps import logs_app
+from netpersona.cli._options import (
+    ColumnsOpt,
+    MaxBadFractionOpt,
+    NoHeaderOpt,
+    PseudonymizeKeyOpt,
+    SepOpt,
+    SiteColOpt,
+    TimeColOpt,
+    TimeOriginOpt,
+    TimeUnitOpt,
+    TimezoneOpt,
+    UrlColOpt,
+    UserColOpt,
+    mapping_from_options,
+)
+
+LogsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        exists=True, dir_okay=False, help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz)."
+    ),
+]
+QuarantineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--quarantine",
+        dir_okay=False,
+        help="Where rows that cannot be read go (default: <log>.rejected.csv next to the log).",
+    ),
+]
+
+
+@logs_app.command("summary")
+def summary(
+    logs: LogsArg,
+    user_col: UserColOpt = "user_id",
+    time_col: TimeColOpt = "ts",
+    url_col: UrlColOpt = "url",
+    site_col: SiteColOpt = None,
+    no_header: NoHeaderOpt = False,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    time_unit: TimeUnitOpt = None,
+    timezone: TimezoneOpt = "UTC",
+    time_origin: TimeOriginOpt = None,
+    pseudonymize_key_file: PseudonymizeKeyOpt = None,
+    max_bad_fraction: MaxBadFractionOpt = 0.01,
+    quarantine: QuarantineOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Read a log and summarise it: rows, users, sites, days, activity per user."""
+    from netpersona.engine import DuckDBEngine
+    from netpersona.io import read_access_log
+    from netpersona.io._summary import summarise_log
+
+    mapping = mapping_from_options(
+        user_col=user_col,
+        time_col=time_col,
+        url_col=url_col,
+        site_col=site_col,
+        no_header=no_header,
+        columns=columns,
+        sep=sep,
+        time_unit=time_unit,
+        timezone=timezone,
+        pseudonymize_key_file=pseudonymize_key_file,
+        max_bad_fraction=max_bad_fraction,
+        time_origin=time_origin,
+    )
+    progress = RichProgress(transient=True)
+    with DuckDBEngine() as engine:
+        read = read_access_log(
+            logs, mapping, engine, table="access_log", quarantine=quarantine, progress=progress
+        )
+        result = summarise_log(engine, "access_log", rejected=read.rejected)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_summary(result, read)
+
+
+def _print_summary(result, read) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Access log summary", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("rows read", f"{result.rows:,}")
+    table.add_row("rows rejected", f"{result.rejected:,}")
+    table.add_row("users", f"{result.users:,}")
+    table.add_row("sites", f"{result.sites:,}")
+    table.add_row("days", f"{result.first_day} .. {result.last_day}")
+    dist = Table(title="Per user", show_lines=False)
+    dist.add_column("")
+    for key in result.active_days:
+        dist.add_column(key, justify="right")
+    for name, values in (
+        ("active days", result.active_days),
+        ("requests per active day", result.requests_per_day),
+    ):
+        dist.add_row(name, *(f"{v:,.1f}" if v is not None else "-" for v in values.values()))
+    console = Console()
+    console.print(table)
+    console.print(dist)
+    if read.quarantine:
+        console.print(f"rejected rows, with their line numbers: {read.quarantine}")

@@ -1,0 +1,206 @@
+"""Command-line flags shared by every command that reads access logs.
+
+A command declares each flag as a parameter typed with the alias below and its default, then
+builds the :class:`~netpersona.io.LogMapping` with :func:`mapping_from_options`::
+
+    @logs_app.command("summary")
+    def summary(
+        logs: list[Path],
+        user_col: UserColOpt = "user_id",
+        time_col: TimeColOpt = "ts",
+        url_col: UrlColOpt = "url",
+        site_col: SiteColOpt = None,
+        no_header: NoHeaderOpt = False,
+        columns: ColumnsOpt = None,
+        sep: SepOpt = None,
+        time_unit: TimeUnitOpt = None,
+        timezone: TimezoneOpt = "UTC",
+        pseudonymize_key_file: PseudonymizeKeyOpt = None,
+        max_bad_fraction: MaxBadFractionOpt = 0.01,
+    ): ...
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from netpersona.io._mapping import LogMapping
+
+_MAPPING = "Log columns"
+
+
+class TimeUnit(StrEnum):
+    """Unit of epoch numbers in the time column."""
+
+    s = "s"
+    ms = "ms"
+
+
+_PARSING = "Log parsing"
+
+UserColOpt = Annotated[
+    str,
+    typer.Option("--user-col", help="Column holding the subscriber id.", rich_help_panel=_MAPPING),
+]
+TimeColOpt = Annotated[
+    str,
+    typer.Option(
+        "--time-col",
+        help="Column holding the request time (ISO-8601, or epoch numbers with --time-unit).",
+        rich_help_panel=_MAPPING,
+    ),
+]
+UrlColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url-col",
+        help="Column holding the URL or host; the site is its registrable domain "
+        "(Public Suffix List, offline).",
+        rich_help_panel=_MAPPING,
+    ),
+]
+SiteColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--site-col",
+        help="Column holding the site as is (used instead of --url-col).",
+        rich_help_panel=_MAPPING,
+    ),
+]
+NoHeaderOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-header",
+        help="The file has no header row; name its fields with --columns.",
+        rich_help_panel=_MAPPING,
+    ),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Comma-separated names of the fields of a header-less file, in order "
+        "(e.g. sender,recipient,ts); implies --no-header.",
+        rich_help_panel=_MAPPING,
+    ),
+]
+SepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sep",
+        help="Field separator of delimited text: a character, or 'tab' / 'space' / 'comma'. "
+        "Default from the extension: .csv ',', .tsv tab, .txt/.log/.ssv space.",
+        rich_help_panel=_PARSING,
+    ),
+]
+TimeUnitOpt = Annotated[
+    TimeUnit | None,
+    typer.Option(
+        "--time-unit",
+        help="The time column holds epoch numbers in seconds or milliseconds "
+        "(default: ISO-8601 strings).",
+        rich_help_panel=_PARSING,
+    ),
+]
+TimezoneOpt = Annotated[
+    str,
+    typer.Option(
+        "--timezone",
+        help="IANA time zone of the subscribers' local calendar (days and hours), e.g. "
+        "Asia/Shanghai. Epoch times and ISO times with an offset are converted to it; ISO "
+        "times without an offset are taken as local already.",
+        rich_help_panel=_PARSING,
+    ),
+]
+PseudonymizeKeyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pseudonymize-key-file",
+        exists=True,
+        dir_okay=False,
+        help="Replace subscriber ids by HMAC-SHA256(key, id) as they are read.",
+        rich_help_panel=_PARSING,
+    ),
+]
+MaxBadFractionOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-bad-fraction",
+        min=0.0,
+        max=1.0,
+        help="Stop with an error when more than this share of a file's rows cannot be parsed "
+        "(bad rows go to a *.rejected.csv quarantine file).",
+        rich_help_panel=_PARSING,
+    ),
+]
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option(
+        "--workspace", help="DuckDB workspace file holding netpersona's tables.", dir_okay=False
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")]
+
+_SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
+
+
+def parse_separator(sep: str | None) -> str | None:
+    """The separator character for a ``--sep`` value (names such as ``tab`` accepted)."""
+    if sep is None:
+        return None
+    return _SEPARATOR_NAMES.get(sep.lower(), sep)
+
+
+def parse_columns(columns: str | None) -> tuple[str, ...] | None:
+    """The field names of a ``--columns sender,recipient,ts`` value."""
+    if columns is None:
+        return None
+    return tuple(name.strip() for name in columns.split(","))
+
+
+def mapping_from_options(
+    *,
+    user_col: str = "user_id",
+    time_col: str = "ts",
+    url_col: str | None = "url",
+    site_col: str | None = None,
+    no_header: bool = False,
+    columns: str | None = None,
+    sep: str | None = None,
+    time_unit: TimeUnit | str | None = None,
+    timezone: str = "UTC",
+    pseudonymize_key_file: Path | None = None,
+    max_bad_fraction: float = 0.01,
+    time_origin: str | None = None,
+) -> LogMapping:
+    """Build the log mapping from the shared command-line flags (validated: ConfigError)."""
+    names = parse_columns(columns)
+    return LogMapping(
+        user_col=user_col,
+        time_col=time_col,
+        url_col=None if site_col else url_col,
+        site_col=site_col,
+        no_header=no_header or names is not None,
+        columns=names,
+        sep=parse_separator(sep),
+        time_unit=getattr(time_unit, "value", time_unit),
+        timezone=timezone,
+        pseudonymize_key_file=pseudonymize_key_file,
+        max_bad_fraction=max_bad_fraction,
+        time_origin=time_origin,
+    )
+
+
+TimeOriginOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--time-origin",
+        help="Epoch numbers count from this UTC instant instead of 1970-01-01 (for logs whose "
+        "times are seconds from the start of a study, e.g. 2004-04-15).",
+        rich_help_panel=_PARSING,
+    ),
+]

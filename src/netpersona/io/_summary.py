@@ -1,0 +1,64 @@
+"""What an analyst looks at first on a new log: its size, span and how active users are."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+#: quantiles reported for each per-user distribution
+DISTRIBUTION_KEYS = ("min", "p25", "median", "p75", "max", "mean")
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """Summary of a canonical access-log table.
+
+    ``active_days`` is the distribution over users of their number of active (local) days;
+    ``requests_per_day`` the distribution over users of their mean requests per active day.
+    """
+
+    rows: int
+    rejected: int
+    users: int
+    sites: int
+    first_day: str | None
+    last_day: str | None
+    active_days: dict[str, float]
+    requests_per_day: dict[str, float]
+
+    def to_dict(self) -> dict:
+        """The summary as JSON-ready data (keys as in ``netpersona logs summary --json``)."""
+        return asdict(self)
+
+
+def _distribution(engine, column: str, per_user: str) -> dict[str, float]:
+    row = engine.fetch_arrow(
+        f"SELECT min({column}) AS min, quantile_cont({column}, 0.25) AS p25, "
+        f"median({column}) AS median, quantile_cont({column}, 0.75) AS p75, "
+        f"max({column}) AS max, avg({column}) AS mean FROM ({per_user})"
+    ).to_pylist()[0]
+    return {key: (None if row[key] is None else round(float(row[key]), 3)) for key in row}
+
+
+def summarise_log(engine, table: str = "access_log", rejected: int = 0) -> LogSummary:
+    """Summarise the canonical table ``table`` (``rejected``: rows the read turned away)."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    totals = engine.fetch_arrow(
+        f"SELECT count(*) AS rows, count(DISTINCT user_id) AS users, "
+        f"count(DISTINCT site) AS sites, CAST(min(ts) AS DATE) AS first_day, "
+        f"CAST(max(ts) AS DATE) AS last_day FROM {quoted}"
+    ).to_pylist()[0]
+    per_user = (
+        f"SELECT user_id, count(DISTINCT CAST(ts AS DATE)) AS active_days, "
+        f"count(*) / count(DISTINCT CAST(ts AS DATE)) AS requests_per_day "
+        f"FROM {quoted} GROUP BY user_id"
+    )
+    return LogSummary(
+        rows=totals["rows"],
+        rejected=rejected,
+        users=totals["users"],
+        sites=totals["sites"],
+        first_day=None if totals["first_day"] is None else totals["first_day"].isoformat(),
+        last_day=None if totals["last_day"] is None else totals["last_day"].isoformat(),
+        active_days=_distribution(engine, "active_days", per_user),
+        requests_per_day=_distribution(engine, "requests_per_day", per_user),
+    )
