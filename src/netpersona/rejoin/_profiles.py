@@ -1,0 +1,264 @@
+"""Step 1 — per-user profiles, built by SQL in the engine and loaded as integer-coded arrays.
+
+A profile set ``<name>`` is a group of engine tables (see :mod:`netpersona.rejoin._sql`):
+users (coded 0..n-1 in user-id order), sites (coded once, V(d) from the library), frequent
+sites D(u), 24-hour vectors, per-frequent-site hour vectors and item sequences. Identification
+works on :class:`ProfileArrays`, the same data as NumPy arrays in CSR layout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from netpersona._exceptions import ConfigError, InputError
+from netpersona._progress import Progress
+from netpersona.engine import Engine
+from netpersona.rejoin._settings import RejoinSettings
+from netpersona.rejoin._sql import PARTS, profile_statements, render, table_name
+
+HOURS = 24
+
+
+@dataclass
+class Profiles:
+    """A profile set materialised in an engine: the tables ``<name>_*``.
+
+    ``reference`` is the library profile set whose site codes and V(d) this set uses (``None``
+    for a library). ``seconds`` is the time spent building it.
+    """
+
+    engine: Engine
+    name: str
+    settings: RejoinSettings
+    n_users: int
+    n_sites: int
+    seconds: float
+    reference: str | None = None
+    log_table: str | None = None
+    _arrays: ProfileArrays | None = field(default=None, repr=False, compare=False)
+
+    def table(self, part: str) -> str:
+        """Engine table holding ``part`` (``users``, ``frequent``, ``hours`` ...)."""
+        return table_name(self.name, part)
+
+    def arrays(self) -> ProfileArrays:
+        """The profile set as integer-coded NumPy arrays (loaded once, then cached)."""
+        if self._arrays is None:
+            self._arrays = load_arrays(self)
+        return self._arrays
+
+    @classmethod
+    def open(cls, engine: Engine, name: str) -> Profiles:
+        """Re-open a profile set built earlier in ``engine`` (a workspace)."""
+        meta_table = table_name(name, "meta")
+        if not engine.has_table(meta_table):
+            raise InputError(
+                f"no re-join profiles called {name!r} in this workspace",
+                hint="build them first with `netpersona rejoin index LOGS --workspace W`",
+            )
+        meta = json.loads(engine.fetch_scalar(f"SELECT value FROM {meta_table}"))
+        return cls(
+            engine=engine,
+            name=name,
+            settings=RejoinSettings.from_mapping(meta["settings"], source=meta_table),
+            n_users=int(meta["n_users"]),
+            n_sites=int(meta["n_sites"]),
+            seconds=float(meta["seconds"]),
+            reference=meta.get("reference"),
+            log_table=meta.get("log_table"),
+        )
+
+    def drop(self) -> None:
+        """Remove the profile set's tables from the engine."""
+        for part in PARTS:
+            self.engine.execute(f"DROP TABLE IF EXISTS {self.table(part)}")
+
+
+def build_profiles(
+    engine: Engine,
+    log_table: str,
+    name: str,
+    settings: RejoinSettings = RejoinSettings(),
+    reference: Profiles | None = None,
+    progress: Progress = Progress(),
+) -> Profiles:
+    """Step 1: build profile set ``name`` from the canonical log table ``log_table``.
+
+    With ``reference`` (the library), V(d) and W(d) = 1/V(d) come from the library and site
+    codes are shared with it, as identification needs. Tables ``<name>_*`` are replaced.
+    """
+    if reference is not None and reference.settings.profile_key() != settings.profile_key():
+        raise ConfigError(
+            f"the library profiles {reference.name!r} were built with frequent_ratio="
+            f"{reference.settings.frequent_ratio} and active_minutes="
+            f"{reference.settings.active_minutes}, the queries would use "
+            f"{settings.frequent_ratio} and {settings.active_minutes}; rebuild one of them"
+        )
+    if not engine.has_table(log_table):
+        raise InputError(f"no log table {log_table!r} in the engine")
+    started = time.perf_counter()
+    statements = profile_statements(
+        log_table, name, settings, reference.name if reference is not None else None
+    )
+    for table, select, lists in progress.track(
+        statements, f"profiles {name}: step 1", total=len(statements)
+    ):
+        engine.create_table(table, render(select, engine.dialect, lists))
+    engine.execute(f"DROP TABLE IF EXISTS {table_name(name, 'ush')}")
+    n_users = int(engine.fetch_scalar(f"SELECT count(*) FROM {table_name(name, 'users')}"))
+    n_sites = int(engine.fetch_scalar(f"SELECT count(*) FROM {table_name(name, 'sites')}"))
+    seconds = time.perf_counter() - started
+    profiles = Profiles(
+        engine=engine,
+        name=name,
+        settings=settings,
+        n_users=n_users,
+        n_sites=n_sites,
+        seconds=seconds,
+        reference=reference.name if reference is not None else None,
+        log_table=log_table,
+    )
+    meta = {
+        "settings": settings.to_dict(),
+        "n_users": n_users,
+        "n_sites": n_sites,
+        "seconds": seconds,
+        "reference": profiles.reference,
+        "log_table": log_table,
+    }
+    engine.register_arrow(f"{name}__meta_src", pa.table({"value": [json.dumps(meta)]}))
+    engine.create_table(table_name(name, "meta"), f"SELECT value FROM {name}__meta_src")
+    engine.execute(f"DROP VIEW IF EXISTS {name}__meta_src")
+    return profiles
+
+
+@dataclass
+class ProfileArrays:
+    """A profile set as arrays; user ``i`` is row ``i`` everywhere, sites are integer codes.
+
+    - ``frequent_indptr``/``frequent_sites``: D(u) in CSR, site codes ascending per user;
+      ``site_hours[k]`` is the 24-hour vector of the k-th (user, frequent site) entry.
+    - ``hours``: the 24-hour vectors, one row per user.
+    - ``sequence_indptr``/``sequence_items``: item sequences in CSR.
+    - ``site_weight[d]`` = W(d) = 1 / max(V(d), 1), V from the library.
+    """
+
+    user_ids: pa.Array
+    online_days: np.ndarray
+    first_ts: pa.Array
+    last_ts: pa.Array
+    frequent_indptr: np.ndarray
+    frequent_sites: np.ndarray
+    site_hours: np.ndarray
+    hours: np.ndarray
+    sequence_indptr: np.ndarray
+    sequence_items: np.ndarray
+    site_names: pa.Array
+    site_weight: np.ndarray
+
+    @property
+    def n_users(self) -> int:
+        return len(self.online_days)
+
+    @cached_property
+    def frequent_weight(self) -> np.ndarray:
+        """Σ W(d) over each user's frequent sites (the denominator part of SimiOneTwo)."""
+        sums = np.add.reduceat(
+            np.append(self.site_weight[self.frequent_sites], 0.0), self.frequent_indptr[:-1]
+        )
+        sums[np.diff(self.frequent_indptr) == 0] = 0.0
+        return sums
+
+    @cached_property
+    def user_index(self) -> dict[str, int]:
+        """user id -> row."""
+        return {uid: i for i, uid in enumerate(self.user_ids.to_pylist())}
+
+    def frequent_of(self, user: int) -> np.ndarray:
+        return self.frequent_sites[self.frequent_indptr[user] : self.frequent_indptr[user + 1]]
+
+    def sequence_of(self, user: int) -> np.ndarray:
+        return self.sequence_items[self.sequence_indptr[user] : self.sequence_indptr[user + 1]]
+
+
+def _indptr(rows: np.ndarray, n: int) -> np.ndarray:
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return indptr
+
+
+def load_arrays(profiles: Profiles) -> ProfileArrays:
+    """Fetch a profile set's tables into :class:`ProfileArrays`."""
+    eng, t = profiles.engine, profiles.table
+    users = eng.fetch_arrow(
+        f"SELECT uid, user_id, online_days, first_ts, last_ts FROM {t('users')} ORDER BY uid"
+    )
+    n = users.num_rows
+    sites = eng.fetch_arrow(f"SELECT site_id, site, n_users FROM {t('sites')} ORDER BY site_id")
+    n_sites = sites.num_rows
+    site_codes = sites.column("site_id").to_numpy()
+    if n_sites and not np.array_equal(site_codes, np.arange(n_sites)):
+        # query sets list only the sites they saw: keep codes, fill the gaps with V = 0
+        size = int(site_codes.max()) + 1
+    else:
+        size = n_sites
+    v = np.zeros(size, dtype=np.float64)
+    v[site_codes] = sites.column("n_users").to_numpy()
+    names = pa.nulls(size, pa.string()).to_pylist()
+    for code, site in zip(site_codes.tolist(), sites.column("site").to_pylist(), strict=True):
+        names[code] = site
+    site_weight = 1.0 / np.maximum(v, 1.0)
+
+    freq = eng.fetch_arrow(f"SELECT uid, site_id FROM {t('frequent')} ORDER BY uid, site_id")
+    f_uid = freq.column("uid").to_numpy().astype(np.int64)
+    f_site = freq.column("site_id").to_numpy().astype(np.int32)
+    frequent_indptr = _indptr(f_uid, n)
+
+    site_hours = np.zeros((len(f_site), HOURS), dtype=np.float64)
+    sh = eng.fetch_arrow(f"SELECT uid, site_id, hour, days FROM {t('site_hours')}")
+    if sh.num_rows:
+        key = f_uid * (size + 1) + f_site
+        sh_key = sh.column("uid").to_numpy().astype(np.int64) * (size + 1) + sh.column(
+            "site_id"
+        ).to_numpy().astype(np.int64)
+        site_hours[np.searchsorted(key, sh_key), sh.column("hour").to_numpy()] = sh.column(
+            "days"
+        ).to_numpy()
+
+    hours = np.zeros((n, HOURS), dtype=np.float64)
+    h = eng.fetch_arrow(f"SELECT uid, hour, days FROM {t('hours')}")
+    if h.num_rows:
+        hours[h.column("uid").to_numpy(), h.column("hour").to_numpy()] = h.column("days").to_numpy()
+
+    seq = eng.fetch_arrow(f"SELECT uid, items FROM {t('sequences')} ORDER BY uid")
+    lengths = np.zeros(n, dtype=np.int64)
+    items = seq.column("items").combine_chunks()
+    if seq.num_rows:
+        lengths[seq.column("uid").to_numpy()] = pc.list_value_length(items).to_numpy()
+        values = items.flatten().to_numpy().astype(np.int32)
+    else:
+        values = np.zeros(0, dtype=np.int32)
+    sequence_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=sequence_indptr[1:])
+
+    return ProfileArrays(
+        user_ids=users.column("user_id").combine_chunks(),
+        online_days=users.column("online_days").to_numpy().astype(np.int64),
+        first_ts=users.column("first_ts").combine_chunks(),
+        last_ts=users.column("last_ts").combine_chunks(),
+        frequent_indptr=frequent_indptr,
+        frequent_sites=f_site,
+        site_hours=site_hours,
+        hours=hours,
+        sequence_indptr=sequence_indptr,
+        sequence_items=values,
+        site_names=pa.array(names, pa.string()),
+        site_weight=site_weight,
+    )
