@@ -136,8 +136,9 @@ def _probe(
         for e in range(a, b):
             qmark[q_sites[e]] = q
         r = np.sort(rank[q_sites[a:b]])
-        smallest = math.ceil(threshold * nx - _EPS)
-        largest = math.floor(nx / threshold + _EPS) if threshold > 0 else n_tokens
+        # size filter t·|x| <= |y| <= |x|/t, compared as floats (|x|/t may be huge)
+        smallest = threshold * nx - _EPS
+        largest = nx / threshold + _EPS if threshold > 0 else np.inf
         nc = 0
         for k in range(_prefix_length(nx, threshold)):
             tk = r[k]
