@@ -1,1 +1,69 @@
-"""netpersona.customers"""
+"""Customer-value tiers (paper C): indicator system -> 1–5 scores -> expert weights -> current
+value and pre-classes -> stratified sample -> 14-29-1 BP network -> K -> tiers A/B/C/D.
+
+>>> from netpersona.customers import load_system
+>>> len(load_system().indicators)
+14
+"""
+
+from netpersona.customers._demo import run_demo
+from netpersona.customers._model import NetworkSettings
+from netpersona.customers._pipeline import (
+    CustomerRun,
+    CustomerSettings,
+    ScoredTable,
+    composite_value,
+    run_customers,
+    score_table,
+)
+from netpersona.customers._preclass import current_value, pre_class, pre_class_table
+from netpersona.customers._report import build_report, write_report
+from netpersona.customers._sample import stratified_sample, stratum_sizes, train_test_split
+from netpersona.customers._saved import CustomerModel, load_run, save_run
+from netpersona.customers._scoring import ScoredCustomers, score_customers
+from netpersona.customers._source import read_customers
+from netpersona.customers._system import IndicatorSystem, default_system_path, load_system
+from netpersona.customers._tiers import GUIDANCE, TierThresholds, assign_tiers
+from netpersona.customers._weights import (
+    ExpertWeights,
+    ahp_priorities,
+    csv_weights,
+    equal_weights,
+    load_weights,
+)
+
+__all__ = [
+    "GUIDANCE",
+    "CustomerModel",
+    "CustomerRun",
+    "CustomerSettings",
+    "ExpertWeights",
+    "IndicatorSystem",
+    "NetworkSettings",
+    "ScoredCustomers",
+    "ScoredTable",
+    "TierThresholds",
+    "ahp_priorities",
+    "assign_tiers",
+    "build_report",
+    "composite_value",
+    "csv_weights",
+    "current_value",
+    "default_system_path",
+    "equal_weights",
+    "load_run",
+    "load_system",
+    "load_weights",
+    "pre_class",
+    "pre_class_table",
+    "read_customers",
+    "run_customers",
+    "run_demo",
+    "save_run",
+    "score_customers",
+    "score_table",
+    "stratified_sample",
+    "stratum_sizes",
+    "train_test_split",
+    "write_report",
+]
