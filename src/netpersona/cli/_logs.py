@@ -23,6 +23,7 @@ from netpersona.cli._options import (
     TimezoneOpt,
     UrlColOpt,
     UserColOpt,
+    WorkspaceOpt,
     mapping_from_options,
 )
 
@@ -115,5 +116,57 @@ def _print_summary(result, read) -> None:
     console = Console()
     console.print(table)
     console.print(dist)
+    if read.quarantine:
+        console.print(f"rejected rows, with their line numbers: {read.quarantine}")
+
+
+@logs_app.command("ingest")
+def ingest(
+    logs: LogsArg,
+    workspace: WorkspaceOpt = Path("netpersona.duckdb"),
+    table: Annotated[
+        str, typer.Option("--table", help="Workspace table the rows are appended to.")
+    ] = "access_log",
+    user_col: UserColOpt = "user_id",
+    time_col: TimeColOpt = "ts",
+    url_col: UrlColOpt = "url",
+    site_col: SiteColOpt = None,
+    no_header: NoHeaderOpt = False,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    time_unit: TimeUnitOpt = None,
+    timezone: TimezoneOpt = "UTC",
+    time_origin: TimeOriginOpt = None,
+    pseudonymize_key_file: PseudonymizeKeyOpt = None,
+    max_bad_fraction: MaxBadFractionOpt = 0.01,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Append logs to a workspace table; a file ingested before (same content) is skipped."""
+    from rich.console import Console
+
+    from netpersona.engine import Workspace
+
+    mapping = mapping_from_options(
+        user_col=user_col,
+        time_col=time_col,
+        url_col=url_col,
+        site_col=site_col,
+        no_header=no_header,
+        columns=columns,
+        sep=sep,
+        time_unit=time_unit,
+        timezone=timezone,
+        pseudonymize_key_file=pseudonymize_key_file,
+        max_bad_fraction=max_bad_fraction,
+        time_origin=time_origin,
+    )
+    with Workspace(workspace) as ws:
+        read = ws.ingest(logs, mapping, table=table, quarantine=quarantine, progress=RichProgress())
+        total = ws.fetch_scalar(f'SELECT count(*) FROM "{table}"') if ws.has_table(table) else 0
+    console = Console()
+    console.print(
+        f"{read.rows:,} rows added to table {table} of {workspace} ({total:,} in all); "
+        f"{read.rejected:,} rejected; {len(read.skipped)} file(s) skipped as already ingested"
+    )
     if read.quarantine:
         console.print(f"rejected rows, with their line numbers: {read.quarantine}")

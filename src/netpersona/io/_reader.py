@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from netpersona.io._quarantine import (
     quarantine_path_for,
     write_quarantine,
 )
-from netpersona.io._sites import HOST_PATTERN, host_of, sites_for_hosts
+from netpersona.io._sites import authority_of, authority_sql, sites_for_hosts
 
 #: epoch times beyond this many seconds from 1970 (year ~5138) are rejected as bad times
 MAX_EPOCH_SECONDS = 1e11
@@ -64,6 +64,8 @@ class ReadSummary:
     skipped: tuple[Path, ...] = ()
     #: rejected rows by reason
     reasons: dict[str, int] = field(default_factory=dict)
+    #: per input file: (rows accepted, rows rejected)
+    by_file: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,7 +130,7 @@ def _text_time_expr(text: str, mapping: LogMapping) -> str:
 def _host_expr(text: str, mapping: LogMapping) -> str:
     if mapping.site_col:
         return f"CAST({text} AS VARCHAR)"
-    return f"regexp_extract(CAST({text} AS VARCHAR), {_lit(HOST_PATTERN)}, 1)"
+    return authority_sql(f"CAST({text} AS VARCHAR)")
 
 
 def _delimited_source(path: Path, fmt: LogFormat, mapping: LogMapping, cols, rejects: str):
@@ -257,7 +259,7 @@ def _semantic_check(
         if fields[time_i] in bad_times:
             return "bad time"
         value = fields[site_i]
-        if (value if mapping.site_col else host_of(value)) in bad_hosts:
+        if (value if mapping.site_col else authority_of(value)) in bad_hosts:
             return site_reason
         return None
 
@@ -494,10 +496,13 @@ def read_access_log(
             else:
                 engine.create_table(_ident(table), select, replace=True)
     finally:
+        # best effort: after a failed statement inside a transaction, drops fail too
         for name in (sites, users):
-            engine.execute(f"DROP VIEW IF EXISTS {name}")
+            with suppress(Exception):
+                engine.execute(f"DROP VIEW IF EXISTS {name}")
         for name in temporary:
-            engine.execute(f"DROP TABLE IF EXISTS {name}")
+            with suppress(Exception):
+                engine.execute(f"DROP TABLE IF EXISTS {name}")
 
     rejected = [row for one in staged for row in one.rejected]
     summary = ReadSummary(
@@ -506,6 +511,7 @@ def read_access_log(
         files=tuple(files),
         table=table,
         reasons=dict(Counter(row.reason for row in rejected)),
+        by_file={s.path: (s.rows, s.bad) for s in staged},
     )
     if rejected:
         target = Path(quarantine) if quarantine else quarantine_path_for(files[0])

@@ -4,8 +4,9 @@
 ``example.co.uk``. Bare hosts and ``host:port`` are accepted, IP addresses are kept whole.
 The suffix list is tldextract's bundled snapshot: nothing is downloaded or cached on disk.
 
-Hosts are cut out of URLs by :data:`HOST_PATTERN` inside the SQL engine (once per row); the
-suffix-list lookup runs in Python once per *distinct* host (:func:`sites_for_hosts`).
+The authority (``host:port``) is cut out of each URL by :func:`authority_sql` inside the SQL
+engine (once per row); the suffix-list lookup runs in Python once per *distinct* authority
+(:func:`sites_for_hosts`).
 """
 
 from __future__ import annotations
@@ -15,18 +16,35 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-#: host of a URL or bare host: optional scheme, optional user info, then a bracketed IPv6
-#: address or everything up to the port, path, query or fragment. Valid in RE2 (DuckDB) and re.
-HOST_PATTERN = r"^\s*(?:[A-Za-z][A-Za-z0-9+.\-]*://)?(?:[^@/?#]*@)?(\[[0-9A-Fa-f:.]*\]|[^/?#:]*)"
-_HOST_RE = re.compile(HOST_PATTERN)
-# a DNS label: letters (any script), digits, '-' and '_'; no spaces or punctuation
-_LABEL_RE = re.compile(r"^[^\W]([\w\-]*[^\W])?$|^[\w]$")
+# A valid host name: labels of letters (any script), digits, '-' and '_', joined by dots.
+_HOST_NAME_RE = re.compile(r"[\w\-]+(?:\.[\w\-]+)*")
+#: a leading URL scheme (``http://``), with any spaces or tabs before it; valid in RE2 and re
+SCHEME_PATTERN = r"^[ \t]*[A-Za-z][A-Za-z0-9+.\-]*://"
+_SCHEME_RE = re.compile(SCHEME_PATTERN)
 
 
-def host_of(url: str) -> str:
-    """The host part of a URL or bare host, exactly as :data:`HOST_PATTERN` cuts it in SQL."""
-    match = _HOST_RE.match(url)
-    return match.group(1) if match else ""
+def authority_sql(url: str) -> str:
+    """SQL (DuckDB) expression cutting the authority (``user@host:port``) out of ``url``.
+
+    One anchored regex and three splits: several times faster than a capturing regex on
+    billions of rows. :func:`authority_of` is its exact Python twin.
+    """
+    no_scheme = f"regexp_replace({url}, '{SCHEME_PATTERN}', '')"
+    return f"split_part(split_part(split_part({no_scheme}, '/', 1), '?', 1), '#', 1)"
+
+
+def authority_of(url: str) -> str:
+    """The authority of a URL or bare host (the Python twin of :func:`authority_sql`)."""
+    rest = _SCHEME_RE.sub("", url, count=1)
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+
+
+def host_of(authority: str) -> str:
+    """The host of an authority: user info (``user@``) and port (``:8080``) removed."""
+    host_port = authority.strip().rsplit("@", 1)[-1]
+    if host_port.startswith("[") and "]" in host_port:
+        return host_port.split("]", 1)[0] + "]"
+    return host_port.split(":", 1)[0]
 
 
 @lru_cache(maxsize=1)
@@ -44,28 +62,27 @@ def normalise_host(host: str) -> str | None:
         return None
     if host.startswith("["):
         try:
-            return str(ipaddress.IPv6Address(host.strip("[]")))
+            return str(ipaddress.IPv6Address(host[1:-1]))
         except ValueError:
             return None
-    labels = host.split(".")
-    if all(_LABEL_RE.match(label) for label in labels):
-        return host
-    return None
+    return host if _HOST_NAME_RE.fullmatch(host) else None
 
 
 def registrable_domain(host: str) -> str | None:
-    """The site of a host: its registrable domain, the IP address itself, or None if invalid.
+    """The site of a host (or authority, ``user@host:port``): its registrable domain, the IP
+    address itself, or None if it is not a valid host.
 
     A host with no known public suffix (``localhost``, an intranet name, a hashed token) is its
     own site; a host that is itself a public suffix (``co.uk``) too.
     """
-    name = normalise_host(host)
+    name = normalise_host(host_of(host))
     if name is None:
         return None
-    try:
-        return str(ipaddress.ip_address(name))
-    except ValueError:
-        pass
+    if name[0].isdigit() or ":" in name:
+        try:
+            return str(ipaddress.ip_address(name))
+        except ValueError:
+            pass
     parts = _extractor()(name)
     if parts.suffix and parts.domain:
         return f"{parts.domain}.{parts.suffix}"
@@ -74,7 +91,7 @@ def registrable_domain(host: str) -> str | None:
 
 def site_of_url(url: str) -> str | None:
     """The site of a URL or bare host (see the module docstring); None if it has no valid host."""
-    return registrable_domain(host_of(url))
+    return registrable_domain(authority_of(url))
 
 
 def sites_for_hosts(hosts: Iterable[str | None]) -> list[str | None]:
