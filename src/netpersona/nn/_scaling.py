@@ -1,0 +1,46 @@
+"""Min-max scaling as MATLAB's ``mapminmax``, fitted on training data and stored with a model.
+
+``y = (hi - lo) * (x - xmin) / (xmax - xmin) + lo`` per column. A column that is constant in the
+training data gets gain 1 (``y = x - xmin + lo``), as ``mapminmax`` does, so it maps to ``lo``
+instead of dividing by zero. Values outside the training range map outside ``[lo, hi]``; the
+estimators keep ``input_min_`` / ``input_max_`` so callers can flag them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class MinMaxScaling:
+    """Per-column training minimum and maximum, and the target interval ``[lo, hi]``."""
+
+    data_min: np.ndarray
+    data_max: np.ndarray
+    lo: float = 0.0
+    hi: float = 1.0
+
+    @classmethod
+    def fit(cls, data: np.ndarray, feature_range: tuple[float, float] = (0.0, 1.0)):
+        """Learn the per-column range of ``data`` (rows are samples)."""
+        lo, hi = (float(v) for v in feature_range)
+        if not lo < hi:
+            raise ValueError(f"scaling range must have low < high, got {feature_range}")
+        data = np.asarray(data, dtype=np.float64)
+        return cls(data.min(axis=0), data.max(axis=0), lo, hi)
+
+    @property
+    def gain(self) -> np.ndarray:
+        span = self.data_max - self.data_min
+        safe = np.where(span > 0, span, 1.0)
+        return np.where(span > 0, (self.hi - self.lo) / safe, 1.0)
+
+    def transform(self, data: np.ndarray) -> np.ndarray:
+        """Scale ``data`` into the target interval (for the training range)."""
+        return (np.asarray(data, dtype=np.float64) - self.data_min) * self.gain + self.lo
+
+    def inverse(self, scaled: np.ndarray) -> np.ndarray:
+        """Map scaled values back to the original units."""
+        return (np.asarray(scaled, dtype=np.float64) - self.lo) / self.gain + self.data_min
