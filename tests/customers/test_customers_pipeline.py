@@ -145,3 +145,24 @@ def test_full_expert_weights_change_the_composite_target(tmp_path):
     scores = table.scored.scores["monetary"].to_numpy()
     assert np.allclose(table.target, (scores - 1) / 4)
     assert table.weights.current == pytest.approx({"recency": 0, "frequency": 0, "monetary": 1})
+
+
+def test_run_demo_writes_everything_and_returns_headline_figures(tmp_path):
+    from netpersona import customers
+
+    headline = customers.run_demo(tmp_path / "demo", n=200, seed=2)
+    assert headline["customers"] == 200 and headline["network"] == "14-29-1"
+    assert sum(headline["pre_class_counts"]) == 200
+    assert sum(headline["tier_shares"].values()) == pytest.approx(1.0)
+    assert 0.0 <= headline["tier_accuracy_vs_truth"] <= 1.0
+    names = {p.name for p in (tmp_path / "demo").iterdir()}
+    assert {"customers.csv", "customer_tiers.csv", "customer_model",
+            "customers_report.html"} <= names  # fmt: skip
+    assert load_run(tmp_path / "demo" / "customer_model").summary["n_customers"] == 200
+
+
+def test_public_api_is_listed_and_sorted():
+    from netpersona import customers
+
+    assert len(set(customers.__all__)) == len(customers.__all__)
+    assert all(hasattr(customers, name) for name in customers.__all__)

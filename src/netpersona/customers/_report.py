@@ -46,13 +46,19 @@ def weights_figure(summary: dict) -> Figure:
     ax = fig.add_subplot()
     y = np.arange(len(names))
     ax.barh(y, values, color=colours)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=_DIM_COLOURS[i % len(_DIM_COLOURS)], label=summary["dimensions"][d])
+               for i, d in enumerate(dims)]  # fmt: skip
     experts = w.get("per_expert") or {}
     if experts and set(names) <= set(next(iter(experts.values()))):
         per = np.array([[e[n] for n in names] for e in experts.values()])
         per = per / per.sum(axis=1, keepdims=True)
-        ax.errorbar(values, y, xerr=[values - per.min(0), per.max(0) - values], fmt="none",
-                    ecolor="#333", capsize=2, label="experts' range")  # fmt: skip
-        ax.legend(loc="lower right", fontsize=8)
+        values = np.asarray(values)
+        bars = ax.errorbar(values, y, xerr=[values - per.min(0), per.max(0) - values], fmt="none",
+                           ecolor="#333", capsize=2, label="experts' range")  # fmt: skip
+        handles.append(bars)
+    ax.legend(handles=handles, loc="lower right", fontsize=7)
     ax.set_yticks(y, names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("weight in the composite K")
@@ -67,7 +73,9 @@ def training_figure(summary: dict) -> Figure:
     fig = Figure(figsize=(6.4, 3.4))
     ax = fig.add_subplot()
     history = net["history"]
-    ax.semilogy(np.arange(1, len(history) + 1), history, label="training error (mse)")
+    ax.semilogy(
+        np.arange(1, len(history) + 1), history, label="training error (mse, K min-max scaled)"
+    )
     ax.axhline(net["goal"], color="#c53030", ls="--", label=f"goal {net['goal']}")
     ax.axhline(summary["test_mse"], color="#2f855a", ls=":",
                label=f"test MSE {summary['test_mse']:.4f}")  # fmt: skip
