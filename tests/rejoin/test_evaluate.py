@@ -275,3 +275,82 @@ def test_sweep_days_reuses_a_known_t(engine):
     assert [r["query_days"] for r in rows] == [1, 2, 3]
     assert rows[2]["acc_overall"] == main.metrics["acc_overall"]
     assert all(r["n_queries"] == 30 for r in rows)
+
+
+# --------------------------------------------------------------------------------------------
+# the paper's method through the protocol
+
+
+@pytest.fixture(scope="module")
+def habitual_engine():
+    from _core_data import habitual_log
+
+    eng = DuckDBEngine(threads=1)
+    eng.register_arrow("habitual_rows", habitual_log(30, 14, seed=3))
+    eng.create_table("habitual", "SELECT * FROM habitual_rows")
+    yield eng
+    eng.close()
+
+
+def test_paper_method_through_the_protocol(habitual_engine):
+    from netpersona.rejoin import RejoinSettings
+    from netpersona.rejoin._evaluate import STEP_NAMES
+
+    ev = evaluate(habitual_engine, "habitual", query_days=4, library_fraction=0.8, seed=5)
+    m = ev.metrics
+    assert (m["n_library"], m["n_queries"], m["n_absent"]) == (24, 30, 6)
+    assert [s["step"] for s in m["steps"]] == list(STEP_NAMES)
+    recalls = [s["recall"] for s in m["steps"]]
+    assert recalls == sorted(recalls, reverse=True)  # a step never brings a user back
+    means = [s["mean_candidates"] for s in m["steps"][:-1]]
+    assert means == sorted(means, reverse=True)
+    # habitual users with personal rare sites and peak hours: the paper's method finds them
+    assert m["acc_absent"] == 1.0 and m["acc_present"] == 1.0
+    assert m["steps"][-1]["recall"] == m["acc_present_any"]
+    assert m["seconds_total"] > 0
+    assert ev.settings == RejoinSettings()
+    assert json.loads(json.dumps(ev.to_json()))["settings"]["jaccard_min"] == 0.6
+    # every verdict came back under a fresh id: none of the original ids is a query id
+    originals = set(
+        habitual_engine.fetch_arrow("SELECT DISTINCT user_id FROM habitual")
+        .column("user_id")
+        .to_pylist()
+    )
+    assert not originals & set(ev.matches.column("query_user").to_pylist())
+
+
+def test_whole_library_means_no_absent_query(habitual_engine):
+    ev = evaluate(habitual_engine, "habitual", query_days=4, library_fraction=1.0)
+    assert ev.metrics["n_absent"] == 0
+    assert ev.metrics["acc_absent"] is None
+    assert ev.metrics["balanced_accuracy"] == ev.metrics["acc_present"]
+
+
+def test_paper_method_reuses_profiles_when_only_step_settings_change(habitual_engine, monkeypatch):
+    import netpersona.rejoin as rejoin
+    from netpersona.rejoin import RejoinSettings
+    from netpersona.rejoin._evaluate import PaperMethod, evaluate_split
+    from netpersona.rejoin._protocol import split_log
+
+    built = []
+    real = rejoin.build_profiles
+
+    def counting(*args, **kwargs):
+        built.append(kwargs["name"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rejoin, "build_profiles", counting)
+    split = split_log(habitual_engine, "habitual", query_days=4, prefix="reuse")
+    method = PaperMethod()
+    for s in (
+        RejoinSettings(),
+        RejoinSettings(jaccard_min=0.3, tie_ratio=0.1),
+        RejoinSettings(hour_cosine_min=0.2),
+    ):
+        evaluate_split(habitual_engine, split, settings=s, method=method)
+    assert len(built) == 2  # one library and one query profile set for all three
+    evaluate_split(habitual_engine, split, settings=RejoinSettings(active_minutes=5), method=method)
+    assert len(built) == 4
+    assert habitual_engine.has_table(f"{built[-1]}_users")
+    method.release(habitual_engine)
+    assert not habitual_engine.has_table(f"{built[0]}_users")

@@ -21,3 +21,36 @@ __all__ = [
     "explain",
     "identify",
 ]
+
+# evaluation: the paper's protocol, calibration and reports
+from netpersona.rejoin._calibrate import Calibration, calibrate, write_settings
+from netpersona.rejoin._evaluate import (
+    Evaluation,
+    MatchMethod,
+    MethodRun,
+    StepRun,
+    evaluate,
+    register_method,
+    score_matches,
+    sweep_days,
+)
+from netpersona.rejoin._protocol import Split, split_log
+from netpersona.rejoin._report import write_evaluation_report, write_identify_report
+
+__all__ += [
+    "Calibration",
+    "Evaluation",
+    "MatchMethod",
+    "MethodRun",
+    "Split",
+    "StepRun",
+    "calibrate",
+    "evaluate",
+    "register_method",
+    "score_matches",
+    "split_log",
+    "sweep_days",
+    "write_evaluation_report",
+    "write_identify_report",
+    "write_settings",
+]

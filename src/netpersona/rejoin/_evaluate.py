@@ -147,7 +147,12 @@ def candidate_recall(candidates: pa.Table, truth: pa.Table) -> tuple[float, floa
     """Mean candidates per query, and the share of present queries whose true user is still a
     candidate (``candidates``: ``query_user, library_user`` pairs)."""
     present = truth.filter(truth.column("in_library")).select(["query_user", "true_user"])
-    pairs = candidates.select(["query_user", "library_user"])
+    pairs = pa.table(
+        {  # plain strings: a method may hand over dictionary-encoded columns
+            name: candidates.column(name).cast(pa.string())
+            for name in ("query_user", "library_user")
+        }
+    )
     found = pairs.join(
         present.rename_columns(["query_user", "library_user"]),
         keys=["query_user", "library_user"],

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from netpersona.io import mask_id
 from netpersona.report import HtmlReport
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Table 2 of the paper (Wang & Bao 2015): accuracies on 25,809 users, t = 5
 PAPER_ACCURACY = {"acc_absent": 0.9906, "acc_present": 0.9814, "acc_overall": 0.9832}
@@ -38,6 +39,13 @@ ACCURACY_LABELS = {
 _OURS, _PAPER = "#2b6cb0", "#c05621"
 
 
+def _figure(**kwargs: Any) -> Figure:
+    """A new matplotlib figure (imported here: importing netpersona stays light)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f}%"
 
@@ -55,7 +63,7 @@ def accuracy_figure(metrics: dict) -> Figure:
     """Bars of our accuracies beside the paper's 99.06 / 98.14 / 98.32 %."""
     keys = [*PAPER_ACCURACY, "acc_present_any", "balanced_accuracy", "rank1_present"]
     labels = ["absent", "present", "overall", "present\n(anywhere)", "balanced", "rank 1\npresent"]
-    fig = Figure(figsize=(8, 3.6))
+    fig = _figure(figsize=(8, 3.6))
     ax = fig.subplots()
     width = 0.38
     ours = [100 * (metrics.get(k) or 0.0) for k in keys]
@@ -82,7 +90,7 @@ def accuracy_figure(metrics: dict) -> Figure:
 def funnel_figure(steps: list[dict], n_library: int) -> Figure:
     """The candidate set after each step as % of the library (log scale), with the paper's
     Table 1 beside it, and the recall of the true user on a second axis."""
-    fig = Figure(figsize=(8, 3.8))
+    fig = _figure(figsize=(8, 3.8))
     ax = fig.subplots()
     names = [s["step"] for s in steps]
     xs = list(range(len(names)))
@@ -125,7 +133,7 @@ def funnel_figure(steps: list[dict], n_library: int) -> Figure:
 
 def sweep_figure(rows: list[dict]) -> Figure:
     """Accuracy vs the query-period length t (the paper chose t = 5)."""
-    fig = Figure(figsize=(7, 3.6))
+    fig = _figure(figsize=(7, 3.6))
     ax = fig.subplots()
     ts = [r["query_days"] for r in rows]
     for key, style in (
@@ -149,7 +157,7 @@ def sweep_figure(rows: list[dict]) -> Figure:
 
 def decisions_figure(decisions: dict[str, int]) -> Figure:
     """How many queries got each verdict."""
-    fig = Figure(figsize=(5, 3))
+    fig = _figure(figsize=(5, 3))
     ax = fig.subplots()
     names = ["match", "ambiguous", "new"]
     bars = ax.bar(names, [decisions.get(n, 0) for n in names], color=[_OURS, "#d69e2e", "#718096"])
@@ -329,7 +337,7 @@ def identify_page(result: Any, sample: int = 20) -> HtmlReport:
     outputs = matches.filter(pc.equal(matches.column("answer"), 1))
     scores = [v for v in outputs.column("score").to_pylist() if v is not None]
     if scores:
-        fig = Figure(figsize=(6, 3))
+        fig = _figure(figsize=(6, 3))
         ax = fig.subplots()
         ax.hist(scores, bins=30, color=_OURS)
         ax.set_xlabel("total similarity S of the outputs")

@@ -1,0 +1,338 @@
+"""``netpersona rejoin evaluate`` and ``netpersona rejoin calibrate``: the paper's protocol on
+the user's own log, and the settings that suit it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from netpersona._progress import RichProgress
+from netpersona.cli._apps import rejoin_app
+from netpersona.cli._options import (
+    ColumnsOpt,
+    ForceOpt,
+    MaxBadFractionOpt,
+    NoHeaderOpt,
+    PseudonymizeKeyOpt,
+    SepOpt,
+    SiteColOpt,
+    TimeColOpt,
+    TimeOriginOpt,
+    TimeUnitOpt,
+    TimezoneOpt,
+    UrlColOpt,
+    UserColOpt,
+    mapping_from_options,
+)
+
+_PROTOCOL = "Protocol"
+
+LogsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        exists=True,
+        dir_okay=False,
+        help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz) holding the whole period.",
+    ),
+]
+QueryDaysOpt = Annotated[
+    int,
+    typer.Option(
+        "--query-days",
+        min=1,
+        help="t: the last t days of the window are the query period (the paper: 5).",
+        rich_help_panel=_PROTOCOL,
+    ),
+]
+LibraryFractionOpt = Annotated[
+    float,
+    typer.Option(
+        "--library-fraction",
+        min=0.0,
+        max=1.0,
+        help="Share of the library period's users drawn into the library; the others' "
+        "queries must be answered 'new' (the paper: 20,809 of 25,809).",
+        rich_help_panel=_PROTOCOL,
+    ),
+]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Seed of the library draw and the fresh query ids.")
+]
+WindowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--window",
+        help="START..END (ISO dates, both included) to evaluate on; default the whole log.",
+        rich_help_panel=_PROTOCOL,
+    ),
+]
+SettingsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings",
+        exists=True,
+        dir_okay=False,
+        help="TOML file with a [rejoin] table (e.g. written by `rejoin calibrate`); "
+        "default: the paper's values.",
+    ),
+]
+MethodOpt = Annotated[
+    str, typer.Option("--method", help="Matcher to evaluate (paper: the paper's six steps).")
+]
+
+
+def _mapping(options: dict):
+    """The log mapping from a command's own mapping flags (its ``locals()``)."""
+    import inspect
+
+    names = inspect.signature(mapping_from_options).parameters
+    return mapping_from_options(**{k: v for k, v in options.items() if k in names})
+
+
+def _settings(path: Path | None):
+    from netpersona.rejoin import RejoinSettings
+
+    return RejoinSettings.from_toml(path) if path is not None else RejoinSettings()
+
+
+def _read(logs: list[Path], mapping, progress):
+    from netpersona.engine import DuckDBEngine
+    from netpersona.io import read_access_log
+
+    engine = DuckDBEngine()
+    # DuckDB 2.0 may return ORDER BY results out of order through DB-API Arrow fetches when
+    # insertion order is not preserved; the profiles' loader relies on that order
+    engine.execute("SET preserve_insertion_order = true")
+    read = read_access_log(logs, mapping, engine, table="access_log", progress=progress)
+    if read.rejected:
+        progress.log(f"{read.rejected:,} unreadable row(s) set aside in {read.quarantine}")
+    return engine
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+@rejoin_app.command("evaluate")
+def evaluate_command(
+    logs: LogsArg,
+    json_out: Annotated[
+        Path, typer.Option("--json", dir_okay=False, help="Where to write the metrics (JSON).")
+    ],
+    query_days: QueryDaysOpt = 5,
+    library_fraction: LibraryFractionOpt = 0.8,
+    seed: SeedOpt = 0,
+    window: WindowOpt = None,
+    settings: SettingsOpt = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep-days",
+            help="Also evaluate each t in this range (1-10, or 3,5,7) and draw accuracy vs t.",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = None,
+    method: MethodOpt = "paper",
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            file_okay=False,
+            help="Write evaluation.html and its PNG figures here.",
+        ),
+    ] = None,
+    user_col: UserColOpt = "user_id",
+    time_col: TimeColOpt = "ts",
+    url_col: UrlColOpt = "url",
+    site_col: SiteColOpt = None,
+    no_header: NoHeaderOpt = False,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    time_unit: TimeUnitOpt = None,
+    timezone: TimezoneOpt = "UTC",
+    time_origin: TimeOriginOpt = None,
+    pseudonymize_key_file: PseudonymizeKeyOpt = None,
+    max_bad_fraction: MaxBadFractionOpt = 0.01,
+    force: ForceOpt = False,
+) -> None:
+    """The paper's protocol on LOGS: the last --query-days days are re-joining queries under
+    fresh ids, a random --library-fraction of the earlier users the library; prints and writes
+    the three accuracies, the per-step funnel and (with --sweep-days) accuracy vs t."""
+    from netpersona.io import check_writable, write_text_atomic
+    from netpersona.rejoin._evaluate import evaluate, get_method, parse_days, sweep_days
+    from netpersona.rejoin._protocol import parse_window
+    from netpersona.rejoin._report import write_evaluation_report
+
+    check_writable(json_out, force)
+    if report_dir is not None:
+        check_writable(report_dir / "evaluation.html", force)
+    days = parse_days(sweep) if sweep else []
+    span = parse_window(window)
+    rejoin_settings = _settings(settings)
+    get_method(method)  # an unknown method fails before the log is read
+    mapping = _mapping(locals())
+    progress = RichProgress(transient=True)
+    options = {
+        "library_fraction": library_fraction,
+        "seed": seed,
+        "window": span,
+        "settings": rejoin_settings,
+        "method": method,
+    }
+    with _read(logs, mapping, progress) as engine:
+        evaluation = evaluate(
+            engine, "access_log", query_days=query_days, progress=progress, **options
+        )
+        if days:
+            evaluation.sweep = sweep_days(
+                engine, "access_log", days, known=[evaluation], progress=progress, **options
+            )
+    write_text_atomic(json_out, json.dumps(evaluation.to_json(), indent=2) + "\n", force=force)
+    _print_evaluation(evaluation.to_json())
+    typer.echo(f"metrics: {json_out}")
+    if report_dir is not None:
+        typer.echo(f"report: {write_evaluation_report(evaluation, report_dir, force=force)}")
+
+
+def _print_evaluation(doc: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from netpersona.rejoin._report import ACCURACY_LABELS, PAPER_ACCURACY
+
+    p = doc["protocol"]
+    console = Console()
+    console.print(
+        f"window {p['window'][0]}..{p['window'][1]}, t = {p['query_days']}: library "
+        f"{doc['n_library']:,} users, {doc['n_queries']:,} queries "
+        f"({doc['n_queries'] - doc['n_absent']:,} present, {doc['n_absent']:,} absent)"
+    )
+    table = Table(title=f"Accuracy ({doc['method']})")
+    for name in ("", "this run", "paper"):
+        table.add_column(name, justify="left" if not name else "right")
+    for key, label in ACCURACY_LABELS.items():
+        table.add_row(label, _pct(doc[key]), _pct(PAPER_ACCURACY.get(key)))
+    console.print(table)
+    funnel = Table(title="Per-step funnel")
+    for name in ("step", "mean candidates", "recall", "seconds"):
+        funnel.add_column(name, justify="left" if name == "step" else "right")
+    for s in doc["steps"]:
+        mean = s["mean_candidates"]
+        funnel.add_row(
+            s["step"],
+            "n/a" if mean is None else f"{mean:,.2f}",
+            _pct(s["recall"]),
+            f"{s['seconds']:.3f}",
+        )
+    console.print(funnel)
+    for row in doc.get("sweep", []):
+        console.print(
+            f"t = {row['query_days']:>2}: overall {_pct(row['acc_overall'])}, present "
+            f"{_pct(row['acc_present'])}, absent {_pct(row['acc_absent'])}"
+        )
+
+
+@rejoin_app.command("calibrate")
+def calibrate_command(
+    logs: LogsArg,
+    out: Annotated[
+        Path, typer.Option("--out", dir_okay=False, help="Where to write the settings (TOML).")
+    ],
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="What to maximise: overall (acc_overall) or balanced (mean of the absent and "
+            "present accuracies).",
+        ),
+    ] = "overall",
+    query_days: QueryDaysOpt = 5,
+    library_fraction: LibraryFractionOpt = 0.8,
+    seed: SeedOpt = 0,
+    window: WindowOpt = None,
+    settings: SettingsOpt = None,
+    method: MethodOpt = "paper",
+    max_minutes: Annotated[
+        float, typer.Option("--max-minutes", min=0.0, help="Stop searching after this long.")
+    ] = 10.0,
+    max_trials: Annotated[
+        int, typer.Option("--max-trials", min=1, help="Stop after this many settings tried.")
+    ] = 150,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", dir_okay=False, help="Also write every trial as JSON."),
+    ] = None,
+    user_col: UserColOpt = "user_id",
+    time_col: TimeColOpt = "ts",
+    url_col: UrlColOpt = "url",
+    site_col: SiteColOpt = None,
+    no_header: NoHeaderOpt = False,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    time_unit: TimeUnitOpt = None,
+    timezone: TimezoneOpt = "UTC",
+    time_origin: TimeOriginOpt = None,
+    pseudonymize_key_file: PseudonymizeKeyOpt = None,
+    max_bad_fraction: MaxBadFractionOpt = 0.01,
+    force: ForceOpt = False,
+) -> None:
+    """Find the settings that suit LOGS (your library) by running the protocol inside it:
+    its last --query-days days become simulated queries. No query data or truth needed.
+    Prints the paper's defaults and the calibrated settings side by side."""
+    from netpersona.io import check_writable, write_text_atomic
+    from netpersona.rejoin._calibrate import calibrate, objective_value, write_settings
+    from netpersona.rejoin._protocol import parse_window
+
+    check_writable(out, force)
+    if json_out is not None:
+        check_writable(json_out, force)
+    objective_value({"acc_overall": 0.0, "balanced_accuracy": 0.0}, objective)
+    span = parse_window(window)
+    start = _settings(settings)
+    mapping = _mapping(locals())
+    progress = RichProgress(transient=True)
+    with _read(logs, mapping, progress) as engine:
+        result = calibrate(
+            engine,
+            "access_log",
+            objective=objective,
+            query_days=query_days,
+            library_fraction=library_fraction,
+            seed=seed,
+            window=span,
+            start=start,
+            method=method,
+            max_seconds=60.0 * max_minutes,
+            max_trials=max_trials,
+            progress=progress,
+        )
+    write_settings(result, out, force=force)
+    if json_out is not None:
+        write_text_atomic(json_out, json.dumps(result.to_json(), indent=2) + "\n", force=force)
+    _print_calibration(result)
+    typer.echo(f"settings: {out} (use with --settings)")
+
+
+def _print_calibration(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    split = result.split
+    console.print(
+        f"simulated split of the log: last {split.query_days} day(s) as queries; "
+        f"{split.n_library:,} library users, {split.n_queries:,} queries "
+        f"({split.n_absent:,} absent); {len(result.trials)} settings tried in "
+        f"{result.seconds:.0f} s ({result.stopped})"
+    )
+    table = Table(title=f"Paper defaults vs calibrated (objective: {result.objective})")
+    for name in ("", "paper defaults", "calibrated"):
+        table.add_column(name, justify="left" if not name else "right")
+    for name, default, calibrated in result.comparison():
+        table.add_row(name, _pct(default), _pct(calibrated))
+    for name, (default, calibrated) in result.changed().items():
+        table.add_row(f"[dim]{name}[/dim]", str(default), str(calibrated))
+    console.print(table)
