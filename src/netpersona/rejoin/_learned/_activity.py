@@ -1,0 +1,193 @@
+"""What the learned matcher reads besides the paper's profiles: every user's raw activity.
+
+The paper's profiles (:mod:`netpersona.rejoin._profiles`) keep only frequent sites and hours
+with 20 active minutes, which are empty for sparse logs. The matcher also needs, per user, the
+count of events on *every* site (TF-IDF, rare-site overlap), hour-of-day and day-of-week event
+counts (any event counts), its *core* sites (the most regular sites relative to the user's own
+activity, never empty) with their hour vectors, and its site bigrams (visit order). One pass of
+engine-neutral SQL over the canonical log, keyed by the profile set's user and site codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from netpersona.rejoin._profiles import HOURS, ProfileArrays, Profiles
+
+DAYS_OF_WEEK = 7
+
+
+@dataclass
+class Activity:
+    """Per-user activity, user ``i`` = row ``i`` of the profile set, sites coded like it.
+
+    CSR sets (``*_indptr``/``*_ids``) hold ids ascending per user:
+    ``sites`` every site with ``site_events`` (events) and ``site_days`` (active days);
+    ``core`` the core sites with ``core_hours`` (events per hour of day, one row per entry);
+    ``bigrams`` the distinct consecutive site pairs of the item sequence (``a * n_codes + b``).
+    """
+
+    site_indptr: np.ndarray
+    site_ids: np.ndarray
+    site_events: np.ndarray
+    site_days: np.ndarray
+    hour_events: np.ndarray
+    dow_events: np.ndarray
+    n_events: np.ndarray
+    online_days: np.ndarray
+    first_seconds: np.ndarray
+    last_seconds: np.ndarray
+    core_indptr: np.ndarray
+    core_ids: np.ndarray
+    core_hours: np.ndarray
+    bigram_indptr: np.ndarray
+    bigram_ids: np.ndarray
+
+    @property
+    def n_users(self) -> int:
+        return len(self.n_events)
+
+
+def _indptr(rows: np.ndarray, n: int) -> np.ndarray:
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return indptr
+
+
+def _seconds(stamps: pa.Array) -> np.ndarray:
+    """Timestamps as float seconds since the epoch (NaN where missing)."""
+    ints = stamps.cast(pa.timestamp("us")).cast(pa.int64())
+    return ints.to_numpy(zero_copy_only=False).astype(np.float64) / 1e6
+
+
+def core_sites(
+    indptr: np.ndarray, days: np.ndarray, events: np.ndarray, core_ratio: float, core_max: int
+) -> np.ndarray:
+    """Mask of each user's core sites: active days >= ``core_ratio`` x the user's busiest site's
+    days, at most ``core_max`` of them (most days, then most events, then lowest code first).
+
+    Relative to the user's own activity, so a sparse user still has some (the paper's 80 % of
+    online days leaves them empty)."""
+    n = len(indptr) - 1
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    if len(rows) == 0:
+        return np.zeros(0, dtype=bool)
+    top = np.zeros(n)
+    np.maximum.at(top, rows, days)
+    keep = days >= core_ratio * top[rows] - 1e-9
+    order = np.lexsort((np.arange(len(rows)), -events, -days, rows))
+    position = np.empty(len(rows), dtype=np.int64)
+    position[order] = np.arange(len(rows)) - indptr[rows[order]]
+    return keep & (position < core_max)
+
+
+def load_activity(
+    profiles: Profiles,
+    arrays: ProfileArrays | None = None,
+    *,
+    core_ratio: float = 0.5,
+    core_max: int = 20,
+) -> Activity:
+    """Read :class:`Activity` for a profile set from its canonical log table."""
+    eng = profiles.engine
+    arrays = arrays if arrays is not None else profiles.arrays()
+    n = arrays.n_users
+    users, sites = profiles.table("users"), profiles.table("sites")
+    rows = (
+        f"(SELECT u.uid, s.site_id, l.ts FROM {profiles.log_table} AS l "
+        f"JOIN {users} AS u ON u.user_id = l.user_id JOIN {sites} AS s ON s.site = l.site "
+        "WHERE l.ts IS NOT NULL)"
+    )
+    per_site = eng.fetch_arrow(
+        f"SELECT uid, site_id, count(*) AS events, count(DISTINCT CAST(ts AS DATE)) AS days "
+        f"FROM {rows} AS r GROUP BY uid, site_id ORDER BY uid, site_id"
+    )
+    s_uid = per_site.column("uid").to_numpy().astype(np.int64)
+    s_ids = per_site.column("site_id").to_numpy().astype(np.int64)
+    s_events = per_site.column("events").to_numpy().astype(np.float64)
+    s_days = per_site.column("days").to_numpy().astype(np.float64)
+    site_indptr = _indptr(s_uid, n)
+
+    hour_events = np.zeros((n, HOURS))
+    hours = eng.fetch_arrow(
+        f"SELECT uid, CAST(hour(ts) AS INTEGER) AS h, count(*) AS events FROM {rows} AS r "
+        "GROUP BY uid, CAST(hour(ts) AS INTEGER)"
+    )
+    hour_events[hours.column("uid").to_numpy(), hours.column("h").to_numpy()] = hours.column(
+        "events"
+    ).to_numpy()
+    dow_events = np.zeros((n, DAYS_OF_WEEK))
+    dows = eng.fetch_arrow(
+        f"SELECT uid, CAST(dayofweek(ts) AS INTEGER) AS d, count(*) AS events FROM {rows} AS r "
+        "GROUP BY uid, CAST(dayofweek(ts) AS INTEGER)"
+    )
+    dow_events[dows.column("uid").to_numpy(), dows.column("d").to_numpy() % 7] = dows.column(
+        "events"
+    ).to_numpy()
+
+    core = core_sites(site_indptr, s_days, s_events, core_ratio, core_max)
+    c_uid, c_ids = s_uid[core], s_ids[core]
+    core_hours = np.zeros((len(c_uid), HOURS))
+    if len(c_uid):
+        name = f"{profiles.name}__core_sites"
+        eng.register_arrow(name, pa.table({"uid": c_uid, "site_id": c_ids}))
+        try:
+            ch = eng.fetch_arrow(
+                f"SELECT r.uid, r.site_id, CAST(hour(r.ts) AS INTEGER) AS h, count(*) AS events "
+                f"FROM {rows} AS r JOIN {name} AS c ON c.uid = r.uid AND c.site_id = r.site_id "
+                "GROUP BY r.uid, r.site_id, CAST(hour(r.ts) AS INTEGER)"
+            )
+        finally:
+            eng.execute(f"DROP VIEW IF EXISTS {name}")
+        width = int(max(s_ids.max(), 0)) + 1
+        key = c_uid * width + c_ids
+        ch_key = ch.column("uid").to_numpy().astype(np.int64) * width + ch.column(
+            "site_id"
+        ).to_numpy().astype(np.int64)
+        core_hours[np.searchsorted(key, ch_key), ch.column("h").to_numpy()] = ch.column(
+            "events"
+        ).to_numpy()
+
+    bigram_indptr, bigram_ids = _bigrams(arrays)
+    return Activity(
+        site_indptr=site_indptr,
+        site_ids=s_ids,
+        site_events=s_events,
+        site_days=s_days,
+        hour_events=hour_events,
+        dow_events=dow_events,
+        n_events=np.add.reduceat(np.append(s_events, 0.0), site_indptr[:-1])
+        * (np.diff(site_indptr) > 0),
+        online_days=arrays.online_days.astype(np.float64),
+        first_seconds=_seconds(arrays.first_ts),
+        last_seconds=_seconds(arrays.last_ts),
+        core_indptr=_indptr(c_uid, n),
+        core_ids=c_ids,
+        core_hours=core_hours,
+        bigram_indptr=bigram_indptr,
+        bigram_ids=bigram_ids,
+    )
+
+
+#: bigram keys are ``a * BIGRAM_BASE + b`` (site codes stay far below 2**31)
+BIGRAM_BASE = np.int64(1) << 31
+
+
+def _bigrams(arrays: ProfileArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct consecutive site pairs of each user's item sequence, as sorted int64 keys."""
+    items = arrays.sequence_items.astype(np.int64)
+    indptr = arrays.sequence_indptr
+    n = arrays.n_users
+    if len(items) < 2:
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(n), np.diff(indptr))
+    same = owner[1:] == owner[:-1]
+    keys = items[:-1][same] * BIGRAM_BASE + items[1:][same]
+    who = owner[:-1][same]
+    order = np.lexsort((keys, who))
+    who, keys = who[order], keys[order]
+    first = np.r_[True, (who[1:] != who[:-1]) | (keys[1:] != keys[:-1])]
+    return _indptr(who[first], n), keys[first]

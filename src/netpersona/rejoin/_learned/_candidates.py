@@ -1,0 +1,210 @@
+"""Candidates for the learned matcher: who in the library could a query user be?
+
+Three sources, united per query:
+
+- **TF-IDF top-k**: the ``k`` library users with the highest cosine between TF-IDF vectors of
+  site counts (sublinear tf = 1 + ln(count), idf over the library), exact, as blocked sparse
+  matrix products over all queries at once. Ties at the k-th place go to the lower library row.
+- **the paper's step 2**: library users whose frequent-site Jaccard passes ``jaccard_min``
+  (the exact join of :func:`netpersona.rejoin._steps.simi_one`), the best ``k`` by SimiTwo.
+- **quiet users**: the ``quiet`` library users whose last activity is the latest before the
+  query user's first (a re-joiner's old number goes quiet when the new one starts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import scipy.sparse as sp
+
+from netpersona.rejoin._learned._activity import Activity
+from netpersona.rejoin._profiles import ProfileArrays
+from netpersona.rejoin._settings import RejoinSettings
+from netpersona.rejoin._steps import simi_one
+
+#: dense score cells per block of the blocked product (bounds memory: 8 bytes each)
+BLOCK_CELLS = 4_000_000
+#: bit flags in :attr:`CandidatePairs.source`
+FROM_TFIDF, FROM_PAPER, FROM_QUIET = 1, 2, 4
+
+
+def idf_weights(library: Activity, n_codes: int) -> np.ndarray:
+    """idf(d) = ln((1 + N) / (1 + df(d))) + 1, df over the library (smooth, never zero)."""
+    df = np.bincount(library.site_ids, minlength=n_codes)[:n_codes].astype(np.float64)
+    return np.log((1.0 + library.n_users) / (1.0 + df)) + 1.0
+
+
+def tfidf_matrix(activity: Activity, idf: np.ndarray) -> sp.csr_matrix:
+    """Users x site codes, sublinear tf times idf, rows L2-normalised (empty rows stay zero)."""
+    values = (1.0 + np.log(np.maximum(activity.site_events, 1.0))) * idf[activity.site_ids]
+    rows = np.repeat(np.arange(activity.n_users), np.diff(activity.site_indptr))
+    norms = np.sqrt(np.bincount(rows, weights=values**2, minlength=activity.n_users))
+    values = values / np.where(norms > 0, norms, 1.0)[rows]
+    return sp.csr_matrix(
+        (values, activity.site_ids, activity.site_indptr), shape=(activity.n_users, len(idf))
+    )
+
+
+@dataclass
+class TopK:
+    """Per query (grouped, rank order) its best library rows by cosine; only cosine > 0."""
+
+    query: np.ndarray
+    library: np.ndarray
+    cosine: np.ndarray
+    rank: np.ndarray
+
+
+def _block_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of the top ``k`` positive cells per row, ties to the lower column,
+    ordered by row then score descending then column."""
+    n_rows, n_cols = scores.shape
+    if k < n_cols:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        kth = scores[np.arange(n_rows)[:, None], part].min(axis=1)
+    else:
+        kth = np.full(n_rows, -np.inf)
+    above = scores > kth[:, None]
+    tied = scores == kth[:, None]
+    need = k - above.sum(axis=1)
+    tied &= np.cumsum(tied, axis=1) <= need[:, None]
+    rows, cols = np.nonzero((above | tied) & (scores > 0))
+    vals = scores[rows, cols]
+    order = np.lexsort((cols, -vals, rows))
+    return rows[order], cols[order]
+
+
+def top_k_cosine(
+    queries: sp.csr_matrix, library: sp.csr_matrix, k: int, block_cells: int = BLOCK_CELLS
+) -> TopK:
+    """Exact top-``k`` cosine neighbours of every query row among the library rows."""
+    n_q, n_l = queries.shape[0], library.shape[0]
+    width = max(queries.shape[1], library.shape[1])
+    queries = _widen(queries, width)
+    library_t = _widen(library, width).T.tocsc()
+    block = max(1, block_cells // max(n_l, 1))
+    parts: list[tuple[np.ndarray, ...]] = []
+    for lo in range(0, n_q, block):
+        hi = min(lo + block, n_q)
+        scores = (queries[lo:hi] @ library_t).toarray()
+        if n_l == 0 or k <= 0:
+            continue
+        rows, cols = _block_top_k(scores, k)
+        vals = scores[rows, cols]
+        starts = np.searchsorted(rows, np.arange(hi - lo))
+        rank = np.arange(len(rows)) - starts[rows] + 1
+        parts.append((rows + lo, cols, vals, rank))
+    if not parts:
+        z = np.zeros(0, dtype=np.int64)
+        return TopK(z, z, np.zeros(0), z)
+    q, lib, cos, rank = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return TopK(q.astype(np.int64), lib.astype(np.int64), np.minimum(cos, 1.0), rank)
+
+
+def _widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    if matrix.shape[1] == width:
+        return matrix
+    return sp.csr_matrix(
+        (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width)
+    )
+
+
+def pair_cosine(
+    queries: sp.csr_matrix, library: sp.csr_matrix, query: np.ndarray, lib: np.ndarray
+) -> np.ndarray:
+    """Cosine of given (query row, library row) pairs (rows already normalised)."""
+    if len(query) == 0:
+        return np.zeros(0)
+    width = max(queries.shape[1], library.shape[1])
+    a = _widen(queries, width)[query]
+    b = _widen(library, width)[lib]
+    return np.clip(np.asarray(a.multiply(b).sum(axis=1)).ravel(), 0.0, 1.0)
+
+
+def quiet_candidates(
+    query_first: np.ndarray, library_last: np.ndarray, quiet: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the ``quiet`` library users whose last activity is the latest at or before
+    the query's first activity (ties by library row)."""
+    if quiet <= 0 or len(library_last) == 0 or len(query_first) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    order = np.lexsort((np.arange(len(library_last)), library_last))
+    last_sorted = library_last[order]
+    stop = np.searchsorted(last_sorted, query_first, side="right")
+    start = np.maximum(stop - quiet, 0)
+    counts = stop - start
+    q = np.repeat(np.arange(len(query_first)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return q, order[np.repeat(start, counts) + offsets]
+
+
+def paper_candidates(
+    queries: ProfileArrays, library: ProfileArrays, settings: RejoinSettings, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's step-2 candidates (frequent-site Jaccard > jaccard_min), at most ``cap``
+    per query, best SimiTwo then SimiOne first."""
+    c = simi_one(queries, library, settings.jaccard_min)
+    if len(c) == 0 or cap <= 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    order = np.lexsort((c.library, -c.simi_one, -c.simi_two, c.query))
+    q, lib = c.query[order].astype(np.int64), c.library[order].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
+    position = np.arange(len(q)) - np.repeat(starts, np.diff(np.r_[starts, len(q)]))
+    keep = position < cap
+    return q[keep], lib[keep]
+
+
+@dataclass
+class CandidatePairs:
+    """(query row, library row) candidate pairs sorted by query then library row.
+
+    ``cosine`` is the TF-IDF cosine; ``source`` ORs FROM_TFIDF / FROM_PAPER / FROM_QUIET.
+    """
+
+    query: np.ndarray
+    library: np.ndarray
+    cosine: np.ndarray
+    source: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.query)
+
+    def take(self, selector: np.ndarray) -> CandidatePairs:
+        return CandidatePairs(**{f.name: getattr(self, f.name)[selector] for f in fields(self)})
+
+
+def candidate_pairs(
+    q_tfidf: sp.csr_matrix,
+    l_tfidf: sp.csr_matrix,
+    q_profiles: ProfileArrays,
+    l_profiles: ProfileArrays,
+    q_activity: Activity,
+    l_activity: Activity,
+    settings: RejoinSettings,
+    *,
+    k: int = 50,
+    quiet: int = 10,
+    paper: bool = True,
+) -> CandidatePairs:
+    """The union of the three candidate sources (see the module docstring)."""
+    top = top_k_cosine(q_tfidf, l_tfidf, k)
+    sources = [(top.query, top.library, FROM_TFIDF)]
+    if paper:
+        sources.append((*paper_candidates(q_profiles, l_profiles, settings, k), FROM_PAPER))
+    sources.append(
+        (*quiet_candidates(q_activity.first_seconds, l_activity.last_seconds, quiet), FROM_QUIET)
+    )
+    query = np.concatenate([s[0] for s in sources]).astype(np.int64)
+    library = np.concatenate([s[1] for s in sources]).astype(np.int64)
+    flags = np.concatenate([np.full(len(s[0]), s[2], dtype=np.int8) for s in sources])
+    key = query * (l_activity.n_users + 1) + library
+    unique, inverse = np.unique(key, return_inverse=True)
+    source = np.zeros(len(unique), dtype=np.int8)
+    np.bitwise_or.at(source, inverse, flags)
+    query = unique // (l_activity.n_users + 1)
+    library = unique % (l_activity.n_users + 1)
+    cosine = pair_cosine(q_tfidf, l_tfidf, query, library)
+    return CandidatePairs(query, library, cosine, source)

@@ -1,0 +1,112 @@
+"""Self-supervised training data from the library alone (no truth needed).
+
+The library's own log is cut like the real queries are cut from it: its last ``query_days``
+days become simulated queries (under fresh ids), the days before them a simulated library, and
+a random ``drop_fraction`` of users is left out of the simulated library so that some simulated
+queries are "new". The cut is the evaluation protocol itself
+(:func:`netpersona.rejoin._protocol.split_log`), so a simulated query's library profile holds
+only rows from before its query period. ``cuts`` > 1 repeats the cut ending ``query_days``
+earlier each time, for more training queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from netpersona._exceptions import ConfigError, InputError
+from netpersona._progress import Progress
+from netpersona.engine import Engine
+from netpersona.rejoin._learned._side import Side, build_side
+from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth, split_log
+from netpersona.rejoin._settings import RejoinSettings
+
+
+@dataclass
+class SimulatedCut:
+    """One simulated re-join: library and query sides, and for every query row the library
+    row of its true user (-1: the user was dropped, the right answer is "new")."""
+
+    split: Split
+    library: Side
+    queries: Side
+    true_library_row: np.ndarray
+
+    @property
+    def present(self) -> np.ndarray:
+        return self.true_library_row >= 0
+
+
+def log_days(engine: Engine, log_table: str) -> tuple[dt.date, dt.date]:
+    """First and last calendar day of a canonical log table."""
+    row = engine.fetch_arrow(
+        f"SELECT min(CAST(ts AS DATE)) AS a, max(CAST(ts AS DATE)) AS b FROM {log_table}"
+    ).to_pylist()[0]
+    if row["a"] is None:
+        raise InputError(f"the log table {log_table!r} has no rows")
+    return row["a"], row["b"]
+
+
+def simulate(
+    engine: Engine,
+    library_log: str,
+    settings: RejoinSettings = RejoinSettings(),
+    *,
+    query_days: int = 5,
+    drop_fraction: float = 0.2,
+    cuts: int = 2,
+    seed: int = 0,
+    prefix: str = "selfsup",
+    progress: Progress = Progress(),
+) -> list[SimulatedCut]:
+    """Cut ``library_log`` into ``cuts`` simulated re-joins (see the module docstring).
+
+    Each cut's tables are dropped once its sides are loaded into memory.
+    """
+    if not 0.0 <= drop_fraction < 1.0:
+        raise ConfigError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
+    first, last = log_days(engine, library_log)
+    out: list[SimulatedCut] = []
+    for i in range(cuts):
+        end = last - dt.timedelta(days=i * query_days)
+        if (end - first).days + 1 <= 2 * query_days:
+            break  # the simulated library would be shorter than the query period
+        name = f"{prefix}_c{i}"
+        try:
+            split = split_log(
+                engine,
+                library_log,
+                query_days=query_days,
+                library_fraction=1.0 - drop_fraction,
+                seed=seed + i,
+                window=(first, end),
+                prefix=name,
+            )
+        except InputError:
+            continue  # nobody active in this query period
+        try:
+            lib = build_side(engine, split.library_table, f"{name}_lib", settings, None, progress)
+            qry = build_side(engine, split.query_table, f"{name}_qry", settings, lib, progress)
+            truth = fetch_truth(engine, split)
+        finally:
+            drop_tables(engine, name)
+        q_index = qry.arrays.user_index
+        l_index = lib.arrays.user_index
+        true_row = np.full(qry.n_users, -1, dtype=np.int64)
+        for query_user, true_user, in_library in zip(
+            truth.column("query_user").to_pylist(),
+            truth.column("true_user").to_pylist(),
+            truth.column("in_library").to_pylist(),
+            strict=True,
+        ):
+            if in_library and query_user in q_index:
+                true_row[q_index[query_user]] = l_index.get(true_user, -1)
+        out.append(SimulatedCut(split, lib, qry, true_row))
+    if not out:
+        raise ConfigError(
+            f"the library log spans {first}..{last}: too short to simulate re-joins with "
+            f"query_days={query_days} (needs more than {2 * query_days} days)",
+        )
+    return out

@@ -1,0 +1,72 @@
+"""Candidates of the learned matcher: exact top-k cosine, quiet users, the union."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netpersona.rejoin._learned._candidates import (
+    _block_top_k,
+    quiet_candidates,
+    top_k_cosine,
+)
+
+
+def _random_rows(rng: np.random.Generator, n: int, width: int, density: float) -> sp.csr_matrix:
+    dense = rng.random((n, width)) * (rng.random((n, width)) < density)
+    # a few duplicated rows make exact ties in the cosine
+    if n > 3:
+        dense[1] = dense[0]
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    return sp.csr_matrix(dense / np.where(norms > 0, norms, 1.0))
+
+
+def _brute_force(q: sp.csr_matrix, lib: sp.csr_matrix, k: int):
+    scores = (q @ lib.T).toarray()
+    rows = []
+    for i, row in enumerate(scores):
+        order = sorted(range(len(row)), key=lambda j: (-row[j], j))
+        kept = [j for j in order[:k] if row[j] > 0]
+        rows += [(i, j, rank + 1) for rank, j in enumerate(kept)]
+    return rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_q=st.integers(0, 12),
+    n_l=st.integers(0, 15),
+    k=st.integers(1, 8),
+    block=st.integers(1, 60),
+)
+def test_top_k_equals_brute_force(seed, n_q, n_l, k, block):
+    rng = np.random.default_rng(seed)
+    q = _random_rows(rng, n_q, 9, 0.3)
+    lib = _random_rows(rng, n_l, 9, 0.3)
+    # duplicate a library row so ties at the k-th place must go to the lower row
+    if n_l > 4:
+        lib = sp.vstack([lib[:4], lib[2:3], lib[5:]]).tocsr()
+    top = top_k_cosine(q, lib, k, block_cells=block)
+    got = list(zip(top.query.tolist(), top.library.tolist(), top.rank.tolist(), strict=True))
+    assert got == _brute_force(q, lib, k)
+    expected = (q @ lib.T).toarray()[top.query, top.library] if len(top.query) else []
+    np.testing.assert_allclose(top.cosine, expected, atol=1e-12)
+
+
+def test_block_top_k_ties_go_to_lower_column():
+    scores = np.array([[0.5, 0.9, 0.5, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    rows, cols = _block_top_k(scores, 3)
+    assert rows.tolist() == [0, 0, 0]
+    assert cols.tolist() == [1, 0, 2]
+
+
+def test_quiet_candidates_are_the_latest_before_the_query():
+    library_last = np.array([10.0, 50.0, 30.0, 40.0, 99.0, 40.0])
+    query_first = np.array([45.0, 5.0, 100.0])
+    q, lib = quiet_candidates(query_first, library_last, 2)
+    pairs = sorted(zip(q.tolist(), lib.tolist(), strict=True))
+    # query 0 starts at 45: library users last seen at 40 (rows 3 and 5) went quiet just before
+    # query 1 starts before anyone went quiet; query 2 after everyone: 99 then 50
+    assert pairs == [(0, 3), (0, 5), (2, 1), (2, 4)]
