@@ -61,7 +61,9 @@ class Explanation:
             f"item sequence: {self.query_sequence_length} items",
         ]
         if not self.candidates:
-            lines.append("  no library user shares enough frequent sites (step 2 found none)")
+            lines.append(
+                "  no library user passed the steps (--top-k shows the nearest ones anyway)"
+            )
         for c in self.candidates:
             verdict = "output" if c.answer else "not output"
             lines.append(

@@ -382,3 +382,19 @@ def _pair_table(qry: ProfileArrays, lib: ProfileArrays, q: np.ndarray, u: np.nda
             "library_user": pa.DictionaryArray.from_arrays(pa.array(u, pa.int32()), lib.user_ids),
         }
     )
+
+
+def write_matches_csv(matches: pa.Table, path, force: bool = False):
+    """Write MATCHES rows to ``path`` as CSV, atomically, refusing to overwrite unless
+    ``force``. Missing values (the rank-0 row of a query without candidates) are empty."""
+    import pyarrow.csv as pacsv
+
+    from netpersona.io import atomic_output
+
+    with atomic_output(path, force=force) as tmp:
+        pacsv.write_csv(
+            matches.cast(MATCH_SCHEMA),
+            tmp,
+            write_options=pacsv.WriteOptions(quoting_style="needed"),
+        )
+    return path

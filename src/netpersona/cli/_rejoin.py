@@ -1,0 +1,372 @@
+"""``netpersona rejoin index | identify | explain``: build the library, identify new numbers,
+and say why."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from netpersona._progress import Progress, RichProgress
+from netpersona.cli._apps import rejoin_app
+from netpersona.cli._options import (
+    ColumnsOpt,
+    ForceOpt,
+    MaxBadFractionOpt,
+    NoHeaderOpt,
+    PseudonymizeKeyOpt,
+    SepOpt,
+    SiteColOpt,
+    TimeColOpt,
+    TimeOriginOpt,
+    TimeUnitOpt,
+    TimezoneOpt,
+    UrlColOpt,
+    UserColOpt,
+    mapping_from_options,
+)
+from netpersona.rejoin._settings import SETTING_HELP
+
+#: the workspace's library: its log table and its profile set
+LIBRARY_LOG = "library_log"
+LIBRARY = "library"
+
+_SETTINGS = "Re-join settings (default: the paper's values, or --settings)"
+
+LogsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        exists=True, dir_okay=False, help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz)."
+    ),
+]
+QueriesOpt = Annotated[
+    list[Path],
+    typer.Option(
+        "--queries",
+        exists=True,
+        dir_okay=False,
+        help="Log files of the new numbers to identify (repeat for several files).",
+    ),
+]
+LibraryOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--library",
+        exists=True,
+        dir_okay=False,
+        help="Library log files, used instead of an indexed --workspace (repeatable).",
+    ),
+]
+OptionalWorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        dir_okay=False,
+        help="Workspace built by `netpersona rejoin index` (holds the library's profiles).",
+    ),
+]
+SettingsFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings",
+        exists=True,
+        dir_okay=False,
+        help="TOML file with a [rejoin] table (e.g. from `rejoin calibrate`).",
+        rich_help_panel=_SETTINGS,
+    ),
+]
+TopKOpt = Annotated[
+    int,
+    typer.Option(
+        "--top-k",
+        min=0,
+        help="Also list up to K further candidates per query (answer 0) for a person to check.",
+    ),
+]
+
+
+def _setting(flag: str, name: str, kind: type):
+    return Annotated[
+        kind | None,
+        typer.Option(flag, help=SETTING_HELP[name].capitalize() + ".", rich_help_panel=_SETTINGS),
+    ]
+
+
+FrequentRatioOpt = _setting("--frequent-ratio", "frequent_ratio", float)
+ActiveMinutesOpt = _setting("--active-minutes", "active_minutes", int)
+JaccardMinOpt = _setting("--jaccard-min", "jaccard_min", float)
+SimitwoKeepOpt = _setting("--simitwo-keep", "simitwo_keep", float)
+HourCosineMinOpt = _setting("--hour-cosine-min", "hour_cosine_min", float)
+SiteHourCosineMinOpt = _setting("--site-hour-cosine-min", "site_hour_cosine_min", float)
+SimifourKeepOpt = _setting("--simifour-keep", "simifour_keep", float)
+MinRunOpt = _setting("--min-run", "min_run", int)
+TieRatioOpt = _setting("--tie-ratio", "tie_ratio", float)
+
+
+_MAPPING_FLAGS = (
+    "user_col", "time_col", "url_col", "site_col", "no_header", "columns", "sep", "time_unit",
+    "timezone", "pseudonymize_key_file", "max_bad_fraction", "time_origin",
+)  # fmt: skip
+
+
+def _mapping(flags: dict):
+    """The log mapping from a command's mapping flags (its ``locals()``)."""
+    return mapping_from_options(**{name: flags[name] for name in _MAPPING_FLAGS})
+
+
+def _settings(path: Path | None, flags: dict):
+    """Settings: the paper's defaults, then the TOML file, then any setting flag given."""
+    from netpersona.rejoin import RejoinSettings
+
+    base = RejoinSettings.from_toml(path) if path is not None else RejoinSettings()
+    return base.replace(**{name: flags.get(name) for name in SETTING_HELP})
+
+
+@contextmanager
+def _library_and_queries(
+    queries: list[Path],
+    workspace: Path | None,
+    library: list[Path] | None,
+    mapping,
+    settings,
+    progress: Progress,
+) -> Iterator[tuple]:
+    """(library profiles, query profiles) from a workspace or library logs; temporary tables
+    are dropped on the way out, so a workspace keeps only what `rejoin index` put there."""
+    from netpersona._exceptions import InputError
+    from netpersona.engine import DuckDBEngine, Workspace
+    from netpersona.io import read_access_log
+    from netpersona.rejoin import Profiles, build_profiles
+
+    if (workspace is None) == (library is None):
+        raise InputError(
+            "give either --workspace (a library indexed with `netpersona rejoin index`) or "
+            "--library LOGS, not both and not neither"
+        )
+    if workspace is not None and not workspace.exists():
+        raise InputError(
+            "no such workspace",
+            path=workspace,
+            hint="build it with `netpersona rejoin index LOGS --workspace W`",
+        )
+    engine = Workspace(workspace) if workspace is not None else DuckDBEngine()
+    tag = uuid.uuid4().hex[:8]
+    temporary: list = []
+    query_log = f"_rejoin_queries_{tag}"
+    try:
+        if workspace is not None:
+            lib = Profiles.open(engine, LIBRARY)
+            if lib.settings.profile_key() != settings.profile_key():
+                progress.log(
+                    "the settings change step 1 (frequent_ratio / active_minutes): rebuilding "
+                    "the library's profiles for this run"
+                )
+                lib = build_profiles(
+                    engine, lib.log_table or LIBRARY_LOG, f"_rejoin_lib_{tag}", settings,
+                    progress=progress,
+                )  # fmt: skip
+                temporary.append(lib)
+        else:
+            read_access_log(library, mapping, engine, table=LIBRARY_LOG, progress=progress)
+            lib = build_profiles(engine, LIBRARY_LOG, LIBRARY, settings, progress=progress)
+        read_access_log(queries, mapping, engine, table=query_log, progress=progress)
+        qry = build_profiles(
+            engine, query_log, f"_rejoin_qry_{tag}", settings, reference=lib, progress=progress
+        )
+        temporary.append(qry)
+        yield lib, qry
+    finally:
+        for profiles in temporary:
+            profiles.drop()
+        engine.execute(f"DROP TABLE IF EXISTS {query_log}")
+        engine.close()
+
+
+@rejoin_app.command("index")
+def index(
+    logs: LogsArg,
+    workspace: Annotated[
+        Path,
+        typer.Option("--workspace", dir_okay=False, help="Workspace file (created if missing)."),
+    ],
+    user_col: UserColOpt = "user_id",
+    time_col: TimeColOpt = "ts",
+    url_col: UrlColOpt = "url",
+    site_col: SiteColOpt = None,
+    no_header: NoHeaderOpt = False,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    time_unit: TimeUnitOpt = None,
+    timezone: TimezoneOpt = "UTC",
+    time_origin: TimeOriginOpt = None,
+    pseudonymize_key_file: PseudonymizeKeyOpt = None,
+    max_bad_fraction: MaxBadFractionOpt = 0.01,
+    settings: SettingsFileOpt = None,
+    frequent_ratio: FrequentRatioOpt = None,
+    active_minutes: ActiveMinutesOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Add LOGS to the workspace's library and build its profiles (step 1).
+
+    Files already ingested are skipped; --force starts the library afresh from LOGS alone."""
+    from rich.console import Console
+
+    from netpersona.engine import Workspace
+    from netpersona.engine._workspace import LEDGER
+    from netpersona.rejoin import build_profiles
+
+    mapping = _mapping(locals())
+    rejoin_settings = _settings(settings, locals())
+    progress = RichProgress()
+    with Workspace(workspace) as ws:
+        if force and ws.has_table(LIBRARY_LOG):
+            ws.execute(f"DROP TABLE {LIBRARY_LOG}")
+            ws.execute(f"DELETE FROM {LEDGER} WHERE table_name = '{LIBRARY_LOG}'")
+        read = ws.ingest(logs, mapping, table=LIBRARY_LOG, progress=progress)
+        profiles = build_profiles(ws, LIBRARY_LOG, LIBRARY, rejoin_settings, progress=progress)
+        rows = ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}")
+    Console().print(
+        f"library of {workspace}: {profiles.n_users:,} users, {profiles.n_sites:,} sites, "
+        f"{rows:,} rows ({read.rows:,} added, {read.rejected:,} rejected, "
+        f"{len(read.skipped)} file(s) already there); profiles built in "
+        f"{profiles.seconds:.1f} s"
+    )
+
+
+@rejoin_app.command("identify")
+def identify(
+    queries: QueriesOpt,
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="MATCHES.csv to write.")],
+    workspace: OptionalWorkspaceOpt = None,
+    library: LibraryOpt = None,
+    user_col: UserColOpt = "user_id",
+    time_col: TimeColOpt = "ts",
+    url_col: UrlColOpt = "url",
+    site_col: SiteColOpt = None,
+    no_header: NoHeaderOpt = False,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    time_unit: TimeUnitOpt = None,
+    timezone: TimezoneOpt = "UTC",
+    time_origin: TimeOriginOpt = None,
+    pseudonymize_key_file: PseudonymizeKeyOpt = None,
+    max_bad_fraction: MaxBadFractionOpt = 0.01,
+    settings: SettingsFileOpt = None,
+    frequent_ratio: FrequentRatioOpt = None,
+    active_minutes: ActiveMinutesOpt = None,
+    jaccard_min: JaccardMinOpt = None,
+    simitwo_keep: SimitwoKeepOpt = None,
+    hour_cosine_min: HourCosineMinOpt = None,
+    site_hour_cosine_min: SiteHourCosineMinOpt = None,
+    simifour_keep: SimifourKeepOpt = None,
+    min_run: MinRunOpt = None,
+    tie_ratio: TieRatioOpt = None,
+    top_k: TopKOpt = 0,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print why each query got its verdict (ids masked).")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", dir_okay=False, help="Also write an HTML summary here."),
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Identify every user of the query logs against the library: MATCHES.csv, one verdict per
+    query (match / ambiguous / new)."""
+    from netpersona.io import check_writable
+    from netpersona.rejoin import identify as run_identify
+    from netpersona.rejoin._explain import explain_row
+    from netpersona.rejoin._identify import write_matches_csv
+
+    check_writable(out, force)
+    if report is not None:
+        check_writable(report, force)
+    mapping = _mapping(locals())
+    s = _settings(settings, locals())
+    progress = RichProgress()
+    with _library_and_queries(queries, workspace, library, mapping, s, progress) as (lib, qry):
+        result = run_identify(None, lib, qry, s, top_k=top_k, progress=progress)
+        write_matches_csv(result.matches, out, force=force)
+        if explain:
+            for row in range(qry.n_users):
+                typer.echo(explain_row(lib.arrays(), qry.arrays(), row, s, top_k).to_text())
+    if report is not None:
+        _write_report(result, report, force)
+    _print_summary(result, out)
+
+
+def _write_report(result, path: Path, force: bool) -> None:
+    try:
+        from netpersona.rejoin._report import write_identify_report
+    except ImportError:
+        typer.echo("the HTML report is not available in this version; skipped --report", err=True)
+        return
+    write_identify_report(result, path, force)
+    typer.echo(f"report: {path}")
+
+
+def _print_summary(result, out: Path) -> None:
+    import pyarrow.compute as pc
+    from rich.console import Console
+    from rich.table import Table
+
+    first = result.matches.filter(pc.less_equal(result.matches["rank"], 1))
+    verdicts = first["decision"].to_pylist()
+    table = Table(title="Re-join funnel (mean candidates per query)")
+    table.add_column("step")
+    table.add_column("candidates", justify="right")
+    table.add_column("seconds", justify="right")
+    for step in result.steps:
+        table.add_row(step["step"], f"{step['mean_candidates']:,.3f}", f"{step['seconds']:.3f}")
+    console = Console()
+    console.print(table)
+    console.print(
+        f"{result.n_queries:,} queries against {result.n_library:,} library users in "
+        f"{result.seconds:.2f} s: {verdicts.count('match'):,} match, "
+        f"{verdicts.count('ambiguous'):,} ambiguous, {verdicts.count('new'):,} new -> {out}"
+    )
+
+
+@rejoin_app.command("explain")
+def explain(
+    query_user: Annotated[str, typer.Argument(help="The query user's id, as in the query logs.")],
+    queries: QueriesOpt,
+    workspace: OptionalWorkspaceOpt = None,
+    library: LibraryOpt = None,
+    user_col: UserColOpt = "user_id",
+    time_col: TimeColOpt = "ts",
+    url_col: UrlColOpt = "url",
+    site_col: SiteColOpt = None,
+    no_header: NoHeaderOpt = False,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    time_unit: TimeUnitOpt = None,
+    timezone: TimezoneOpt = "UTC",
+    time_origin: TimeOriginOpt = None,
+    pseudonymize_key_file: PseudonymizeKeyOpt = None,
+    max_bad_fraction: MaxBadFractionOpt = 0.01,
+    settings: SettingsFileOpt = None,
+    frequent_ratio: FrequentRatioOpt = None,
+    active_minutes: ActiveMinutesOpt = None,
+    jaccard_min: JaccardMinOpt = None,
+    simitwo_keep: SimitwoKeepOpt = None,
+    hour_cosine_min: HourCosineMinOpt = None,
+    site_hour_cosine_min: SiteHourCosineMinOpt = None,
+    simifour_keep: SimifourKeepOpt = None,
+    min_run: MinRunOpt = None,
+    tie_ratio: TieRatioOpt = None,
+    top_k: TopKOpt = 3,
+) -> None:
+    """Why QUERY_USER got its verdict: shared frequent sites and their weights, the two hour
+    profiles side by side, the longest shared runs of visits (ids masked)."""
+    from netpersona.rejoin import explain as run_explain
+
+    mapping = _mapping(locals())
+    s = _settings(settings, locals())
+    progress = RichProgress(transient=True)
+    with _library_and_queries(queries, workspace, library, mapping, s, progress) as (lib, qry):
+        typer.echo(run_explain(lib, qry, query_user, s, top_k=top_k).to_text())
