@@ -91,19 +91,18 @@ def train_batch(
         step_lr, accepted = lr, True
         momentum = 0.0 if algorithm == "traingd" else mc
         dX = momentum * dX + (1.0 - momentum) * lr * gX
-        if algorithm == "traingdx":
-            trial = Network(net.sizes, net.transfer, net.theta + dX)
-            perf2 = trial.performance(X, T, performance_kind)
-            if perf2 > max_perf_inc * perf:
-                lr *= lr_dec
-                dX = lr * gX
-                accepted = False
-            elif perf2 < perf:
+        # one forward and backward pass at the trial point: its gradient is needed if accepted
+        trial = Network(net.sizes, net.transfer, net.theta + dX)
+        perf2, grad2 = trial.gradient(X, T, performance_kind)
+        if algorithm == "traingdx" and perf2 > max_perf_inc * perf:
+            lr *= lr_dec
+            dX = lr * gX
+            accepted = False
+        else:
+            if algorithm == "traingdx" and perf2 < perf:
                 lr *= lr_inc
-        if accepted:
-            net.theta += dX
-            perf, grad = net.gradient(X, T, performance_kind)
-            gX = -grad
+            net.theta[:] = trial.theta
+            perf, gX = perf2, -grad2
             if not np.isfinite(perf):
                 stop = "diverged"
                 break

@@ -145,7 +145,7 @@ def train_online(
     return TrainResult(done, stop == STOP_GOAL, reason, history)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _forward(theta, sizes, codes, w_off, a_off, x, acts):  # pragma: no cover - compiled
     """Forward pass of one sample; fills ``acts`` (all layers' outputs, inputs first)."""
     for i in range(sizes[0]):
@@ -177,7 +177,7 @@ def _forward(theta, sizes, codes, w_off, a_off, x, acts):  # pragma: no cover - 
                 acts[ao + j] /= total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _slope(code, a):  # pragma: no cover - compiled
     """Derivative of an element-wise transfer function, from its output."""
     if code == LOGSIG:
@@ -187,7 +187,7 @@ def _slope(code, a):  # pragma: no cover - compiled
     return 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sample_update(theta, sizes, codes, w_off, a_off, x, t, lr, acts, deltas):  # pragma: no cover
     """One per-sample step; returns the sample's summed squared error before the step."""
     _forward(theta, sizes, codes, w_off, a_off, x, acts)
