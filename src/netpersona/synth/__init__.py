@@ -1,1 +1,20 @@
-"""netpersona.synth"""
+"""Realistic synthetic data for demos, tests and benchmarks.
+
+Access logs (:func:`generate_access_logs`, :func:`write_access_logs`): a mobile operator's URL
+log, ``user_id, ts, url``, with habitual sites, personal rhythms, visit order, drift and days
+off; see ``docs/synthetic-data.md``.
+"""
+
+from netpersona.synth.access_logs import (
+    AccessLogSettings,
+    AccessLogSummary,
+    generate_access_logs,
+    write_access_logs,
+)
+
+__all__ = [
+    "AccessLogSettings",
+    "AccessLogSummary",
+    "generate_access_logs",
+    "write_access_logs",
+]
