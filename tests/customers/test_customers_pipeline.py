@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, shared_file
-from netpersona import ConfigError, ModelFormatError
+from netpersona import ColumnNotFoundError, ConfigError, ModelFormatError
 from netpersona.customers import (
     CustomerSettings,
     load_run,
@@ -166,3 +166,17 @@ def test_public_api_is_listed_and_sorted():
 
     assert len(set(customers.__all__)) == len(customers.__all__)
     assert all(hasattr(customers, name) for name in customers.__all__)
+
+
+def test_a_model_ignores_indicators_it_was_trained_without(tmp_path):
+    path = shared_file("customers/marketing_campaign.tsv")
+    run = run_customers(path, MARKETING_SYSTEM)
+    save_run(run, tmp_path / "model")
+    model = load_run(tmp_path / "model")
+    raw = pd.read_csv(path, sep="\t")
+    with_extra = raw.assign(MinutesOnline=7.0)  # time_online was dropped when it trained
+    predicted = model.predict(with_extra)
+    assert "time_online" not in predicted.columns
+    assert np.allclose(predicted["K"], run.frame()["K"], atol=1e-6)
+    with pytest.raises(ColumnNotFoundError, match=r"'recency' \(the model was trained with it\)"):
+        model.predict(raw.drop(columns=["Recency"]))

@@ -192,15 +192,22 @@ def report(
     force: ForceOpt = False,
 ) -> None:
     """Write the report (HTML + PNG figures) of a trained model."""
-    import pandas as pd
-
-    from netpersona.customers import load_run, write_report
+    from netpersona.customers import load_run, read_customers, write_report
     from netpersona.customers._summary import tier_part
 
     trained = load_run(model)
     summary = dict(trained.summary)
     if tiers_csv is not None:
-        frame = pd.read_csv(tiers_csv)
+        from netpersona import InputError
+
+        frame = read_customers(tiers_csv)
+        lacking = [c for c in ("K", "tier") if c not in frame.columns]
+        if lacking:
+            raise InputError(
+                f"a tiers file needs the columns K and tier; it lacks {lacking}",
+                path=tiers_csv,
+                hint="pass the output of `customers predict` or `customers run`",
+            )
         summary.update(tier_part(frame["K"].to_numpy(), frame["tier"].to_numpy(),
                                  trained.thresholds))  # fmt: skip
     path = write_report(summary, out, force=force)

@@ -103,30 +103,24 @@ def score_customers(
     available = [str(c) for c in table.columns]
     dropped: dict[str, str] = {}
     for ind in system.indicators:
+        if fitted is not None and ind.name not in fitted:
+            dropped[ind.name] = "the model was trained without it"
+            continue
         _, missing = ind.source_columns(available)
         if not missing:
             continue
-        if ind.on_missing == "drop" or (fitted is not None and ind.name not in fitted):
+        if ind.on_missing == "drop" and fitted is None:
             dropped[ind.name] = f"the source has no column {', '.join(map(repr, missing))}"
             continue
+        trained = " (the model was trained with it)" if fitted is not None else ""
         raise ColumnNotFoundError(
-            f"indicator {ind.name!r} needs column(s) {missing}, which the table lacks "
+            f"indicator {ind.name!r}{trained} needs column(s) {missing}, which the table lacks "
             f"(it has: {', '.join(available)})",
             path=path,
             column=missing[0],
             hint="map the indicator to a column that exists, or set on_missing = 'drop' in the "
             "indicator system to leave it out",
         )
-    if fitted is not None:
-        lacking = [n for n in fitted if n not in {i.name for i in system.indicators}]
-        lacking += [n for n in fitted if n in dropped]
-        if lacking:
-            raise ColumnNotFoundError(
-                f"the model was trained with indicator(s) {sorted(set(lacking))}, which this "
-                "table cannot provide",
-                path=path,
-                hint="score new customers with a table that has the training table's columns",
-            )
     active = system.without(list(dropped))
     raw = _raw_values(table, active, path)
 
