@@ -24,7 +24,7 @@ from netpersona.cli._options import (
     UrlColOpt,
     UserColOpt,
     WorkspaceOpt,
-    mapping_from_options,
+    mapping_from_params,
 )
 
 LogsArg = Annotated[
@@ -66,20 +66,7 @@ def summary(
     from netpersona.io import read_access_log
     from netpersona.io._summary import summarise_log
 
-    mapping = mapping_from_options(
-        user_col=user_col,
-        time_col=time_col,
-        url_col=url_col,
-        site_col=site_col,
-        no_header=no_header,
-        columns=columns,
-        sep=sep,
-        time_unit=time_unit,
-        timezone=timezone,
-        pseudonymize_key_file=pseudonymize_key_file,
-        max_bad_fraction=max_bad_fraction,
-        time_origin=time_origin,
-    )
+    mapping = mapping_from_params(locals())
     progress = RichProgress(transient=True)
     with DuckDBEngine() as engine:
         read = read_access_log(
@@ -146,20 +133,7 @@ def ingest(
 
     from netpersona.engine import Workspace
 
-    mapping = mapping_from_options(
-        user_col=user_col,
-        time_col=time_col,
-        url_col=url_col,
-        site_col=site_col,
-        no_header=no_header,
-        columns=columns,
-        sep=sep,
-        time_unit=time_unit,
-        timezone=timezone,
-        pseudonymize_key_file=pseudonymize_key_file,
-        max_bad_fraction=max_bad_fraction,
-        time_origin=time_origin,
-    )
+    mapping = mapping_from_params(locals())
     with Workspace(workspace) as ws:
         read = ws.ingest(logs, mapping, table=table, quarantine=quarantine, progress=RichProgress())
         total = ws.fetch_scalar(f'SELECT count(*) FROM "{table}"') if ws.has_table(table) else 0

@@ -162,6 +162,28 @@ def parse_columns(columns: str | None) -> tuple[str, ...] | None:
     return tuple(name.strip() for name in columns.split(","))
 
 
+#: parameter names of :func:`mapping_from_options`, as the commands name their flags
+MAPPING_OPTIONS = (
+    "user_col",
+    "time_col",
+    "url_col",
+    "site_col",
+    "no_header",
+    "columns",
+    "sep",
+    "time_unit",
+    "timezone",
+    "pseudonymize_key_file",
+    "max_bad_fraction",
+    "time_origin",
+)
+
+
+def mapping_from_params(params: dict) -> LogMapping:
+    """The mapping from a command's parameters (``locals()``): the mapping flags it declares."""
+    return mapping_from_options(**{k: params[k] for k in MAPPING_OPTIONS if k in params})
+
+
 def mapping_from_options(
     *,
     user_col: str = "user_id",
