@@ -6,14 +6,13 @@ import re
 
 import pandas as pd
 import pytest
+from customers_helpers import MARKETING_SYSTEM, ROOT, shared_file
 from typer.testing import CliRunner
 
-from conftest import ROOT, shared_file
 from netpersona import ColumnNotFoundError, ConfigError
 from netpersona.cli import app
 
 runner = CliRunner()
-MARKETING_SYSTEM = ROOT / "examples" / "customers" / "marketing_campaign.toml"
 
 
 def _ok(args):

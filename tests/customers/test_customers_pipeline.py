@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from customers_helpers import MARKETING_SYSTEM, shared_file
 
-from conftest import ROOT, shared_file
 from netpersona import ColumnNotFoundError, ConfigError, ModelFormatError
 from netpersona.customers import (
     CustomerSettings,
@@ -18,7 +18,6 @@ from netpersona.customers import (
 )
 from netpersona.synth.customers import class_counts, synth_customers
 
-MARKETING_SYSTEM = ROOT / "examples" / "customers" / "marketing_campaign.toml"
 PAPER_COUNTS = [102, 150, 110, 105, 81]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from customers_systems import system_writer
+from customers_helpers import system_writer
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from customers_systems import system_writer
+from customers_helpers import system_writer
 
 from netpersona import ColumnNotFoundError, ConfigError, InputError
 from netpersona.customers import load_system, score_customers

@@ -1,6 +1,27 @@
-"""Helpers for the customer-value tests: small indicator systems written on the fly."""
+"""Helpers for the customer-value tests: paths of the real data, small indicator systems.
+
+(Not imported from ``conftest``: several test folders have a conftest.py, and which one
+``import conftest`` finds depends on collection order.)
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+MARKETING_SYSTEM = ROOT / "examples" / "customers" / "marketing_campaign.toml"
+
+
+def shared_file(relative: str) -> Path:
+    """Path of a file under ../shared/data, or skip the test saying it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"real data file {path} is absent on this machine")
+    return path
+
 
 SYSTEM_HEAD = """
 [system]
