@@ -2,7 +2,8 @@
 
 DuckDB parses the files (in parallel, gzip included). Per file the reader
 
-1. stages ``user, local time, host`` (the host cut out of the URL by a regex in SQL);
+1. stages ``user, local time, host`` (:mod:`netpersona.io._sources`; the host is cut out of
+   the URL by string functions in SQL);
 2. maps each *distinct* host to its site (Public Suffix List, in Python) and, with a key file,
    each distinct user id to its pseudonym;
 3. counts the rows that cannot be used, stops if they exceed ``max_bad_fraction``, and writes
@@ -38,16 +39,23 @@ from netpersona.io._quarantine import (
     quarantine_path_for,
     write_quarantine,
 )
-from netpersona.io._sites import authority_of, authority_sql, sites_for_hosts
-
-#: epoch times beyond this many seconds from 1970 (year ~5138) are rejected as bad times
-MAX_EPOCH_SECONDS = 1e11
+from netpersona.io._sites import authority_of, sites_for_hosts
+from netpersona.io._sources import (
+    delimited_source,
+    jsonl_source,
+    parquet_source,
+)
+from netpersona.io._sources import (
+    sql_ident as _ident,
+)
+from netpersona.io._sources import (
+    sql_str as _lit,
+)
 
 _PARSER_REASONS = {
     "MISSING COLUMNS": "wrong field count",
     "TOO MANY COLUMNS": "wrong field count",
     "INVALID ENCODING": "invalid UTF-8",
-    "CAST": "bad time",
 }
 
 
@@ -80,14 +88,6 @@ class _Staged:
     rejected: list[RejectedRow]
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _as_paths(paths: Path | str | Sequence[Path | str]) -> list[Path]:
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -109,100 +109,6 @@ def _session_timezone(engine, timezone: str) -> Iterator[None]:
         yield
     finally:
         engine.execute(f"SET TimeZone = {_lit(before)}")
-
-
-def _epoch_expr(number: str, mapping: LogMapping) -> str:
-    divisor = 1000.0 if mapping.time_unit == "ms" else 1.0
-    seconds = f"({number} / {divisor} + {mapping.origin_seconds()!r})"
-    return (
-        f"CASE WHEN abs({seconds}) < {MAX_EPOCH_SECONDS!r} "
-        f"THEN timezone({_lit(mapping.timezone)}, to_timestamp({seconds})) END"
-    )
-
-
-def _text_time_expr(text: str, mapping: LogMapping) -> str:
-    """Local wall time from a VARCHAR holding an ISO time or an epoch number (NULL if bad)."""
-    if mapping.time_unit:
-        return _epoch_expr(f"TRY_CAST({text} AS DOUBLE)", mapping)
-    return f"timezone({_lit(mapping.timezone)}, TRY_CAST({text} AS TIMESTAMPTZ))"
-
-
-def _host_expr(text: str, mapping: LogMapping) -> str:
-    if mapping.site_col:
-        return f"CAST({text} AS VARCHAR)"
-    return authority_sql(f"CAST({text} AS VARCHAR)")
-
-
-def _delimited_source(path: Path, fmt: LogFormat, mapping: LogMapping, cols, rejects: str):
-    # every field is read as text: DuckDB numbers cast failures by record, not physical line,
-    # so times are parsed in SQL below and bad ones located by value (see _semantic_check)
-    columns = "{" + ", ".join(f"{_lit(name)}: 'VARCHAR'" for name in cols) + "}"
-    not_null = "[" + ", ".join(_lit(c) for c in mapping.mapped_columns) + "]"
-    read = (
-        f"read_csv({_lit(str(path))}, header = {'false' if mapping.no_header else 'true'}, "
-        f"auto_detect = false, delim = {_lit(fmt.sep or ',')}, quote = '\"', escape = '\"', "
-        f"columns = {columns}, force_not_null = {not_null}, "
-        f"compression = {_lit('gzip' if fmt.gzip else 'none')}, store_rejects = true, "
-        f"rejects_table = {_lit(rejects)}, rejects_scan = {_lit(rejects + '_scan')}, "
-        "rejects_limit = 0)"
-    )
-    select = (
-        f"SELECT {_ident(mapping.user_col)} AS user_raw, {_ident(mapping.time_col)} AS time_raw, "
-        f"{_host_expr(_ident(mapping.site_source), mapping)} AS host, NULL AS ref FROM {read}"
-    )
-    return select, _text_time_expr("time_raw", mapping)
-
-
-def _jsonl_source(path: Path, fmt: LogFormat, mapping: LogMapping, rejects: str):
-    def value(name: str) -> str:
-        return f"CASE WHEN ok THEN json_extract_string(line, {_lit('$.' + _ident(name))}) END"
-
-    read = (
-        f"read_csv({_lit(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
-        "auto_detect = false, delim = chr(1), quote = '', escape = '', "
-        f"compression = {_lit('gzip' if fmt.gzip else 'none')}, store_rejects = true, "
-        f"rejects_table = {_lit(rejects)}, rejects_scan = {_lit(rejects + '_scan')}, "
-        "rejects_limit = 0)"
-    )
-    select = (
-        f"SELECT {value(mapping.user_col)} AS user_raw, {value(mapping.time_col)} AS time_raw, "
-        f"{_host_expr(value(mapping.site_source), mapping)} AS host, "
-        f"CASE WHEN ok THEN NULL ELSE 'invalid JSON' END AS json_error, line AS ref "
-        f"FROM (SELECT line, json_valid(line) AS ok FROM {read} WHERE line IS NOT NULL)"
-    )
-    return select, _text_time_expr("time_raw", mapping)
-
-
-def _parquet_source(path: Path, mapping: LogMapping, engine):
-    read = f"read_parquet({_lit(str(path))}, file_row_number = true)"
-    types = {
-        row["column_name"]: row["column_type"]
-        for row in engine.fetch_arrow(f"DESCRIBE SELECT * FROM {read}").to_pylist()
-    }
-    kind = types[mapping.time_col].upper()
-    tz = _lit(mapping.timezone)
-    if kind.startswith("TIMESTAMP WITH TIME ZONE"):
-        ts = f"timezone({tz}, time_raw)"
-    elif kind.startswith(("TIMESTAMP", "DATE")):
-        ts = "CAST(time_raw AS TIMESTAMP)"
-    elif kind in ("VARCHAR", "JSON"):
-        ts = _text_time_expr("time_raw", mapping)
-    elif mapping.time_unit:
-        ts = _epoch_expr("CAST(time_raw AS DOUBLE)", mapping)
-    else:
-        raise InputError(
-            f"the time column holds {kind} numbers",
-            path=path,
-            column=mapping.time_col,
-            hint="pass --time-unit s (epoch seconds) or --time-unit ms (milliseconds)",
-        )
-    select = (
-        f"SELECT CAST({_ident(mapping.user_col)} AS VARCHAR) AS user_raw, "
-        f"{_ident(mapping.time_col)} AS time_raw, "
-        f"{_host_expr(_ident(mapping.site_source), mapping)} AS host, "
-        f"file_row_number + 1 AS ref FROM {read}"
-    )
-    return select, ts
 
 
 def _site_map(engine, stages: list[str], mapping: LogMapping, name: str) -> None:
@@ -274,11 +180,11 @@ def _stage_file(
     check_columns(path, cols, mapping)
     stage, rejects = f"{prefix}_stage{index}", f"{prefix}_rejects{index}"
     if fmt.kind == "delimited":
-        source, ts = _delimited_source(path, fmt, mapping, cols, rejects)
+        source, ts = delimited_source(path, fmt, mapping, cols, rejects)
     elif fmt.kind == "jsonl":
-        source, ts = _jsonl_source(path, fmt, mapping, rejects)
+        source, ts = jsonl_source(path, fmt, mapping, rejects)
     else:
-        source, ts = _parquet_source(path, mapping, engine)
+        source, ts = parquet_source(path, mapping, engine)
     # bad_time keeps the text of times that could not be read, to find their lines later
     sql = (
         f"SELECT * EXCLUDE (time_raw), CASE WHEN ts IS NULL THEN CAST(time_raw AS VARCHAR) END "

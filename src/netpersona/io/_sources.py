@@ -1,0 +1,135 @@
+"""The SQL that reads each log layout into staged rows ``user_raw, time_raw, host, ref``.
+
+``host`` is the URL's authority (``user@host:port``, cut out by string functions) or the site
+column as is; ``ref`` is what locates a row later (Parquet: its row number; JSON Lines: its
+text). The time expressions turn the raw time into the local wall-clock ``TIMESTAMP`` (NULL
+when it cannot be read).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netpersona._exceptions import InputError
+from netpersona.io._formats import LogFormat
+from netpersona.io._mapping import LogMapping
+from netpersona.io._sites import authority_sql
+
+#: epoch times beyond this many seconds from 1970 (year ~5138) are rejected as bad times
+MAX_EPOCH_SECONDS = 1e11
+
+
+def sql_ident(name: str) -> str:
+    """A SQL identifier in double quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_str(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _epoch_expr(number: str, mapping: LogMapping) -> str:
+    divisor = 1000.0 if mapping.time_unit == "ms" else 1.0
+    seconds = f"({number} / {divisor} + {mapping.origin_seconds()!r})"
+    return (
+        f"CASE WHEN abs({seconds}) < {MAX_EPOCH_SECONDS!r} "
+        f"THEN timezone({sql_str(mapping.timezone)}, to_timestamp({seconds})) END"
+    )
+
+
+def _text_time_expr(text: str, mapping: LogMapping) -> str:
+    """Local wall time from a VARCHAR holding an ISO time or an epoch number (NULL if bad)."""
+    if mapping.time_unit:
+        return _epoch_expr(f"TRY_CAST({text} AS DOUBLE)", mapping)
+    return f"timezone({sql_str(mapping.timezone)}, TRY_CAST({text} AS TIMESTAMPTZ))"
+
+
+def _host_expr(text: str, mapping: LogMapping) -> str:
+    if mapping.site_col:
+        return f"CAST({text} AS VARCHAR)"
+    return authority_sql(f"CAST({text} AS VARCHAR)")
+
+
+def _scan_options(fmt: LogFormat, rejects: str) -> str:
+    """read_csv options shared by text layouts: compression, and rows the parser rejects kept
+    in table ``rejects`` (with their record numbers) instead of failing the read."""
+    return (
+        f"compression = {sql_str('gzip' if fmt.gzip else 'none')}, store_rejects = true, "
+        f"rejects_table = {sql_str(rejects)}, rejects_scan = {sql_str(rejects + '_scan')}, "
+        "rejects_limit = 0"
+    )
+
+
+def delimited_source(path: Path, fmt: LogFormat, mapping: LogMapping, cols, rejects: str):
+    """Staging SQL and time expression for CSV / TSV / space-separated text."""
+    # every field is read as text: DuckDB numbers cast failures by record, not physical line,
+    # so times are parsed in SQL below and bad ones located by value (see _semantic_check)
+    columns = "{" + ", ".join(f"{sql_str(name)}: 'VARCHAR'" for name in cols) + "}"
+    not_null = "[" + ", ".join(sql_str(c) for c in mapping.mapped_columns) + "]"
+    read = (
+        f"read_csv({sql_str(str(path))}, header = {'false' if mapping.no_header else 'true'}, "
+        f"auto_detect = false, delim = {sql_str(fmt.sep or ',')}, quote = '\"', escape = '\"', "
+        f"columns = {columns}, force_not_null = {not_null}, {_scan_options(fmt, rejects)})"
+    )
+    select = (
+        f"SELECT {sql_ident(mapping.user_col)} AS user_raw, "
+        f"{sql_ident(mapping.time_col)} AS time_raw, "
+        f"{_host_expr(sql_ident(mapping.site_source), mapping)} AS host, NULL AS ref FROM {read}"
+    )
+    return select, _text_time_expr("time_raw", mapping)
+
+
+def jsonl_source(path: Path, fmt: LogFormat, mapping: LogMapping, rejects: str):
+    """Staging SQL and time expression for JSON Lines, read as one text column per line."""
+
+    def value(name: str) -> str:
+        key = sql_str("$." + sql_ident(name))
+        return f"CASE WHEN ok THEN json_extract_string(line, {key}) END"
+
+    read = (
+        f"read_csv({sql_str(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
+        # a raw control character never occurs in valid JSON, so chr(1) never splits a line
+        "auto_detect = false, delim = chr(1), quote = '', escape = '', "
+        f"{_scan_options(fmt, rejects)})"
+    )
+    select = (
+        f"SELECT {value(mapping.user_col)} AS user_raw, {value(mapping.time_col)} AS time_raw, "
+        f"{_host_expr(value(mapping.site_source), mapping)} AS host, "
+        f"CASE WHEN ok THEN NULL ELSE 'invalid JSON' END AS json_error, line AS ref "
+        f"FROM (SELECT line, json_valid(line) AS ok FROM {read} WHERE line IS NOT NULL)"
+    )
+    return select, _text_time_expr("time_raw", mapping)
+
+
+def parquet_source(path: Path, mapping: LogMapping, engine):
+    """Staging SQL and time expression for Parquet (the time column's type decides)."""
+    read = f"read_parquet({sql_str(str(path))}, file_row_number = true)"
+    types = {
+        row["column_name"]: row["column_type"]
+        for row in engine.fetch_arrow(f"DESCRIBE SELECT * FROM {read}").to_pylist()
+    }
+    kind = types[mapping.time_col].upper()
+    tz = sql_str(mapping.timezone)
+    if kind.startswith("TIMESTAMP WITH TIME ZONE"):
+        ts = f"timezone({tz}, time_raw)"
+    elif kind.startswith(("TIMESTAMP", "DATE")):
+        ts = "CAST(time_raw AS TIMESTAMP)"
+    elif kind in ("VARCHAR", "JSON"):
+        ts = _text_time_expr("time_raw", mapping)
+    elif mapping.time_unit:
+        ts = _epoch_expr("CAST(time_raw AS DOUBLE)", mapping)
+    else:
+        raise InputError(
+            f"the time column holds {kind} numbers",
+            path=path,
+            column=mapping.time_col,
+            hint="pass --time-unit s (epoch seconds) or --time-unit ms (milliseconds)",
+        )
+    select = (
+        f"SELECT CAST({sql_ident(mapping.user_col)} AS VARCHAR) AS user_raw, "
+        f"{sql_ident(mapping.time_col)} AS time_raw, "
+        f"{_host_expr(sql_ident(mapping.site_source), mapping)} AS host, "
+        f"file_row_number + 1 AS ref FROM {read}"
+    )
+    return select, ts
