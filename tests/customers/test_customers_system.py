@@ -171,3 +171,19 @@ def test_expressions_are_evaluated_in_row_order_over_columns():
     assert out["n"].tolist() == [1, 0, 2, 2]
     assert out["top"].tolist() == [-2, -5, 0, -4]
     assert out["y"].tolist() == [2014] * 4
+
+
+def test_an_expression_that_fails_on_the_data_names_the_indicator_and_file(write_system):
+    more = """
+[[indicators]]
+name = "tenure"
+dimension = "current"
+expr = "date_diff('day', strptime(joined, '%d-%m-%Y'), DATE '2015-01-01')"
+[indicators.score]
+method = "quantile"
+"""
+    system = load_system(write_system(more))
+    table = pd.DataFrame({"days": [1], "buys": [1], "spend": [1], "joined": ["2014/03/02"]})
+    with pytest.raises(InputError, match=r"indicator 'tenure': expression .* failed") as info:
+        score_customers(table, system, path="shop.csv")
+    assert info.value.path == "shop.csv"

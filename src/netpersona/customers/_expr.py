@@ -111,7 +111,8 @@ def evaluate(table, expressions: dict[str, str]):
         try:
             result = con.execute(f'SELECT {select} FROM customers_src ORDER BY "__row"').fetchdf()
         except duckdb.Error as exc:
-            raise ConfigError(f"an indicator expression failed on this data: {exc}") from None
+            text = "; ".join(expressions.values())
+            raise ConfigError(f"expression {text!r} failed on this data: {exc}") from None
     finally:
         con.close()
     return result.set_axis(table.index)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from netpersona._exceptions import ColumnNotFoundError, InputError
+from netpersona._exceptions import ColumnNotFoundError, ConfigError, InputError
 from netpersona._progress import Progress
 from netpersona.customers._source import line_of
 from netpersona.customers._system import LIKERT_POINTS, Indicator, IndicatorSystem
@@ -189,11 +189,16 @@ def _raw_values(table: pd.DataFrame, system: IndicatorSystem, path) -> pd.DataFr
 
     available = [str(c) for c in table.columns]
     out: dict[str, pd.Series] = {}
-    expressions = {i.name: i.expr for i in system.indicators if i.expr}
-    if expressions:
-        evaluated = evaluate(table, expressions)
-        for name in expressions:
-            out[name] = evaluated[name]
+    for ind in system.indicators:
+        if ind.expr:
+            try:
+                out[ind.name] = evaluate(table, {ind.name: ind.expr})[ind.name]
+            except ConfigError as exc:
+                raise InputError(
+                    f"indicator {ind.name!r}: {exc}",
+                    path=path,
+                    hint="check the expression against the columns' types and formats",
+                ) from None
     for ind in system.indicators:
         if ind.column is not None:
             out[ind.name] = table[ind.column]
