@@ -101,3 +101,16 @@ def test_ingest_twice_is_a_no_op_the_second_time(tmp_path):
 def _flat(text: str) -> str:
     """Rich wraps long lines to the terminal width; compare with single spaces."""
     return " ".join(text.split())
+
+
+def test_mapping_from_options_reads_the_flags_as_people_type_them():
+    from netpersona.cli._options import TimeUnit, mapping_from_options, mapping_from_params
+
+    mapping = mapping_from_options(
+        columns="sender, recipient,ts", user_col="sender", site_col="recipient", sep="space",
+        time_unit=TimeUnit.s,
+    )  # fmt: skip
+    assert mapping.no_header and mapping.columns == ("sender", "recipient", "ts")
+    assert (mapping.sep, mapping.time_unit, mapping.url_col) == (" ", "s", None)
+    assert mapping_from_options(sep="tab").sep == "\t"
+    assert mapping_from_params({"user_col": "u", "force": True, "logs": []}).user_col == "u"

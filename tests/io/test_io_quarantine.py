@@ -8,6 +8,8 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from io_logs import rows, write_log
 
 import netpersona
@@ -175,3 +177,50 @@ def test_quarantine_is_written_atomically(tmp_path):
     with pytest.raises(RuntimeError):
         write_quarantine(target, [RejectedRow("f", 1, "bad time", "x"), Exploding()])
     assert list(tmp_path.iterdir()) == []
+
+
+_GOOD = st.sampled_from(
+    [
+        "u1,2013-11-04 08:00:00,http://a.com/x",
+        '"u,2",2013-11-04 08:00:00,b.com',
+        '"multi\nline",2013-11-04 09:00:00,c.co.uk',
+        "u4,2013-11-04T10:00:00Z,d.com:80",
+        "",  # a blank line: not a row, but a line
+    ]
+)
+_BAD = st.sampled_from(
+    [
+        ("u5,later,a.com", "bad time"),
+        (",2013-11-04 08:00:00,a.com", "missing user"),
+        ("u6,2013-11-04 08:00:00,http://", "unparsable URL"),
+        ("u7,2013-11-04 08:00:00", "wrong field count"),
+        ("u8,2013-11-04 08:00:00,a.com,more", "wrong field count"),
+    ]
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.one_of(_GOOD, _BAD), min_size=1, max_size=30))
+def test_quarantine_lines_are_exact_for_any_mix_of_rows(tmp_path_factory, engine, records):
+    path = tmp_path_factory.mktemp("mix") / "log.csv"
+    line, expected, good = 2, [], 0
+    for record in records:
+        text = record if isinstance(record, str) else record[0]
+        if isinstance(record, tuple):
+            expected.append((line, record[1], text))
+        elif text:
+            good += 1
+        line += text.count("\n") + 1
+    path.write_text(
+        "user_id,ts,url\n" + "\n".join(r if isinstance(r, str) else r[0] for r in records) + "\n"
+    )
+    summary = read_access_log(path, ALL, engine)
+    assert (summary.rows, summary.rejected) == (good, len(expected))
+    got = (
+        [(int(r["line"]), r["reason"], r["raw"]) for r in _quarantine(summary.quarantine)]
+        if expected
+        else []
+    )
+    assert got == expected

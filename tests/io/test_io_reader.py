@@ -222,3 +222,10 @@ def test_a_file_that_does_not_exist(tmp_path, engine):
 def test_invalid_mappings_are_config_errors(kwargs):
     with pytest.raises(netpersona.ConfigError):
         LogMapping(**kwargs)
+
+
+def test_windows_line_endings(tmp_path, engine):
+    path = write_log(tmp_path / "log.csv", CSV.replace("\n", "\r\n") + "u9,never,x.com\r\n")
+    summary = read_access_log(path, LogMapping(max_bad_fraction=0.5), engine)
+    assert rows(engine) == EXPECTED
+    assert summary.quarantine.read_text().splitlines()[1] == f'{path},5,bad time,"u9,never,x.com"'
