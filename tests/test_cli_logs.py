@@ -114,3 +114,18 @@ def test_mapping_from_options_reads_the_flags_as_people_type_them():
     assert (mapping.sep, mapping.time_unit, mapping.url_col) == (" ", "s", None)
     assert mapping_from_options(sep="tab").sep == "\t"
     assert mapping_from_params({"user_col": "u", "force": True, "logs": []}).user_col == "u"
+
+
+def test_summary_of_a_workspace_table(tmp_path):
+    ws = tmp_path / "ws.duckdb"
+    ingest = ["logs", "ingest", str(_log(tmp_path)), "--workspace", str(ws), "--table", "lib",
+              *FLAGS, "--max-bad-fraction", "0.5"]  # fmt: skip
+    assert runner.invoke(app, ingest).exit_code == 0
+    result = runner.invoke(
+        app, ["logs", "summary", "--workspace", str(ws), "--table", "lib", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["rejected"], summary["users"]) == (3, 1, 2)
+    nothing = runner.invoke(app, ["logs", "summary"])
+    assert isinstance(nothing.exception, netpersona.InputError)

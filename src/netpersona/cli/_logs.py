@@ -45,7 +45,15 @@ QuarantineOpt = Annotated[
 
 @logs_app.command("summary")
 def summary(
-    logs: LogsArg,
+    logs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz). Leave out to summarise "
+            "a table already ingested into --workspace.",
+        ),
+    ] = None,
     user_col: UserColOpt = "user_id",
     time_col: TimeColOpt = "ts",
     url_col: UrlColOpt = "url",
@@ -60,26 +68,52 @@ def summary(
     max_bad_fraction: MaxBadFractionOpt = 0.01,
     quarantine: QuarantineOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            dir_okay=False,
+            help="Summarise a table of this workspace instead of reading LOGS.",
+        ),
+    ] = None,
+    table: Annotated[str, typer.Option("--table", help="Workspace table to summarise.")] = (
+        "access_log"
+    ),
 ) -> None:
     """Read a log and summarise it: rows, users, sites, days, activity per user."""
-    from netpersona.engine import DuckDBEngine
+    from netpersona._exceptions import InputError
+    from netpersona.engine import DuckDBEngine, Workspace
     from netpersona.io import read_access_log
     from netpersona.io._summary import summarise_log
 
     mapping = mapping_from_params(locals())
-    progress = RichProgress(transient=True)
-    with DuckDBEngine() as engine:
-        read = read_access_log(
-            logs, mapping, engine, table="access_log", quarantine=quarantine, progress=progress
+    if logs:
+        with DuckDBEngine() as engine:
+            read = read_access_log(
+                logs, mapping, engine, quarantine=quarantine, progress=RichProgress(transient=True)
+            )
+            result = summarise_log(engine, "access_log", rejected=read.rejected)
+        where = read.quarantine
+    elif workspace is not None and workspace.exists():
+        with Workspace(workspace, read_only=True) as ws:
+            if not ws.has_table(table):
+                raise InputError(f"the workspace has no table {table!r}", path=workspace)
+            rejected = sum(row["rejected"] for row in ws.ingested(table))
+            result = summarise_log(ws, table, rejected=rejected)
+        where = None
+    else:
+        raise InputError(
+            "nothing to summarise: give log files, or --workspace FILE (and --table) of an "
+            "existing workspace",
+            path=workspace,
         )
-        result = summarise_log(engine, "access_log", rejected=read.rejected)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        _print_summary(result, read)
+        _print_summary(result, where)
 
 
-def _print_summary(result, read) -> None:
+def _print_summary(result, quarantine: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -103,8 +137,8 @@ def _print_summary(result, read) -> None:
     console = Console()
     console.print(table)
     console.print(dist)
-    if read.quarantine:
-        console.print(f"rejected rows, with their line numbers: {read.quarantine}")
+    if quarantine:
+        console.print(f"rejected rows, with their line numbers: {quarantine}")
 
 
 @logs_app.command("ingest")
