@@ -42,7 +42,9 @@ ENCODED_SCHEMA = pa.schema(
     ]
 )
 PAPER_START = dt.date(2013, 11, 4)
-_BATCH_ROWS = 4_000_000  # a batch closes after the user that takes it past this many rows
+_BATCH_ROWS = 4_000_000
+#: gzip level of .csv.gz output: 1 is ~3x faster than the usual 6 for ~25% larger files
+GZIP_LEVEL = 1  # a batch closes after the user that takes it past this many rows
 
 
 @dataclass(frozen=True)
@@ -222,10 +224,18 @@ class _ParquetSink:
 
 class _CsvSink:
     def __init__(self, path: Path, gzip: bool) -> None:
+        import gzip as _gzip
+
         import pyarrow.csv as pcsv
 
+        self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
+        # gzip: fast level, no file name or time in the header, so the bytes depend on the data only
         self._file = (
-            pa.CompressedOutputStream(str(path), "gzip") if gzip else pa.OSFile(str(path), "wb")
+            _gzip.GzipFile(
+                filename="", mode="wb", fileobj=self._raw, compresslevel=GZIP_LEVEL, mtime=0
+            )
+            if gzip
+            else self._raw
         )
         self._writer = pcsv.CSVWriter(
             self._file,
@@ -238,7 +248,9 @@ class _CsvSink:
 
     def close(self) -> None:
         self._writer.close()
-        self._file.close()
+        if self._file is not self._raw:
+            self._file.close()
+        self._raw.close()
 
 
 _WRITERS: dict[str, Callable[[Path], object]] = {
