@@ -42,11 +42,15 @@ class DuckDBEngine(Engine):
         self.con.execute(sql)
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        result = self.con.execute(sql)
+        relation = self.con.sql(sql)
+        if relation is None:  # a statement, not a query
+            import pyarrow as pa
+
+            return pa.table({})
         # duckdb >= 1.4 names it to_arrow_table; older releases call it arrow()
-        if hasattr(result, "to_arrow_table"):
-            return result.to_arrow_table()
-        return result.arrow()
+        if hasattr(relation, "to_arrow_table"):
+            return relation.to_arrow_table()
+        return relation.arrow()
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
