@@ -9,6 +9,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import netpersona._progress as nn_progress
 import netpersona.nn as nn
 from conftest import shared_file
 from netpersona.nn import BPClassifier, BPRegressor, load_model
@@ -200,3 +201,26 @@ def test_customer_value_network_on_real_customers(tmp_path):
     assert reg.score(X[229:], spend[229:]) > 0.3  # store purchases follow the other habits
     reg.save(tmp_path / "model")
     np.testing.assert_array_equal(load_model(tmp_path / "model").predict(X), reg.predict(X))
+
+
+class _Recorder(nn_progress.Progress):
+    def __init__(self):
+        self.items: dict[str, int] = {}
+
+    def track(self, iterable, description, total=None):
+        self.items[description] = 0
+        for item in iterable:
+            self.items[description] += 1
+            yield item
+
+
+@pytest.mark.parametrize(("algorithm", "label"), [("online", "3-8-3 online"),
+                                                  ("traingdx", "3-8-3 traingdx")])  # fmt: skip
+def test_training_reports_progress(algorithm, label):
+    X, y = _tiers(40)
+    recorder = _Recorder()
+    clf = BPClassifier(algorithm=algorithm, goal=0.0, epochs=300, random_state=0)
+    clf.fit(X, y, progress=recorder)
+    ((description, count),) = recorder.items.items()
+    assert label in description
+    assert count == (2 if algorithm == "online" else 301)  # chunks of 256 epochs / every epoch

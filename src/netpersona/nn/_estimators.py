@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from netpersona._progress import Progress
 from netpersona.nn._network import PERFORMANCES, Network, init_nguyen_widrow, init_uniform
 from netpersona.nn._scaling import MinMaxScaling
 from netpersona.nn._train_batch import ALGORITHMS as BATCH_ALGORITHMS
@@ -127,7 +128,7 @@ class _BPNetwork(BaseEstimator):
         return {**resolved, "hidden": hidden, "transfer": transfer, "input_range": (lo, hi)}
 
     # -- training ------------------------------------------------------------------------------
-    def _train(self, X: np.ndarray, T: np.ndarray, settings: dict) -> None:
+    def _train(self, X: np.ndarray, T: np.ndarray, settings: dict, progress) -> None:
         """Scale inputs, split off validation rows, initialise and train the network."""
         rng = _generator(self.random_state)
         self.input_scaling_ = MinMaxScaling.fit(X, settings["input_range"])
@@ -148,6 +149,7 @@ class _BPNetwork(BaseEstimator):
             "max_fail": int(self.max_fail),
             "X_val": Xs[val_rows] if len(val_rows) else None,
             "T_val": T[val_rows] if len(val_rows) else None,
+            "progress": progress,
         }
         X_train, T_train = Xs[train_rows], T[train_rows]
         if self.algorithm == "online":
@@ -220,8 +222,12 @@ class BPClassifier(ClassifierMixin, _BPNetwork):
     ['no', 'yes', 'yes', 'no']
     """
 
-    def fit(self, X, y):
-        """Train on inputs ``X`` (n, m) and labels ``y`` (n,) of any sortable type."""
+    def fit(self, X, y, *, progress: Progress | None = None):
+        """Train on inputs ``X`` (n, m) and labels ``y`` (n,) of any sortable type.
+
+        ``progress`` (the command line passes a ``RichProgress``) shows the
+        epochs as they run; silent by default.
+        """
         settings = self._settings()
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
         check_classification_targets(y)
@@ -229,7 +235,7 @@ class BPClassifier(ClassifierMixin, _BPNetwork):
         lo, hi = _target_range(settings["transfer"][-1])
         T = np.full((len(y), len(self.classes_)), lo)
         T[np.arange(len(y)), codes] = hi
-        self._train(X, T, settings)
+        self._train(X, T, settings, progress)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
@@ -254,15 +260,18 @@ class BPRegressor(RegressorMixin, _BPNetwork):
     for tansig and purelin) and predictions mapped back.
     """
 
-    def fit(self, X, y):
-        """Train on inputs ``X`` (n, m) and numeric targets ``y`` (n,) or (n, k)."""
+    def fit(self, X, y, *, progress: Progress | None = None):
+        """Train on inputs ``X`` (n, m) and numeric targets ``y`` (n,) or (n, k).
+
+        ``progress`` shows the epochs as they run; silent by default.
+        """
         settings = self._settings()
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
         y = np.asarray(y, dtype=np.float64)
         self._y_1d = y.ndim == 1
         Y = y.reshape(len(y), -1)
         self.target_scaling_ = MinMaxScaling.fit(Y, _target_range(settings["transfer"][-1]))
-        self._train(X, self.target_scaling_.transform(Y), settings)
+        self._train(X, self.target_scaling_.transform(Y), settings, progress)
         return self
 
     def predict(self, X) -> np.ndarray:

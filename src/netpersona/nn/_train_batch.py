@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from netpersona._progress import Progress
 from netpersona.nn._network import Network
 from netpersona.nn._train_online import TrainResult
 
@@ -60,8 +61,12 @@ def train_batch(
     max_fail: int = 6,
     X_val: np.ndarray | None = None,
     T_val: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
-    """Train ``net`` in place with one of :data:`ALGORITHMS`; see the module doc."""
+    """Train ``net`` in place with one of :data:`ALGORITHMS`; see the module doc.
+
+    ``progress`` is told about every epoch.
+    """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown batch algorithm {algorithm!r}; expected one of {ALGORITHMS}")
     has_val = X_val is not None and len(X_val) > 0
@@ -75,7 +80,8 @@ def train_batch(
         history["validation_error"] = []
     dX = lr * gX
     stop = "epochs"
-    for epoch in range(epochs + 1):
+    label = f"training {'-'.join(map(str, net.sizes))} {algorithm}"
+    for epoch in (progress or Progress()).track(range(epochs + 1), label, total=epochs + 1):
         if perf <= goal:
             stop = "goal"
         elif epoch == epochs:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netpersona._progress import Progress
 from netpersona.nn._network import Network, performance
 from netpersona.nn._transfer import (
     LOGSIG,
@@ -89,10 +90,12 @@ def train_online(
     T_val: np.ndarray | None = None,
     max_fail: int = 6,
     engine: str = "auto",
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Train ``net`` in place by per-sample gradient descent (paper B); see the module doc.
 
-    ``engine`` is ``"auto"`` (numba when available), ``"numba"`` or ``"numpy"``.
+    ``engine`` is ``"auto"`` (numba when available), ``"numba"`` or ``"numpy"``. ``progress``
+    is told about each chunk of :data:`CHUNK_EPOCHS` epochs.
     """
     if engine == "auto":
         engine = "numba" if numba_enabled() else "numpy"
@@ -121,7 +124,13 @@ def train_online(
         history["validation_error"] = []
     done, stop = 0, STOP_NONE
     base_order = np.arange(n, dtype=np.int64)
-    while done < epochs and stop == STOP_NONE:
+    n_chunks = -(-epochs // CHUNK_EPOCHS)
+    chunks = (progress or Progress()).track(
+        range(n_chunks), f"training {'-'.join(map(str, net.sizes))} online", total=n_chunks
+    )
+    for _ in chunks:
+        if stop != STOP_NONE:
+            break
         chunk = min(CHUNK_EPOCHS, epochs - done)
         if shuffle:
             order = rng.permuted(np.tile(base_order, (chunk, 1)), axis=1)
