@@ -197,28 +197,34 @@ def _indptr(rows: np.ndarray, n: int) -> np.ndarray:
 def load_arrays(profiles: Profiles) -> ProfileArrays:
     """Fetch a profile set's tables into :class:`ProfileArrays`."""
     eng, t = profiles.engine, profiles.table
+    # rows are put in order here, not by ORDER BY: some engines (DuckDB without
+    # preserve_insertion_order) may hand an ordered result back in parallel chunks
     users = eng.fetch_arrow(
-        f"SELECT uid, user_id, online_days, first_ts, last_ts FROM {t('users')} ORDER BY uid"
+        f"SELECT uid, user_id, online_days, first_ts, last_ts FROM {t('users')}"
     )
+    users = users.take(np.argsort(users.column("uid").to_numpy(), kind="stable"))
     n = users.num_rows
-    sites = eng.fetch_arrow(f"SELECT site_id, site, n_users FROM {t('sites')} ORDER BY site_id")
+    sites = eng.fetch_arrow(f"SELECT site_id, site, n_users FROM {t('sites')}")
     n_sites = sites.num_rows
-    site_codes = sites.column("site_id").to_numpy()
-    if n_sites and not np.array_equal(site_codes, np.arange(n_sites)):
-        # query sets list only the sites they saw: keep codes, fill the gaps with V = 0
-        size = int(site_codes.max()) + 1
-    else:
-        size = n_sites
+    site_codes = sites.column("site_id").to_numpy().astype(np.int64)
+    # query sets list only the sites they saw: codes keep the library's, gaps get V = 0
+    size = int(site_codes.max()) + 1 if n_sites else 0
     v = np.zeros(size, dtype=np.float64)
     v[site_codes] = sites.column("n_users").to_numpy()
-    names = pa.nulls(size, pa.string()).to_pylist()
-    for code, site in zip(site_codes.tolist(), sites.column("site").to_pylist(), strict=True):
-        names[code] = site
+    if size == n_sites:
+        names = sites.column("site").combine_chunks().take(pa.array(np.argsort(site_codes)))
+    else:
+        filled = pa.nulls(size, pa.string()).to_pylist()
+        for code, site in zip(site_codes.tolist(), sites.column("site").to_pylist(), strict=True):
+            filled[code] = site
+        names = pa.array(filled, pa.string())
     site_weight = 1.0 / np.maximum(v, 1.0)
 
-    freq = eng.fetch_arrow(f"SELECT uid, site_id FROM {t('frequent')} ORDER BY uid, site_id")
+    freq = eng.fetch_arrow(f"SELECT uid, site_id FROM {t('frequent')}")
     f_uid = freq.column("uid").to_numpy().astype(np.int64)
     f_site = freq.column("site_id").to_numpy().astype(np.int32)
+    order = np.lexsort((f_site, f_uid))
+    f_uid, f_site = f_uid[order], f_site[order]
     frequent_indptr = _indptr(f_uid, n)
 
     site_hours = np.zeros((len(f_site), HOURS), dtype=np.float64)
@@ -237,7 +243,8 @@ def load_arrays(profiles: Profiles) -> ProfileArrays:
     if h.num_rows:
         hours[h.column("uid").to_numpy(), h.column("hour").to_numpy()] = h.column("days").to_numpy()
 
-    seq = eng.fetch_arrow(f"SELECT uid, items FROM {t('sequences')} ORDER BY uid")
+    seq = eng.fetch_arrow(f"SELECT uid, items FROM {t('sequences')}")
+    seq = seq.take(np.argsort(seq.column("uid").to_numpy(), kind="stable"))
     lengths = np.zeros(n, dtype=np.int64)
     items = seq.column("items").combine_chunks()
     if seq.num_rows:
@@ -259,6 +266,6 @@ def load_arrays(profiles: Profiles) -> ProfileArrays:
         hours=hours,
         sequence_indptr=sequence_indptr,
         sequence_items=values,
-        site_names=pa.array(names, pa.string()),
+        site_names=names,
         site_weight=site_weight,
     )

@@ -134,9 +134,9 @@ def pair_run_scores(
         return np.zeros(0, dtype=np.int64)
     args = (
         np.ascontiguousarray(q_indptr, dtype=np.int64),
-        np.ascontiguousarray(q_items, dtype=np.int64),
+        np.ascontiguousarray(q_items, dtype=np.int32),
         np.ascontiguousarray(l_indptr, dtype=np.int64),
-        np.ascontiguousarray(l_items, dtype=np.int64),
+        np.ascontiguousarray(l_items, dtype=np.int32),
         np.ascontiguousarray(pair_query, dtype=np.int64),
         np.ascontiguousarray(pair_library, dtype=np.int64),
     )

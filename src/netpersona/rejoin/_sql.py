@@ -162,22 +162,26 @@ def profile_statements(
             (),
         )
     )
-    # item sequence: chronological sites, consecutive repeats collapsed (ties in ts by site)
+    # item sequence: chronological sites, consecutive repeats collapsed. Users and sites are
+    # coded first so the window sorts integers (ties in ts by site code: library and queries
+    # share codes, so both order a tie alike)
     statements.append(
         (
             t["sequences"],
-            f"""WITH marked AS (
-                SELECT user_id, site, ts,
-                    lag(site) OVER (PARTITION BY user_id ORDER BY ts, site) AS previous
-                FROM {rows} AS r),
-            kept AS (SELECT user_id, site, ts FROM marked
-                     WHERE previous IS NULL OR previous <> site)
-            SELECT u.uid, __ordered_list_0__ AS items
-            FROM kept AS k
-            JOIN {t["users"]} AS u ON u.user_id = k.user_id
-            JOIN {t["sites"]} AS s ON s.site = k.site
-            GROUP BY u.uid""",
-            (OrderedList("s.site_id", "k.ts, k.site"),),
+            f"""WITH coded AS (
+                SELECT u.uid, s.site_id, r.ts
+                FROM {rows} AS r
+                JOIN {t["users"]} AS u ON u.user_id = r.user_id
+                JOIN {t["sites"]} AS s ON s.site = r.site),
+            marked AS (
+                SELECT uid, site_id, ts,
+                    lag(site_id) OVER (PARTITION BY uid ORDER BY ts, site_id) AS previous
+                FROM coded)
+            SELECT uid, __ordered_list_0__ AS items
+            FROM marked
+            WHERE previous IS NULL OR previous <> site_id
+            GROUP BY uid""",
+            (OrderedList("site_id", "ts, site_id"),),
         )
     )
     return statements
