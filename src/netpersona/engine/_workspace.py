@@ -53,6 +53,12 @@ class Workspace(DuckDBEngine):
                 "source VARCHAR, rows BIGINT, rejected BIGINT, ingested_at TIMESTAMP)"
             )
 
+    def has_table(self, name: str) -> bool:
+        """Whether a table or view called ``name`` exists in the workspace."""
+        from netpersona.io._sources import table_exists
+
+        return table_exists(self, name)
+
     def ingested(self, table: str | None = None) -> list[dict]:
         """The files ingested so far (into ``table``, or into any table), oldest first."""
         if not self.has_table(LEDGER):
@@ -109,7 +115,7 @@ class Workspace(DuckDBEngine):
                 self.con.execute(
                     f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?)",
                     [table, digest, str(path.resolve()), *summary.by_file[path], now],
-                )
+                ).fetchall()
             self.execute("COMMIT")
         except BaseException:
             self.execute("ROLLBACK")

@@ -44,6 +44,7 @@ from netpersona.io._sources import (
     delimited_source,
     jsonl_source,
     parquet_source,
+    table_exists,
 )
 from netpersona.io._sources import (
     sql_ident as _ident,
@@ -139,7 +140,7 @@ def _reason_sql(stage: str, sites: str, mapping: LogMapping, jsonl: bool) -> str
 
 
 def _parser_rejects(engine, rejects: str, fmt: LogFormat) -> dict[int, str]:
-    if not engine.has_table(rejects):
+    if not table_exists(engine, rejects):
         return {}
     rows = engine.fetch_arrow(
         f"SELECT line, min(error_type) AS error_type FROM {rejects} GROUP BY line"
@@ -397,7 +398,7 @@ def read_access_log(
             for s in stages
         )
         with progress.step(f"writing table {table}"):
-            if append and engine.has_table(table):
+            if append and table_exists(engine, table):
                 engine.execute(f"INSERT INTO {_ident(table)} {select}")
             else:
                 engine.create_table(_ident(table), select, replace=True)

@@ -29,6 +29,12 @@ def sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def table_exists(engine, name: str) -> bool:
+    """Whether ``engine`` has a table or view ``name`` (asked through a fully read query)."""
+    sql = f"SELECT count(*) FROM information_schema.tables WHERE table_name = {sql_str(name)}"
+    return bool(engine.fetch_scalar(sql))
+
+
 def _epoch_expr(number: str, mapping: LogMapping) -> str:
     divisor = 1000.0 if mapping.time_unit == "ms" else 1.0
     seconds = f"({number} / {divisor} + {mapping.origin_seconds()!r})"
@@ -82,22 +88,22 @@ def delimited_source(path: Path, fmt: LogFormat, mapping: LogMapping, cols, reje
 
 def jsonl_source(path: Path, fmt: LogFormat, mapping: LogMapping, rejects: str):
     """Staging SQL and time expression for JSON Lines, read as one text column per line."""
-
-    def value(name: str) -> str:
-        key = sql_str("$." + sql_ident(name))
-        return f"CASE WHEN ok THEN json_extract_string(line, {key}) END"
-
+    keys = ", ".join(sql_str("$." + sql_ident(name)) for name in mapping.mapped_columns)
     read = (
         f"read_csv({sql_str(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
         # a raw control character never occurs in valid JSON, so chr(1) never splits a line
         "auto_detect = false, delim = chr(1), quote = '', escape = '', "
         f"{_scan_options(fmt, rejects)})"
     )
-    select = (
-        f"SELECT {value(mapping.user_col)} AS user_raw, {value(mapping.time_col)} AS time_raw, "
-        f"{_host_expr(value(mapping.site_source), mapping)} AS host, "
-        f"CASE WHEN ok THEN NULL ELSE 'invalid JSON' END AS json_error, line AS ref "
+    # each line is parsed once, for its three values together
+    parsed = (
+        f"SELECT line, ok, CASE WHEN ok THEN json_extract_string(line, [{keys}]) END AS v "
         f"FROM (SELECT line, json_valid(line) AS ok FROM {read} WHERE line IS NOT NULL)"
+    )
+    select = (
+        f"SELECT v[1] AS user_raw, v[2] AS time_raw, {_host_expr('v[3]', mapping)} AS host, "
+        f"CASE WHEN ok THEN NULL ELSE 'invalid JSON' END AS json_error, line AS ref "
+        f"FROM ({parsed})"
     )
     return select, _text_time_expr("time_raw", mapping)
 
