@@ -229,3 +229,11 @@ def test_windows_line_endings(tmp_path, engine):
     summary = read_access_log(path, LogMapping(max_bad_fraction=0.5), engine)
     assert rows(engine) == EXPECTED
     assert summary.quarantine.read_text().splitlines()[1] == f'{path},5,bad time,"u9,never,x.com"'
+
+
+def test_other_engines_are_refused_clearly(tmp_path):
+    class OtherEngine:
+        dialect = "spark"
+
+    with pytest.raises(netpersona.ConfigError, match="needs the DuckDB engine"):
+        read_access_log(write_log(tmp_path / "log.csv", CSV), engine=OtherEngine())

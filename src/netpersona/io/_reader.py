@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._exceptions import InputError, TooManyBadRowsError
+from netpersona._exceptions import ConfigError, InputError, TooManyBadRowsError
 from netpersona._progress import Progress
 from netpersona.io._formats import LogFormat, check_columns, detect_format, file_columns
 from netpersona.io._mapping import LogMapping
@@ -372,6 +372,11 @@ def read_access_log(
     files = _as_paths(paths)
     if engine is None:
         engine = DuckDBEngine()
+    elif getattr(engine, "dialect", "duckdb") != "duckdb":
+        raise ConfigError(
+            f"reading access logs needs the DuckDB engine, not {type(engine).__name__}: read "
+            "them into a DuckDB workspace (netpersona logs ingest) and load the table from there"
+        )
     prefix = f"_np_{uuid.uuid4().hex[:8]}"
     sites, users = f"{prefix}_sites", f"{prefix}_users"
     staged: list[_Staged] = []
