@@ -2,8 +2,9 @@
 
 ``y = (hi - lo) * (x - xmin) / (xmax - xmin) + lo`` per column. A column that is constant in the
 training data gets gain 1 (``y = x - xmin + lo``), as ``mapminmax`` does, so it maps to ``lo``
-instead of dividing by zero. Values outside the training range map outside ``[lo, hi]``; the
-estimators keep ``input_min_`` / ``input_max_`` so callers can flag them.
+instead of dividing by zero (likewise a span so tiny that the gain would overflow). Values
+outside the training range map outside ``[lo, hi]``; the estimators keep ``input_min_`` /
+``input_max_`` so callers can flag them.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ class MinMaxScaling:
 
     @property
     def gain(self) -> np.ndarray:
+        """Per-column factor; 1 where the span is zero or so small the factor would overflow."""
         span = self.data_max - self.data_min
-        safe = np.where(span > 0, span, 1.0)
-        return np.where(span > 0, (self.hi - self.lo) / safe, 1.0)
+        with np.errstate(over="ignore"):
+            gain = (self.hi - self.lo) / np.where(span > 0, span, 1.0)
+        return np.where((span > 0) & np.isfinite(gain), gain, 1.0)
 
     def transform(self, data: np.ndarray) -> np.ndarray:
         """Scale ``data`` into the target interval (for the training range)."""

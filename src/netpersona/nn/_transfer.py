@@ -40,11 +40,17 @@ ACTIVE_RANGE: dict[str, tuple[float, float] | None] = {
 
 
 def activate(name: str, net: np.ndarray) -> np.ndarray:
-    """Output of transfer function ``name`` for net inputs ``net`` (last axis = neurons)."""
+    """Output of transfer function ``name`` for net inputs ``net`` (last axis = neurons).
+
+    A saturated neuron's ``exp`` overflows to infinity and the output lands exactly on the
+    function's bound (0 or -1), so the overflow is expected and not warned about.
+    """
     if name == "logsig":
-        return 1.0 / (1.0 + np.exp(-net))
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-net))
     if name == "tansig":
-        return 2.0 / (1.0 + np.exp(-2.0 * net)) - 1.0
+        with np.errstate(over="ignore"):
+            return 2.0 / (1.0 + np.exp(-2.0 * net)) - 1.0
     if name == "purelin":
         return net.copy()
     if name == "softmax":
