@@ -86,52 +86,91 @@ def generate_access_logs(
     ``page_loads_per_day`` and ``requests_per_load`` override those two settings, e.g.
     ``(5, 20)`` and ``(1, 2)`` for a small log in a test.
     """
-    settings = _settings(settings, page_loads_per_day, requests_per_load)
-    start = _start_date(start)
-    if users < 1 or days < 1:
-        raise ConfigError(f"users and days must be at least 1 (got users={users}, days={days})")
-    if batch_rows < 1:
-        raise ConfigError(f"batch_rows must be at least 1 (got {batch_rows})")
-    universe = SiteUniverse(
-        seed=seed,
-        n_sites=settings.sites,
-        site_zipf=settings.site_zipf,
-        tail_start=settings.tail_start,
-    )
-    vocabulary = UrlVocabulary(universe)
-    epoch_ms = (
-        int(dt.datetime(start.year, start.month, start.day).replace(tzinfo=dt.UTC).timestamp())
-        * 1000
-    )
-    weekday = start.weekday()
-    pending: list[tuple[int, np.ndarray, np.ndarray]] = []
-    pending_rows = 0
-    first_user = 0
-    for i in progress.track(range(users), "synthesising access logs", total=users):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, i, 0xACCE55])))
-        log = simulate_user(rng, universe, settings, days, weekday)
-        pending.append((i, log.ts_ms, log.url_id))
-        pending_rows += len(log.ts_ms)
-        if pending_rows >= batch_rows or i == users - 1:
-            yield _batch(pending, first_user, seed, epoch_ms, vocabulary, encoded)
-            first_user = i + 1
-            pending, pending_rows = [], 0
+    plan = _Plan.make(users, days, start, seed, settings, page_loads_per_day, requests_per_load)
+    encoder = _Encoder(plan)
+    for chunk in plan.chunks(batch_rows, progress):
+        yield encoder(chunk, encoded)
 
 
-def _batch(pending, first_user, seed, epoch_ms, vocabulary, encoded) -> pa.RecordBatch:
-    counts = np.array([len(ts) for _, ts, _ in pending], dtype=np.int64)
-    numbers = phone_numbers(first_user, len(pending), seed)
-    user_idx = pa.array(np.repeat(np.arange(len(pending), dtype=np.int32), counts))
-    ts = np.concatenate([t for _, t, _ in pending]) + epoch_ms
-    url_ids = np.concatenate([u for _, _, u in pending])
-    indices, dictionary = vocabulary.encode(url_ids)
-    user_col = pa.DictionaryArray.from_arrays(user_idx, numbers)
-    url_col = pa.DictionaryArray.from_arrays(pa.array(indices), dictionary)
-    ts_col = pa.array(ts, type=pa.timestamp("ms"))
-    if not encoded:
-        user_col, url_col = user_col.dictionary_decode(), url_col.dictionary_decode()
-        return pa.RecordBatch.from_arrays([user_col, ts_col, url_col], schema=SCHEMA)
-    return pa.RecordBatch.from_arrays([user_col, ts_col, url_col], schema=ENCODED_SCHEMA)
+@dataclass(frozen=True)
+class _Chunk:
+    """Simulated users ``first .. first+len(ts)-1``, not yet encoded: times (ms) and URL ids."""
+
+    first: int
+    ts: list[np.ndarray]
+    url: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A validated request for a log: who, when, which web; simulates users in chunks."""
+
+    users: int
+    days: int
+    start: dt.date
+    seed: int
+    settings: AccessLogSettings
+    universe: SiteUniverse
+
+    @classmethod
+    def make(cls, users, days, start, seed, settings, page_loads_per_day, requests_per_load):
+        settings = _settings(settings, page_loads_per_day, requests_per_load)
+        if users < 1 or days < 1:
+            raise ConfigError(f"users and days must be at least 1 (got users={users}, days={days})")
+        universe = SiteUniverse(
+            seed=seed,
+            n_sites=settings.sites,
+            site_zipf=settings.site_zipf,
+            tail_start=settings.tail_start,
+        )
+        return cls(users, days, _start_date(start), seed, settings, universe)
+
+    def chunks(self, batch_rows: int, progress: Progress) -> Iterator[_Chunk]:
+        """Users in order, grouped into chunks of about ``batch_rows`` rows."""
+        if batch_rows < 1:
+            raise ConfigError(f"batch_rows must be at least 1 (got {batch_rows})")
+        weekday = self.start.weekday()
+        ts, url, rows, first = [], [], 0, 0
+        for i in progress.track(range(self.users), "synthesising access logs", total=self.users):
+            # user i's own stream: its log never depends on other users or on batching
+            seq = np.random.SeedSequence([self.seed, i, 0xACCE55])
+            log = simulate_user(
+                np.random.Generator(np.random.PCG64(seq)),
+                self.universe,
+                self.settings,
+                self.days,
+                weekday,
+            )
+            ts.append(log.ts_ms)
+            url.append(log.url_id)
+            rows += len(log.ts_ms)
+            if rows >= batch_rows or i == self.users - 1:
+                yield _Chunk(first, ts, url)
+                ts, url, rows, first = [], [], 0, i + 1
+
+
+class _Encoder:
+    """Turns simulated chunks into record batches (phone numbers, timestamps, URL text)."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.seed = plan.seed
+        start = dt.datetime(plan.start.year, plan.start.month, plan.start.day, tzinfo=dt.UTC)
+        self.epoch_ms = int(start.timestamp()) * 1000
+        self.vocabulary = UrlVocabulary(plan.universe)
+
+    def __call__(self, chunk: _Chunk, encoded: bool) -> pa.RecordBatch:
+        counts = np.array([len(t) for t in chunk.ts], dtype=np.int64)
+        numbers = phone_numbers(chunk.first, len(counts), self.seed)
+        user_idx = pa.array(np.repeat(np.arange(len(counts), dtype=np.int32), counts))
+        ts = np.concatenate(chunk.ts) + self.epoch_ms
+        indices, dictionary = self.vocabulary.encode(np.concatenate(chunk.url))
+        user_col = pa.DictionaryArray.from_arrays(user_idx, numbers)
+        url_col = pa.DictionaryArray.from_arrays(pa.array(indices), dictionary)
+        ts_col = pa.array(ts, type=pa.timestamp("ms"))
+        if not encoded:
+            user_col, url_col = user_col.dictionary_decode(), url_col.dictionary_decode()
+            return pa.RecordBatch.from_arrays([user_col, ts_col, url_col], schema=SCHEMA)
+        return pa.RecordBatch.from_arrays([user_col, ts_col, url_col], schema=ENCODED_SCHEMA)
 
 
 def write_access_logs(
@@ -158,26 +197,21 @@ def write_access_logs(
     fmt = _format_of(out)
     check_writable(out, force)
     began = time.perf_counter()
-    batches = generate_access_logs(
-        users,
-        days,
-        start,
-        seed,
-        settings=settings,
-        page_loads_per_day=page_loads_per_day,
-        requests_per_load=requests_per_load,
-        batch_rows=batch_rows,
-        encoded=True,
-        progress=progress,
-    )
+    plan = _Plan.make(users, days, start, seed, settings, page_loads_per_day, requests_per_load)
+    encoder = _Encoder(plan)
     with atomic_output(out, force=force) as tmp:
-        rows = _write_pipelined(batches, _WRITERS[fmt], tmp)
+        rows = _write_pipelined(
+            plan.chunks(batch_rows, progress),
+            lambda chunk: encoder(chunk, True),
+            _WRITERS[fmt],
+            tmp,
+        )
     return AccessLogSummary(
         path=out,
         format=fmt,
         users=users,
         days=days,
-        start=_start_date(start),
+        start=plan.start,
         seed=seed,
         rows=rows,
         seconds=time.perf_counter() - began,
@@ -260,17 +294,21 @@ _WRITERS: dict[str, Callable[[Path], object]] = {
 }
 
 
-def _write_pipelined(batches: Iterator[pa.RecordBatch], make_sink, path: Path) -> int:
-    """Write batches in a second thread while the next ones are generated; returns rows."""
+def _write_pipelined(chunks: Iterator[_Chunk], encode, make_sink, path: Path) -> int:
+    """Simulate in this thread; encode and write in a second one (numpy and Arrow release the
+    GIL, so the two overlap on two cores). Returns the number of rows written."""
     todo: queue.Queue = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
+    rows = [0]
 
     def work() -> None:
         sink = None
         try:
             sink = make_sink(path)
-            while (batch := todo.get()) is not None:
+            while (chunk := todo.get()) is not None:
+                batch = encode(chunk)
                 sink.write(batch)
+                rows[0] += batch.num_rows
         except BaseException as exc:  # handed to the main thread
             failure.append(exc)
             while todo.get() is not None:  # drain so the producer never blocks
@@ -281,19 +319,17 @@ def _write_pipelined(batches: Iterator[pa.RecordBatch], make_sink, path: Path) -
 
     writer = threading.Thread(target=work, name="netpersona-synth-writer", daemon=True)
     writer.start()
-    rows = 0
     try:
-        for batch in batches:
+        for chunk in chunks:
             if failure:
                 break
-            rows += batch.num_rows
-            todo.put(batch)
+            todo.put(chunk)
     finally:
         todo.put(None)
         writer.join()
     if failure:
         raise failure[0]
-    return rows
+    return rows[0]
 
 
 # -- arguments ------------------------------------------------------------------------------
