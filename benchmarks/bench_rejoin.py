@@ -46,9 +46,6 @@ def _engine(path: str | Path = ":memory:"):
     from netpersona.engine import DuckDBEngine
 
     engine = DuckDBEngine(path, threads=2, memory_limit=MEMORY_LIMIT)
-    # DuckDB 2.0 may hand back ORDER BY results out of order through DB-API Arrow fetches
-    # when insertion order is not preserved; the profile loader relies on that order
-    engine.execute("SET preserve_insertion_order = true")
     engine.execute(f"SET temp_directory = '{DATA / 'duckdb_tmp'}'")
     return engine
 

@@ -103,9 +103,6 @@ def _read(logs: list[Path], mapping, progress):
     from netpersona.io import read_access_log
 
     engine = DuckDBEngine()
-    # DuckDB 2.0 may return ORDER BY results out of order through DB-API Arrow fetches when
-    # insertion order is not preserved; the profiles' loader relies on that order
-    engine.execute("SET preserve_insertion_order = true")
     read = read_access_log(logs, mapping, engine, table="access_log", progress=progress)
     if read.rejected:
         progress.log(f"{read.rejected:,} unreadable row(s) set aside in {read.quarantine}")
