@@ -130,7 +130,7 @@ def main(quick: bool) -> None:
     if quick:
         cases = [("parquet", 200, 14, 3), ("csv.gz", 100, 14, 3)]
     else:
-        cases = [("parquet", 2000, 60, 3), ("csv.gz", 500, 60, 3)]
+        cases = [("parquet", 1000, 60, 3), ("csv.gz", 300, 60, 3)]
     paper = None if quick else _paper_scale()  # first, so the peak memory is its own
     results = []
     for fmt, users, days, repeat in cases:

@@ -43,6 +43,7 @@ N_CATEGORIES = len(CATEGORIES)
 _SERVICES = CATEGORIES.index("services")
 _LABEL_CAPACITY = len(SYLLABLES) * len(SYLLABLES) * len(LABEL_WORDS)
 _LABEL_STRIDE = 104_729  # a prime that does not divide the label capacity: a bijection
+_IP_STRIDE = 40_503  # odd and not a multiple of 29: a bijection of the IP space
 _HTTPS_PERCENT = 6
 
 
@@ -211,10 +212,12 @@ class SiteUniverse:
         generated = pc.binary_join_element_wise(
             label, _SUFFIXES.take(pa.array(np.minimum(s_idx, len(SUFFIXES) - 1))), "."
         )
-        # IP back ends: octets from the rank, so distinct sites get distinct addresses
-        o1 = _IP_FIRST.take(pa.array(gen // 65536 % len(IP_FIRST_OCTETS)))
-        o2 = pc.cast(pa.array(gen // 256 % 256), pa.string())
-        o3 = pc.cast(pa.array(gen % 256), pa.string())
+        # IP back ends: three octets are a bijection of the rank, so addresses are distinct
+        ip_space = len(IP_FIRST_OCTETS) * 65536
+        p = (gen * _IP_STRIDE + int(self._key % np.uint64(ip_space))) % ip_space
+        o1 = _IP_FIRST.take(pa.array(p // 65536))
+        o2 = pc.cast(pa.array(p // 256 % 256), pa.string())
+        o3 = pc.cast(pa.array(p % 256), pa.string())
         o4 = pc.cast(pa.array((h >> np.uint64(8)) % np.uint64(253) + np.uint64(1)), pa.string())
         ip = pc.binary_join_element_wise(o1, o2, o3, o4, ".")
         head = _HEAD_DOMAINS.take(pa.array(np.minimum(sites, n_head - 1)))
