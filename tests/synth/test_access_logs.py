@@ -26,6 +26,7 @@ from netpersona.synth import (
     write_access_logs,
 )
 from netpersona.synth._phones import PREFIXES, phone_numbers
+from netpersona.synth._sites import SiteUniverse
 from netpersona.synth.access_logs import SCHEMA
 
 START = dt.date(2013, 11, 4)
@@ -88,6 +89,27 @@ def test_phone_numbers_are_distinct_and_keyed_by_seed():
     assert phone_numbers(0, 1000, seed=2).to_pylist() != a[:1000]
 
 
+def test_site_names_are_distinct_registrable_domains():
+    universe = SiteUniverse(seed=3, n_sites=200_000)
+    domains = universe.domains(np.arange(universe.n_sites)).to_pylist()
+    assert len(set(domains)) == len(domains)
+    sample = domains[:: len(domains) // 2000]
+    assert all(site_of_url(f"http://m.{d}/x") == d for d in sample if not d[0].isdigit())
+    ips = [d for d in domains if d[0].isdigit()]
+    assert ips and all(site_of_url(f"http://{ip}:8080/api") == ip for ip in ips[:50])
+    other_seed = SiteUniverse(seed=4, n_sites=200_000).domains(np.arange(1000, 1010))
+    assert other_seed.to_pylist() != domains[1000:1010]  # the tail's names follow the seed
+
+
+def test_encoded_batches_hold_the_same_values():
+    plain = table(6, 3, seed=1, **SMALL)
+    encoded = pa.Table.from_batches(
+        list(generate_access_logs(6, 3, START, 1, encoded=True, **SMALL))
+    )
+    assert pa.types.is_dictionary(encoded.schema.field("url").type)
+    assert encoded.cast(SCHEMA).equals(plain)
+
+
 # -- determinism ----------------------------------------------------------------------------
 
 
@@ -100,6 +122,23 @@ def test_same_seed_gives_byte_identical_files(tmp_path, suffix):
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
     assert digest[0] == digest[1]
     assert digest[0] != digest[2]
+
+
+def test_parquet_reads_back_as_plain_columns(tmp_path):
+    import duckdb
+
+    out = tmp_path / "log.parquet"
+    summary = write_access_logs(out, 10, 3, START, seed=2, batch_rows=500, **SMALL)
+    assert pq.read_schema(out) == SCHEMA
+    assert pq.ParquetFile(out).metadata.num_row_groups > 1  # one row group per batch
+    types = duckdb.sql(f"DESCRIBE SELECT * FROM '{out}'").fetchall()
+    assert [(name, kind) for name, kind, *_ in types] == [
+        ("user_id", "VARCHAR"),
+        ("ts", "TIMESTAMP"),
+        ("url", "VARCHAR"),
+    ]
+    assert pq.read_table(out).equals(table(10, 3, seed=2, **SMALL))
+    assert summary.rows == pq.ParquetFile(out).metadata.num_rows
 
 
 def test_rows_do_not_depend_on_batch_size_or_user_count():
