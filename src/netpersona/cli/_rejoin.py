@@ -218,12 +218,13 @@ def index(
     from netpersona.engine import Workspace
     from netpersona.engine._workspace import LEDGER
     from netpersona.rejoin import build_profiles
+    from netpersona.rejoin._profiles import table_exists
 
     mapping = _mapping(locals())
     rejoin_settings = _settings(settings, locals())
     progress = RichProgress()
     with Workspace(workspace) as ws:
-        if force and ws.has_table(LIBRARY_LOG):
+        if force and table_exists(ws, LIBRARY_LOG):
             ws.execute(f"DROP TABLE {LIBRARY_LOG}")
             ws.execute(f"DELETE FROM {LEDGER} WHERE table_name = '{LIBRARY_LOG}'")
         read = ws.ingest(logs, mapping, table=LIBRARY_LOG, progress=progress)

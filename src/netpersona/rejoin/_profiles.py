@@ -21,7 +21,7 @@ from netpersona._exceptions import ConfigError, InputError
 from netpersona._progress import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._settings import RejoinSettings
-from netpersona.rejoin._sql import PARTS, profile_statements, render, table_name
+from netpersona.rejoin._sql import PARTS, TEMPORARY, profile_statements, render, table_name
 
 HOURS = 24
 
@@ -58,7 +58,7 @@ class Profiles:
     def open(cls, engine: Engine, name: str) -> Profiles:
         """Re-open a profile set built earlier in ``engine`` (a workspace)."""
         meta_table = table_name(name, "meta")
-        if not engine.has_table(meta_table):
+        if not table_exists(engine, meta_table):
             raise InputError(
                 f"no re-join profiles called {name!r} in this workspace",
                 hint="build them first with `netpersona rejoin index LOGS --workspace W`",
@@ -81,6 +81,17 @@ class Profiles:
             self.engine.execute(f"DROP TABLE IF EXISTS {self.table(part)}")
 
 
+def table_exists(engine: Engine, name: str) -> bool:
+    """Whether the engine has a table or view ``name`` (a fully read query, leaving no open
+    result behind)."""
+    literal = "'" + name.replace("'", "''") + "'"
+    return bool(
+        engine.fetch_scalar(
+            f"SELECT count(*) FROM information_schema.tables WHERE table_name = {literal}"
+        )
+    )
+
+
 def build_profiles(
     engine: Engine,
     log_table: str,
@@ -101,7 +112,7 @@ def build_profiles(
             f"{reference.settings.active_minutes}, the queries would use "
             f"{settings.frequent_ratio} and {settings.active_minutes}; rebuild one of them"
         )
-    if not engine.has_table(log_table):
+    if not table_exists(engine, log_table):
         raise InputError(f"no log table {log_table!r} in the engine")
     started = time.perf_counter()
     statements = profile_statements(
@@ -111,7 +122,8 @@ def build_profiles(
         statements, f"profiles {name}: step 1", total=len(statements)
     ):
         engine.create_table(table, render(select, engine.dialect, lists))
-    engine.execute(f"DROP TABLE IF EXISTS {table_name(name, 'ush')}")
+    for part in TEMPORARY:
+        engine.execute(f"DROP TABLE IF EXISTS {table_name(name, part)}")
     n_users = int(engine.fetch_scalar(f"SELECT count(*) FROM {table_name(name, 'users')}"))
     n_sites = int(engine.fetch_scalar(f"SELECT count(*) FROM {table_name(name, 'sites')}"))
     seconds = time.perf_counter() - started

@@ -28,6 +28,8 @@ _ORDERED_LIST: dict[str, str] = {
 
 #: profile parts materialised per profile set, as tables ``<name>_<part>``
 PARTS = ("users", "sites", "frequent", "hours", "site_hours", "sequences", "meta")
+#: scratch tables of the build, dropped when it ends
+TEMPORARY = ("user_site", "user_code", "marks", "cells")
 
 
 @dataclass(frozen=True)
@@ -69,44 +71,42 @@ def profile_statements(
 
     ``reference`` is the library's profile set name when building query profiles: site codes
     and V(d) then come from the library, and sites the library never saw get fresh codes with
-    V = 0 (weighted as V = 1).
+    V = 0 (weighted as V = 1). Tables named in :data:`TEMPORARY` are scratch, dropped after.
+
+    Raw rows are read twice: once grouped by (user, site), once sorted per user by time. The
+    sorted pass keeps only the *marks*: rows that start a new item of the sequence (the site
+    differs from the previous request's), start a new minute, or end the user's log. Every
+    (user, site, day, hour) cell and every active minute begins with a mark, so all other parts
+    derive exactly from the much smaller marks table.
     """
-    t = {part: table_name(name, part) for part in PARTS}
-    ush = table_name(name, "ush")
+    t = {part: table_name(name, part) for part in PARTS + TEMPORARY}
     rows = _valid_rows(log)
     statements: list[tuple[str, str, tuple[OrderedList, ...]]] = []
 
-    # (user, site, day, hour) cells: the one pass over raw rows most profile parts derive from
-    statements.append(
-        (
-            ush,
-            f"""SELECT user_id, site, CAST(ts AS DATE) AS day, CAST(hour(ts) AS INTEGER) AS hour,
-                count(*) AS n_rows, min(ts) AS first_ts, max(ts) AS last_ts
-            FROM {rows} AS r
-            GROUP BY user_id, site, CAST(ts AS DATE), CAST(hour(ts) AS INTEGER)""",
-            (),
-        )
-    )
-    # users, coded 0..n-1 in user_id order; online days = days with at least one request
-    statements.append(
-        (
-            t["users"],
-            f"""SELECT CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS uid, user_id,
-                CAST(count(DISTINCT day) AS INTEGER) AS online_days,
-                CAST(sum(n_rows) AS BIGINT) AS n_rows, min(first_ts) AS first_ts,
-                max(last_ts) AS last_ts
-            FROM {ush} GROUP BY user_id""",
-            (),
-        )
+    def add(part: str, select: str, lists: tuple[OrderedList, ...] = ()) -> None:
+        statements.append((t[part], select, lists))
+
+    # pass 1 over raw rows: which users visited which sites
+    add("user_site", f"SELECT user_id, site FROM {rows} AS r GROUP BY user_id, site")
+    # users coded 0..n-1 in user-id order
+    add(
+        "user_code",
+        f"""SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS uid
+        FROM (SELECT DISTINCT user_id FROM {t["user_site"]}) AS u""",
     )
     # sites: V(d) = number of (library) users who visited d at all
     if reference is None:
-        sites = f"""SELECT CAST(row_number() OVER (ORDER BY site) - 1 AS INTEGER) AS site_id,
-                site, CAST(count(DISTINCT user_id) AS INTEGER) AS n_users
-            FROM {ush} GROUP BY site"""
+        add(
+            "sites",
+            f"""SELECT CAST(row_number() OVER (ORDER BY site) - 1 AS INTEGER) AS site_id,
+                site, CAST(count(*) AS INTEGER) AS n_users
+            FROM {t["user_site"]} GROUP BY site""",
+        )
     else:
         ref_sites = table_name(reference, "sites")
-        sites = f"""WITH seen AS (SELECT DISTINCT site FROM {ush}),
+        add(
+            "sites",
+            f"""WITH seen AS (SELECT DISTINCT site FROM {t["user_site"]}),
             fresh AS (
                 SELECT s.site FROM seen AS s LEFT JOIN {ref_sites} AS r ON r.site = s.site
                 WHERE r.site IS NULL)
@@ -115,73 +115,83 @@ def profile_statements(
             UNION ALL
             SELECT CAST((SELECT count(*) FROM {ref_sites}) + row_number() OVER (ORDER BY site)
                 - 1 AS INTEGER) AS site_id, site, CAST(0 AS INTEGER) AS n_users
-            FROM fresh"""
-    statements.append((t["sites"], sites, ()))
-    # D(u): sites visited on >= frequent_ratio of the user's online days (1e-9: 0.7 * 10 < 7)
-    statements.append(
-        (
-            t["frequent"],
-            f"""SELECT u.uid, s.site_id, d.days
-            FROM (SELECT user_id, site, CAST(count(DISTINCT day) AS INTEGER) AS days
-                  FROM {ush} GROUP BY user_id, site) AS d
-            JOIN {t["users"]} AS u ON u.user_id = d.user_id
-            JOIN {t["sites"]} AS s ON s.site = d.site
-            WHERE d.days >= {settings.frequent_ratio!r} * u.online_days - 1e-9""",
-            (),
+            FROM fresh""",
         )
+    # pass 2 over raw rows, sorted per user by (time, site code): the marks
+    window = "OVER (PARTITION BY uid ORDER BY ts, site_id)"
+    add(
+        "marks",
+        f"""WITH coded AS (
+            SELECT u.uid, s.site_id, r.ts
+            FROM {rows} AS r
+            JOIN {t["user_code"]} AS u ON u.user_id = r.user_id
+            JOIN {t["sites"]} AS s ON s.site = r.site),
+        marked AS (
+            SELECT uid, site_id, ts,
+                lag(site_id) {window} AS previous_site,
+                lag(ts) {window} AS previous_ts,
+                lead(ts) {window} AS next_ts
+            FROM coded)
+        SELECT uid, site_id, ts,
+            (previous_site IS NULL OR previous_site <> site_id) AS new_item
+        FROM marked
+        WHERE previous_site IS NULL OR previous_site <> site_id OR next_ts IS NULL
+            OR date_trunc('minute', previous_ts) <> date_trunc('minute', ts)""",
+    )
+    # (user, site, day, hour) cells with any request
+    add(
+        "cells",
+        f"""SELECT uid, site_id, CAST(ts AS DATE) AS day, CAST(hour(ts) AS INTEGER) AS hour
+        FROM {t["marks"]}
+        GROUP BY uid, site_id, CAST(ts AS DATE), CAST(hour(ts) AS INTEGER)""",
+    )
+    # users: online days = days with at least one request
+    add(
+        "users",
+        f"""SELECT c.uid, c.user_id, CAST(m.online_days AS INTEGER) AS online_days,
+            m.first_ts, m.last_ts
+        FROM {t["user_code"]} AS c
+        JOIN (SELECT uid, count(DISTINCT CAST(ts AS DATE)) AS online_days,
+                     min(ts) AS first_ts, max(ts) AS last_ts
+              FROM {t["marks"]} GROUP BY uid) AS m ON m.uid = c.uid""",
+    )
+    # D(u): sites visited on >= frequent_ratio of the user's online days (1e-9: 0.7 * 10 < 7)
+    add(
+        "frequent",
+        f"""SELECT d.uid, d.site_id, d.days
+        FROM (SELECT uid, site_id, CAST(count(DISTINCT day) AS INTEGER) AS days
+              FROM {t["cells"]} GROUP BY uid, site_id) AS d
+        JOIN {t["users"]} AS u ON u.uid = d.uid
+        WHERE d.days >= {settings.frequent_ratio!r} * u.online_days - 1e-9""",
     )
     # 24-hour vector: h_i = days with requests in >= active_minutes distinct minutes of hour i
     if settings.active_minutes <= 1:
-        active = f"SELECT DISTINCT user_id, day, hour FROM {ush}"
+        active = f"SELECT DISTINCT uid, day, hour FROM {t['cells']}"
     else:
-        active = f"""SELECT user_id, CAST(minute_ts AS DATE) AS day,
+        active = f"""SELECT uid, CAST(minute_ts AS DATE) AS day,
                 CAST(hour(minute_ts) AS INTEGER) AS hour
-            FROM (SELECT user_id, date_trunc('minute', ts) AS minute_ts FROM {rows} AS r
-                  GROUP BY user_id, date_trunc('minute', ts)) AS m
-            GROUP BY user_id, CAST(minute_ts AS DATE), CAST(hour(minute_ts) AS INTEGER)
+            FROM (SELECT DISTINCT uid, date_trunc('minute', ts) AS minute_ts
+                  FROM {t["marks"]}) AS m
+            GROUP BY uid, CAST(minute_ts AS DATE), CAST(hour(minute_ts) AS INTEGER)
             HAVING count(*) >= {int(settings.active_minutes)}"""
-    statements.append(
-        (
-            t["hours"],
-            f"""SELECT u.uid, a.hour, CAST(count(*) AS INTEGER) AS days
-            FROM ({active}) AS a JOIN {t["users"]} AS u ON u.user_id = a.user_id
-            GROUP BY u.uid, a.hour""",
-            (),
-        )
+    add(
+        "hours",
+        f"""SELECT uid, hour, CAST(count(*) AS INTEGER) AS days
+        FROM ({active}) AS a GROUP BY uid, hour""",
     )
     # per-frequent-site hour vectors: h'_i = days on which site w was visited in hour i
-    statements.append(
-        (
-            t["site_hours"],
-            f"""SELECT f.uid, f.site_id, x.hour, CAST(count(*) AS INTEGER) AS days
-            FROM {ush} AS x
-            JOIN {t["users"]} AS u ON u.user_id = x.user_id
-            JOIN {t["sites"]} AS s ON s.site = x.site
-            JOIN {t["frequent"]} AS f ON f.uid = u.uid AND f.site_id = s.site_id
-            GROUP BY f.uid, f.site_id, x.hour""",
-            (),
-        )
+    add(
+        "site_hours",
+        f"""SELECT c.uid, c.site_id, c.hour, CAST(count(*) AS INTEGER) AS days
+        FROM {t["cells"]} AS c
+        JOIN {t["frequent"]} AS f ON f.uid = c.uid AND f.site_id = c.site_id
+        GROUP BY c.uid, c.site_id, c.hour""",
     )
-    # item sequence: chronological sites, consecutive repeats collapsed. Users and sites are
-    # coded first so the window sorts integers (ties in ts by site code: library and queries
-    # share codes, so both order a tie alike)
-    statements.append(
-        (
-            t["sequences"],
-            f"""WITH coded AS (
-                SELECT u.uid, s.site_id, r.ts
-                FROM {rows} AS r
-                JOIN {t["users"]} AS u ON u.user_id = r.user_id
-                JOIN {t["sites"]} AS s ON s.site = r.site),
-            marked AS (
-                SELECT uid, site_id, ts,
-                    lag(site_id) OVER (PARTITION BY uid ORDER BY ts, site_id) AS previous
-                FROM coded)
-            SELECT uid, __ordered_list_0__ AS items
-            FROM marked
-            WHERE previous IS NULL OR previous <> site_id
-            GROUP BY uid""",
-            (OrderedList("site_id", "ts, site_id"),),
-        )
+    # item sequence: chronological sites, consecutive repeats collapsed
+    add(
+        "sequences",
+        f"""SELECT uid, __ordered_list_0__ AS items
+        FROM {t["marks"]} WHERE new_item GROUP BY uid""",
+        (OrderedList("site_id", "ts, site_id"),),
     )
     return statements
