@@ -1,1 +1,34 @@
-"""netpersona.devices"""
+"""Device-user tiers (paper B): device reports + purchases -> monthly features -> 3-8-3 network
+-> vip / growth / ordinary.
+
+Read reports with :func:`extract_features` (or :func:`read_sessions` for the sessions alone),
+train with :func:`train_tiers`, classify with :func:`predict_tiers`, and draw the paper's figures
+with :func:`build_report`. :func:`run_demo` runs all of it on synthetic data.
+"""
+
+from netpersona.devices._extract import FeatureResult, extract_features, read_features
+from netpersona.devices._features import FEATURE_NAMES, month_bounds
+from netpersona.devices._fields import (
+    FLOW_UNITS,
+    RADIUS_EXPORT,
+    PurchaseFields,
+    ReportFields,
+)
+from netpersona.devices._purchases import PurchaseSummary
+from netpersona.devices._reports import ReadSummary, near_duplicate_users, read_sessions
+
+__all__ = [
+    "FEATURE_NAMES",
+    "FLOW_UNITS",
+    "RADIUS_EXPORT",
+    "FeatureResult",
+    "PurchaseFields",
+    "PurchaseSummary",
+    "ReadSummary",
+    "ReportFields",
+    "extract_features",
+    "month_bounds",
+    "near_duplicate_users",
+    "read_features",
+    "read_sessions",
+]

@@ -1,0 +1,72 @@
+"""SQL expressions that turn the text of a field into a time, a byte count or a duration.
+
+Every expression takes a VARCHAR expression and yields NULL where the text cannot be read, so the
+caller can name the field in a quarantine reason instead of failing the whole file. Times come
+out as naive TIMESTAMPs in the session's ``TimeZone`` (set by :func:`set_timezone`).
+"""
+
+from __future__ import annotations
+
+from netpersona._exceptions import ConfigError
+from netpersona.devices._fields import FLOW_UNITS
+
+_NUMBER = r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
+
+
+def set_timezone(con, timezone: str) -> None:
+    """Make ``timezone`` the zone in which the connection reads and writes local times."""
+    try:
+        con.execute(f"SET TimeZone = '{sql_str(timezone)}'")
+    except Exception as exc:  # duckdb raises NotImplementedException for an unknown zone
+        raise ConfigError(
+            f"unknown time zone {timezone!r}; use an IANA name such as 'UTC' or 'Asia/Shanghai'"
+        ) from exc
+
+
+def sql_str(text: str) -> str:
+    """``text`` escaped for use inside a single-quoted SQL literal."""
+    return text.replace("'", "''")
+
+
+def time_sql(expr: str, time_unit: str = "auto") -> str:
+    """A local TIMESTAMP from an ISO string or an epoch number (NULL when unreadable)."""
+    number = f"try_cast(trim({expr}) AS DOUBLE)"
+    if time_unit == "s":
+        epoch = f"try(to_timestamp({number}))"
+    elif time_unit == "ms":
+        epoch = f"try(to_timestamp({number} / 1000.0))"
+    else:  # epoch milliseconds are > 1e11 for any date after 1973
+        epoch = (
+            f"try(to_timestamp(CASE WHEN abs({number}) >= 1e11 "
+            f"THEN {number} / 1000.0 ELSE {number} END))"
+        )
+    return (
+        f"(CASE WHEN regexp_full_match(trim({expr}), '{_NUMBER}') THEN {epoch} "
+        f"ELSE try_cast(trim({expr}) AS TIMESTAMPTZ) END)::TIMESTAMP"
+    )
+
+
+def bytes_sql(expr: str, default_unit: str) -> str:
+    """Bytes from a number in ``default_unit`` or a number with its own unit (``240B``)."""
+    unit_case = " ".join(f"WHEN '{name}' THEN {factor}.0" for name, factor in FLOW_UNITS.items())
+    default = FLOW_UNITS[default_unit.upper()]
+    parts = f"regexp_extract({expr}, '^\\s*({_NUMBER})\\s*([A-Za-z]*)\\s*$', ['num', 'unit'])"
+    return (
+        f"(SELECT CASE WHEN p.num = '' THEN NULL "
+        f"ELSE try_cast(p.num AS DOUBLE) * (CASE upper(rtrim(p.unit, 'sS')) "
+        f"WHEN '' THEN {default}.0 "
+        f"WHEN 'BYTE' THEN 1.0 WHEN 'K' THEN 1024.0 WHEN 'M' THEN 1048576.0 "
+        f"WHEN 'KIB' THEN 1024.0 WHEN 'MIB' THEN 1048576.0 {unit_case} END) END "
+        f"FROM (SELECT {parts}.num AS num, {parts}.unit AS unit) p)"
+    )
+
+
+def seconds_sql(expr: str) -> str:
+    """Seconds from ``DD:HH:MM:SS`` / ``HH:MM:SS`` / ``MM:SS`` or a plain number of seconds."""
+    return (
+        f"(CASE WHEN regexp_full_match(trim({expr}), '{_NUMBER}') "
+        f"THEN try_cast(trim({expr}) AS DOUBLE) "
+        f"WHEN regexp_full_match(trim({expr}), '[0-9]+(:[0-9]{{1,2}}){{1,3}}') THEN "
+        f"list_sum(list_transform(list_reverse(string_split(trim({expr}), ':')), "
+        f"lambda p, i: try_cast(p AS DOUBLE) * [1, 60, 3600, 86400][i])) END)"
+    )

@@ -1,0 +1,198 @@
+"""Data-package purchases -> ``buycounts`` (paper B, section 3.2: "query the times of users who
+buy Internet traffic the same month from the database").
+
+The source is a CSV / Parquet file or a database named by a SQLAlchemy-style URL
+(``sqlite:///purchases.db``, ``postgresql://user:pw@host/db``, ``duckdb:///purchases.duckdb``),
+read from a table or a query. Only the user and purchase-time columns are used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from netpersona._exceptions import ColumnNotFoundError, ConfigError, InputError
+from netpersona.devices._fields import PurchaseFields
+from netpersona.devices._parse import sql_str, time_sql
+from netpersona.devices._quarantine import check_bad_fraction
+
+#: the table :func:`load_purchases` creates: ``user_id VARCHAR, bought TIMESTAMP``
+PURCHASES_TABLE = "device_purchases"
+_BATCH = 100_000
+
+
+@dataclass
+class PurchaseSummary:
+    """What was read from the purchases source."""
+
+    source: str
+    rows: int = 0
+    rejected: int = 0
+
+
+def is_database_url(source: str | Path) -> bool:
+    """Whether ``source`` names a database (``scheme://...``) rather than a file."""
+    return "://" in str(source)
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    scheme, _, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        rest = f"{user}:***@{rest.split('@', 1)[1]}"
+    return f"{scheme}://{rest}"
+
+
+def _read_file(con, path: Path) -> tuple[str, list[str]]:
+    if not path.is_file():
+        raise InputError("no such file", path=path, hint="check the path given to --purchases")
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(".parquet"):
+        source = f"read_parquet('{sql_str(str(path))}')"
+    elif name.endswith((".csv", ".tsv", ".txt")):
+        source = f"read_csv('{sql_str(str(path))}', all_varchar=true, header=true)"
+    else:
+        raise InputError(
+            "cannot tell the format from the file name",
+            path=path,
+            hint="give purchases as *.csv, *.tsv, *.parquet or a database URL",
+        )
+    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    return source, columns
+
+
+def _database_sql(fields: PurchaseFields) -> tuple[str | None, str | None]:
+    if fields.query:
+        return fields.query, None
+    if not fields.table:
+        raise ConfigError("reading purchases from a database needs a table or a query")
+    return None, fields.table
+
+
+def _read_duckdb(url: str, fields: PurchaseFields) -> pa.Table:
+    path = url.split("://", 1)[1].removeprefix("/")
+    if not Path(path).is_file():
+        raise InputError("no such DuckDB database file", path=path)
+    query, table = _database_sql(fields)
+    sql = query or f"SELECT * FROM {'.'.join(_quote(p) for p in table.split('.'))}"
+    with duckdb.connect(path, read_only=True) as con:
+        try:
+            return con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise InputError(f"the purchases query failed: {exc}", path=path) from exc
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg (3)
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix) and importlib.util.find_spec("psycopg2") is None:
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _read_sqlalchemy(url: str, fields: PurchaseFields) -> pa.Table:
+    import sqlalchemy as sa
+
+    query, table = _database_sql(fields)
+    try:
+        engine = sa.create_engine(_sqlalchemy_url(url))
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"cannot use the database URL {redact_url(url)}: {exc}") from exc
+    if query:
+        statement = sa.text(query)
+    else:
+        schema, _, name = table.rpartition(".")
+        statement = sa.select(sa.text("*")).select_from(sa.table(name, schema=schema or None))
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(statement)
+            names = list(result.keys())
+            columns: list[list] = [[] for _ in names]
+            for batch in result.partitions(_BATCH):
+                for i, values in enumerate(zip(*batch, strict=True)):
+                    columns[i].extend(values)
+    except sa.exc.SQLAlchemyError as exc:
+        raise InputError(
+            f"reading purchases from {redact_url(url)} failed: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]}",
+            hint="check the URL, --purchases-table / --purchases-query and that the server runs",
+        ) from exc
+    finally:
+        engine.dispose()
+    # every value as text; times are parsed the same way as file input
+    return pa.table(
+        {
+            n: pa.array([None if v is None else str(v) for v in c], pa.string())
+            for n, c in zip(names, columns, strict=True)
+        }
+    )
+
+
+def load_purchases(
+    engine,
+    source: str | Path,
+    fields: PurchaseFields = PurchaseFields(),
+    *,
+    max_bad_fraction: float = 0.01,
+) -> PurchaseSummary:
+    """Read purchases into the engine's ``device_purchases`` table (times in local time)."""
+    con = engine.con
+    text = str(source)
+    if is_database_url(text):
+        scheme = text.split("://", 1)[0].lower()
+        table = _read_duckdb(text, fields) if scheme == "duckdb" else _read_sqlalchemy(text, fields)
+        con.register("_purchases_source", table)
+        relation, columns, where = "_purchases_source", table.column_names, redact_url(text)
+    else:
+        relation, columns = _read_file(con, Path(source))
+        where = str(source)
+    for column, flag in (
+        (fields.user, "--purchases-user-col"),
+        (fields.time, "--purchases-time-col"),
+    ):
+        if column not in columns:
+            raise ColumnNotFoundError(
+                f"no column {column!r} in the purchases; there are {', '.join(columns)}",
+                path=where,
+                column=column,
+                hint=f"name the right one with {flag}",
+            )
+    user, bought = _quote(fields.user), _quote(fields.time)
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {PURCHASES_TABLE} AS
+        SELECT row_number() OVER () AS nth, {user}::VARCHAR AS user_id,
+            {bought}::VARCHAR AS bought_text,
+            {time_sql(f"{bought}::VARCHAR", fields.time_unit)} AS bought
+        FROM {relation}"""
+    )
+    total, bad = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE bought IS NULL OR user_id IS NULL "
+        f"OR trim(user_id) = '') FROM {PURCHASES_TABLE}"
+    ).fetchall()[0]
+    if bad:
+        first = con.execute(
+            f"SELECT nth, user_id, bought_text FROM {PURCHASES_TABLE} WHERE bought IS NULL "
+            f"OR user_id IS NULL OR trim(user_id) = '' ORDER BY nth LIMIT 1"
+        ).fetchall()[0]
+        check_bad_fraction(
+            what="purchases",
+            total=total,
+            bad=bad,
+            limit=max_bad_fraction,
+            first_bad=(where, None, f"row {first[0]}: user {first[1]!r}, time {first[2]!r}"),
+            quarantine=None,
+        )
+        con.execute(
+            f"DELETE FROM {PURCHASES_TABLE} WHERE bought IS NULL OR user_id IS NULL "
+            "OR trim(user_id) = ''"
+        )
+    return PurchaseSummary(source=where, rows=total - bad, rejected=bad)

@@ -1,0 +1,49 @@
+"""The quarantine file: reports that could not be used, each with where it came from and why.
+
+Same layout as the access-log reader's ``*.rejected.csv``: ``source, line, reason, raw``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netpersona._exceptions import TooManyBadRowsError
+from netpersona.devices._parse import sql_str
+from netpersona.io import atomic_output
+
+
+def default_quarantine_path(output: str | Path) -> Path:
+    """``features.parquet`` -> ``features.rejected.csv`` beside it."""
+    output = Path(output)
+    return output.with_name(f"{output.name.split('.')[0]}.rejected.csv")
+
+
+def write_quarantine(con, select_sql: str, path: str | Path, force: bool = False) -> Path:
+    """Write the rows of ``select_sql`` (source, line, reason, raw) as CSV to ``path``."""
+    with atomic_output(path, force=force) as tmp:
+        con.execute(f"COPY ({select_sql}) TO '{sql_str(str(tmp))}' (FORMAT csv, HEADER true)")
+    return Path(path)
+
+
+def check_bad_fraction(
+    *,
+    what: str,
+    total: int,
+    bad: int,
+    limit: float,
+    first_bad: tuple | None,
+    quarantine: Path | None,
+) -> None:
+    """Raise :class:`TooManyBadRowsError` when more than ``limit`` of ``total`` rows are bad."""
+    if total == 0 or bad / total <= limit:
+        return
+    source, line, reason = first_bad if first_bad else (None, None, "")
+    where = f"; all of them are in {quarantine}" if quarantine else ""
+    raise TooManyBadRowsError(
+        f"{bad:,} of {total:,} {what} ({bad / total:.1%}) could not be used, more than the "
+        f"allowed {limit:.1%}; the first: {reason}{where}",
+        path=source,
+        line=line,
+        hint="check the field mapping (--user-field, --logon-field, ...), --flow-unit and "
+        "--time-unit, or raise --max-bad-fraction to accept the loss",
+    )
