@@ -307,7 +307,7 @@ def test_any_small_log_is_well_formed(users, days, seed, lo, extra):
     assert df["ts"].min() >= pd.Timestamp(START)
     assert df["ts"].max() < pd.Timestamp(START) + pd.Timedelta(days=days)
     assert df.groupby("user_id", sort=False)["ts"].apply(lambda s: s.is_monotonic_increasing).all()
-    assert len(df) <= users * days * 2 * (lo + extra) * 2
+    assert len(df) <= users * days * (lo + extra) * 2  # at most hi loads a day, 2 requests each
 
 
 # -- settings and errors ----------------------------------------------------------------------
