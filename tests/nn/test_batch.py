@@ -135,3 +135,19 @@ def test_unknown_algorithm_is_refused():
     net, X, T = _problem()
     with pytest.raises(ValueError, match="unknown batch algorithm"):
         train_batch(net, X, T, algorithm="trainlm")
+
+
+def test_training_uses_one_blas_thread_and_restores_the_setting():
+    from threadpoolctl import threadpool_info
+
+    from netpersona.nn._network import single_blas_thread
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with single_blas_thread():
+        assert all(n == 1 for n in blas_threads())
+    net, X, T = _problem(7)
+    traingdx(net, X, T, epochs=5)
+    assert blas_threads() == before

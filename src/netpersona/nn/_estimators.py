@@ -21,7 +21,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from netpersona._progress import Progress
-from netpersona.nn._network import PERFORMANCES, Network, init_nguyen_widrow, init_uniform
+from netpersona.nn._network import (
+    PERFORMANCES,
+    Network,
+    init_nguyen_widrow,
+    init_uniform,
+    single_blas_thread,
+)
 from netpersona.nn._scaling import MinMaxScaling
 from netpersona.nn._train_batch import ALGORITHMS as BATCH_ALGORITHMS
 from netpersona.nn._train_batch import train_batch
@@ -183,7 +189,8 @@ class _BPNetwork(BaseEstimator):
         """Network outputs (in the output function's range) for raw inputs ``X``."""
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.network_.predict(self.input_scaling_.transform(X))
+        with single_blas_thread():
+            return self.network_.predict(self.input_scaling_.transform(X))
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: str | Path, force: bool = False) -> Path:

@@ -8,10 +8,14 @@ which is what the training algorithms update and what MATLAB calls ``X``.
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from netpersona.nn._transfer import (
     ACTIVE_RANGE,
@@ -22,6 +26,23 @@ from netpersona.nn._transfer import (
 )
 
 PERFORMANCES = ("sse", "mse")
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Found once per process: looking up the loaded BLAS libraries takes tens of ms."""
+    return ThreadpoolController()
+
+
+@contextmanager
+def single_blas_thread() -> Iterator[None]:
+    """Run the block's matrix products on one BLAS thread.
+
+    A network's matrices are thin (samples x a few dozen neurons): BLAS threads cost more than
+    they save there (4-7x slower on a busy 2-core machine, measured).
+    """
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass

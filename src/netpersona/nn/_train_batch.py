@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from netpersona._progress import Progress
-from netpersona.nn._network import Network
+from netpersona.nn._network import Network, single_blas_thread
 from netpersona.nn._train_online import TrainResult
 
 ALGORITHMS = ("traingd", "traingdm", "traingdx")
@@ -69,6 +69,17 @@ def train_batch(
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown batch algorithm {algorithm!r}; expected one of {ALGORITHMS}")
+    with single_blas_thread():
+        return _train_batch(
+            net, X, T, algorithm, lr, goal, epochs, performance_kind, mc, lr_inc, lr_dec,
+            max_perf_inc, min_grad, max_fail, X_val, T_val, progress,
+        )  # fmt: skip
+
+
+def _train_batch(
+    net, X, T, algorithm, lr, goal, epochs, performance_kind, mc, lr_inc, lr_dec, max_perf_inc,
+    min_grad, max_fail, X_val, T_val, progress,
+) -> TrainResult:  # fmt: skip
     has_val = X_val is not None and len(X_val) > 0
     perf, grad = net.gradient(X, T, performance_kind)
     gX = -grad
