@@ -224,3 +224,13 @@ def test_training_reports_progress(algorithm, label):
     ((description, count),) = recorder.items.items()
     assert label in description
     assert count == (2 if algorithm == "online" else 301)  # chunks of 256 epochs / every epoch
+
+
+def test_input_range_minus_one_one_scales_training_inputs_there():
+    X, y = _tiers(50)
+    clf = BPClassifier(input_range=(-1.0, 1.0), epochs=2, random_state=0).fit(X, y)
+    scaled = clf.input_scaling_.transform(X)
+    np.testing.assert_allclose(scaled.min(axis=0), -1.0)
+    np.testing.assert_allclose(scaled.max(axis=0), 1.0)
+    with pytest.raises(ValueError, match="low < high"):
+        BPClassifier(input_range=(1.0, 0.0)).fit(X, y)

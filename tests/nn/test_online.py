@@ -145,3 +145,16 @@ def test_environment_variable_forces_the_numpy_path_without_importing_numba():
             [sys.executable, "-c", code], env=env, capture_output=True, text=True
         )
         assert default.stdout.split() == ["True", "True", "20"], default.stderr
+
+
+@needs_numba
+@pytest.mark.slow
+def test_paths_agree_over_paper_b_full_run():
+    """3-8-3 logsig, lr 0.9, 104 samples, all 864 epochs: rounding never grows past 1e-12."""
+    X, T = _paper_b_like(5)
+    thetas = []
+    for engine in ("numba", "numpy"):
+        net = init_uniform((3, 8, 3), ("logsig", "logsig"), np.random.default_rng(0))
+        train_online(net, X, T, lr=0.9, goal=0.0, epochs=864, engine=engine)
+        thetas.append(net.theta)
+    np.testing.assert_allclose(thetas[0], thetas[1], rtol=0, atol=1e-12)
