@@ -11,6 +11,8 @@ docs/benchmarks.md is re-rendered from them, so parts can be measured at differe
   run, and the peak memory of the process.
 - ``growth``: step 2's candidates and time as the library grows (5k / 10k / 20,809 users).
 - ``load`` (only when named): generate and load the synthetic log, measure nothing.
+- ``large`` (only when named): 100,000 users, 80,000 in the library, identification time
+  (a lighter log per day, so that it can be generated here).
 - ``real``: CollegeMsg (60-day window, t = 5) and Wikipedia (whole month, t = 5) with the
   paper's defaults and with settings calibrated on the evaluation's own library log (no truth),
   on the same split; the simulated figures calibration saw are shown beside the real ones.
@@ -29,6 +31,9 @@ from benchmarks._common import DATA, SHARED_DATA, machine, peak_rss_mb, today, w
 
 PAPER_USERS, PAPER_DAYS, PAPER_LIBRARY = 25_809, 60, 20_809
 QUICK_USERS, QUICK_DAYS = 1_200, 30
+LARGE_USERS, LARGE_LIBRARY = 100_000, 80_000
+#: the 100,000-user log is lighter per day than the default (50-200 loads x 1-12 requests)
+LIGHT_LOADS, LIGHT_REQUESTS = (10, 40), (1, 3)
 MEMORY_LIMIT = "4GB"  # DuckDB's own share; the process peak is measured and reported
 
 
@@ -54,17 +59,28 @@ def _engine(path: str | Path = ":memory:"):
 # data
 
 
-def _synthetic_log(users: int, days: int) -> Path:
-    """The synthetic log (Parquet), the synth engineer's if present, else generated."""
+def _synthetic_log(users: int, days: int, light: bool = False) -> Path:
+    """The synthetic log (Parquet), the synth engineer's if present, else generated; ``light``
+    = fewer page loads per day (for the 100,000-user run)."""
     DATA.mkdir(parents=True, exist_ok=True)
-    for found in sorted(DATA.glob(f"*{users}*{days}*.parquet")):
-        return found
+    tag = "_light" if light else ""
+    for found in sorted(DATA.glob(f"*{users}*{days}*{tag}.parquet")):
+        if light or "light" not in found.name:
+            return found
     from netpersona._progress import RichProgress
     from netpersona.synth.access_logs import write_access_logs
 
-    path = DATA / f"access_{users}x{days}_seed0.parquet"
+    path = DATA / f"access_{users}x{days}_seed0{tag}.parquet"
     print(f"generating {path.name} ...", flush=True)
-    summary = write_access_logs(path, users, days, seed=0, progress=RichProgress(transient=True))
+    volume = {"page_loads_per_day": LIGHT_LOADS, "requests_per_load": LIGHT_REQUESTS}
+    summary = write_access_logs(
+        path,
+        users,
+        days,
+        seed=0,
+        progress=RichProgress(transient=True),
+        **(volume if light else {}),
+    )
     print(f"  {summary.rows:,} rows in {summary.seconds:.0f} s", flush=True)
     return path
 
@@ -119,12 +135,11 @@ def _sites_of_urls(urls, known: dict):
     return pc.take(sites, pc.index_in(authority, distinct))
 
 
-def _prepared(quick: bool):
+def _prepared(users: int, days: int, light: bool = False):
     """A DuckDB file holding the canonical synthetic log as table ``log`` (loaded once and
     kept in benchmarks/.data/ for later runs): ``(engine, parquet, load figures)``."""
-    users, days, _ = _scale(quick)
-    parquet = _synthetic_log(users, days)
-    db = DATA / f"rejoin_{users}x{days}.duckdb"
+    parquet = _synthetic_log(users, days, light)
+    db = DATA / f"rejoin_{parquet.stem}.duckdb"
     marker = db.with_suffix(".json")
     source = {"parquet": parquet.name, "bytes": parquet.stat().st_size}
     if db.exists() and marker.exists():
@@ -164,7 +179,7 @@ def _paper_part(quick: bool) -> dict:
     from netpersona.rejoin._protocol import drop_tables
 
     users, days, library = _scale(quick)
-    engine, parquet, load = _prepared(quick)
+    engine, parquet, load = _prepared(users, days)
     try:
         bare = _bare_group_by(engine)
         ev = evaluate(
@@ -247,6 +262,32 @@ def _growth(engine, ev, quick: bool) -> list[dict]:
         print(f"  growth: library {len(kept):,}: {rows[-1]}", flush=True)
     engine.execute("DROP TABLE IF EXISTS growth_log")
     return rows
+
+
+def _large_part(quick: bool) -> dict:
+    """Identification time with 100,000 users (80,000 in the library), lighter daily volume."""
+    from netpersona.rejoin import evaluate
+    from netpersona.rejoin._protocol import drop_tables
+
+    users = 5_000 if quick else LARGE_USERS
+    library = round(users * LARGE_LIBRARY / LARGE_USERS)
+    engine, parquet, load = _prepared(users, PAPER_DAYS, light=True)
+    try:
+        ev = evaluate(engine, "log", query_days=5, library_fraction=library / users, seed=0)
+    finally:
+        drop_tables(engine, "eval")
+        engine.close()
+    m = ev.metrics
+    return {
+        "date": today(),
+        "users": users,
+        "file": parquet.name,
+        "log_rows": load["rows"],
+        "metrics": {k: v for k, v in m.items() if k != "decisions"},
+        "identify_seconds": m["seconds_total"] - m["steps"][0]["seconds"],
+        "profile_seconds": m["steps"][0]["seconds"],
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 REAL_LOGS = {
@@ -401,6 +442,30 @@ def _paper_markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _large_markdown(r: dict) -> str:
+    m = r["metrics"]
+    return "\n".join(
+        [
+            f"### {r['users']:,} users, library {m['n_library']:,}: identification time",
+            "",
+            f"`{r['file']}`: {r['log_rows']:,} rows — a lighter log than the paper-scale one "
+            f"({LIGHT_LOADS[0]}-{LIGHT_LOADS[1]} page loads of {LIGHT_REQUESTS[0]}-"
+            f"{LIGHT_REQUESTS[1]} requests per active day), t = 5, {m['n_queries']:,} queries. "
+            f"Measured {r['date']}.",
+            "",
+            "| | this run | target |",
+            "|---|---:|---:|",
+            f"| identification of all queries (steps 2-6) | {r['identify_seconds']:.1f} s "
+            "| < 40 s |",
+            f"| profiles (step 1) | {r['profile_seconds']:.1f} s | |",
+            f"| step-2 mean candidates per query | {m['steps'][1]['mean_candidates']:,.2f} | |",
+            f"| acc_overall / acc_present / acc_absent | {_pct(m['acc_overall'])} / "
+            f"{_pct(m['acc_present'])} / {_pct(m['acc_absent'])} | |",
+            f"| peak memory of the process | {r['peak_rss_mb'] / 1024:.2f} GB | < 8 GB |",
+        ]
+    )
+
+
 def _real_markdown(r: dict) -> str:
     lines = [
         "### Real logs: paper defaults vs calibrated settings, same split",
@@ -451,6 +516,8 @@ def _render(results: dict, quick: bool) -> str:
         parts.append("\n**Quick run (`--quick`): small inputs, not the paper's scale.**")
     if "paper" in results:
         parts += ["", _paper_markdown(results["paper"])]
+    if "large" in results:
+        parts += ["", _large_markdown(results["large"])]
     if "real" in results:
         parts += ["", _real_markdown(results["real"])]
     return "\n".join(parts)
@@ -463,11 +530,11 @@ def _wanted(part: str) -> bool:
 
 def main(quick: bool) -> None:
     if _wanted("load"):  # only prepare the synthetic log (generate, load into DuckDB)
-        _prepared(quick)[0].close()
+        _prepared(*_scale(quick)[:2])[0].close()
     path = _results_path(quick)
     results = json.loads(path.read_text()) if path.exists() else {}
     DATA.mkdir(parents=True, exist_ok=True)
-    for part, run in (("paper", _paper_part), ("real", _real_part)):
+    for part, run in (("paper", _paper_part), ("large", _large_part), ("real", _real_part)):
         if not _wanted(part):
             continue
         print(f"rejoin: {part} ...", flush=True)
