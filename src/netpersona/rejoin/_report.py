@@ -150,7 +150,7 @@ def sweep_figure(rows: list[dict]) -> Figure:
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 105)
     ax.set_xticks(ts)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     ax.set_title("Accuracy vs t")
     return fig
 
