@@ -136,10 +136,11 @@ def train_online(
             order = rng.permuted(np.tile(base_order, (chunk, 1)), axis=1)
         else:
             order = base_order[None, :]
+        # plain Python scalars of fixed types: one compiled signature, cached once
         ran, stop = epoch_kernel(
-            net.theta, sizes, codes, w_off, a_off, X, T, order, shuffle, chunk, lr, scale,
-            goal, Xv, Tv, val_scale, max_fail, best_theta, state, errors, val_errors,
-            acts, deltas,
+            net.theta, sizes, codes, w_off, a_off, X, T, order, bool(shuffle), int(chunk),
+            float(lr), float(scale), float(goal), Xv, Tv, float(val_scale), int(max_fail),
+            best_theta, state, errors, val_errors, acts, deltas,
         )  # fmt: skip
         done += ran
         history["error"].extend(errors[:ran].tolist())
