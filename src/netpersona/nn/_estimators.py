@@ -215,6 +215,52 @@ class _BPNetwork(BaseEstimator):
         return tags
 
 
+_PARAMETERS = """
+    Parameters
+    ----------
+    hidden : tuple of int, default (8,)
+        Hidden layer sizes (paper B: 8; paper C: 29 = 2m + 1, see ``hidden_size_rules``).
+    transfer : tuple of str, default ("logsig", "logsig")
+        One transfer function per layer, hidden layers then output: ``logsig``, ``tansig``,
+        ``purelin``, or ``softmax`` (output only).
+    algorithm : {"online", "traingd", "traingdm", "traingdx"}, default "online"
+        Per-sample gradient descent (paper B) or MATLAB's batch algorithms (paper C: traingdx).
+    lr, goal, epochs : float, float, int, default None
+        Learning rate, error goal and epoch limit; None takes the algorithm's default
+        (online: 0.9, 0.001, 10000; batch: 0.01, 0, 1000).
+    performance : {"sse", "mse"}, default None
+        ``sse`` is half the summed squared error (paper B), ``mse`` the mean squared error
+        (MATLAB); None: ``sse`` for online, ``mse`` for the batch algorithms.
+    init : {"uniform", "nguyen-widrow"}, default "uniform"
+        U[-1, 1] weights and thresholds (paper B) or MATLAB's ``initnw``.
+    shuffle : bool, default False
+        online: reshuffle the samples every epoch instead of presenting them in order.
+    input_range : (float, float), default (0.0, 1.0)
+        Interval the inputs are min-max scaled into (``mapminmax``), fitted on training data.
+    mc, lr_inc, lr_dec, max_perf_inc, min_grad, max_fail : MATLAB's traingdx settings
+        Defaults 0.9, 1.05, 0.7, 1.04, 1e-5, 6 (``max_fail`` also stops online training
+        early when a validation share is held out).
+    validation_fraction : float, default 0.0
+        Share of the training rows held out (at random) for early stopping.
+    random_state : int, numpy Generator or None
+        Seed of the initial weights, the shuffling and the validation split.
+    engine : {"auto", "numba", "numpy"}, default "auto"
+        Implementation of the online loop; the two give the same numbers to rounding.
+
+    Attributes
+    ----------
+    network_ : Network
+        Layer sizes, transfer functions and the trained weights and thresholds
+        (``weights_`` / ``biases_`` list them per layer).
+    history_ : dict of lists
+        Per epoch: ``error``, ``lr``, ``accepted`` (and ``validation_error``).
+    n_epochs_, converged_, stop_reason_ : int, bool, str
+        Epochs run; whether the goal was met; why training stopped.
+    input_min_, input_max_ : ndarray
+        Per-feature training range (to flag inputs outside it).
+"""
+
+
 class BPClassifier(ClassifierMixin, _BPNetwork):
     """Back-propagation network classifier with one-hot output coding (paper B).
 
@@ -260,6 +306,12 @@ class BPClassifier(ClassifierMixin, _BPNetwork):
         return self.classes_[winners]
 
 
+BPClassifier.__doc__ = (
+    f"{BPClassifier.__doc__}{_PARAMETERS}    classes_ : ndarray\n"
+    "        Labels, in output-neuron order.\n"
+)
+
+
 class BPRegressor(RegressorMixin, _BPNetwork):
     """Back-propagation network regressor (paper C: 14-29-1, tansig/logsig, traingdx).
 
@@ -291,6 +343,12 @@ class BPRegressor(RegressorMixin, _BPNetwork):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+BPRegressor.__doc__ = (
+    f"{BPRegressor.__doc__}{_PARAMETERS}    target_scaling_ : MinMaxScaling\n"
+    "        Training range of the targets and the interval they were scaled into.\n"
+)
 
 
 def _target_range(output_transfer: str) -> tuple[float, float]:
