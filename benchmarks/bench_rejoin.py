@@ -499,6 +499,13 @@ def _real_markdown(r: dict) -> str:
                 f"{_pct(real['acc_present'])} | {both('acc_overall')} | "
                 f"{both('balanced_accuracy')} | {changed} |"
             )
+        chosen = [row["settings"] for label, row in log["rows"].items() if "calibrated" in label]
+        if len(chosen) == 2 and chosen[0] == chosen[1]:
+            lines += [
+                "",
+                "Both objectives chose the same settings: the best trial of the search was best "
+                "on both figures.",
+            ]
     return "\n".join(lines)
 
 
