@@ -232,3 +232,53 @@ def test_collegemsg_protocol_figures(engine, shared_data):
     assert sampled.n_queries == 390
     # 34 newcomers plus the returning users left out of the library by the draw
     assert sampled.n_absent > 34
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 12), st.integers(0, 20 * 24 * 60 - 1), st.integers(0, 4)),
+        min_size=1,
+        max_size=120,
+    ),
+    st.integers(1, 6),
+    st.floats(0.1, 1.0),
+    st.integers(0, 3),
+)
+@settings(max_examples=40, deadline=None)
+def test_split_property_no_leak_and_every_row_accounted_for(events, query_days, fraction, seed):
+    rows = [
+        (f"u{u}", START + dt.timedelta(minutes=minute), f"s{site}.com")
+        for u, minute, site in events
+    ]
+    engine = DuckDBEngine(threads=1)
+    try:
+        table = _log(engine, rows)
+        last_day = max(r[1] for r in rows).date()
+        first_day = min(r[1] for r in rows).date()
+        if (last_day - first_day).days + 1 <= query_days:
+            with pytest.raises(ConfigError):
+                split_log(engine, table, query_days=query_days)
+            return
+        split = split_log(
+            engine, table, query_days=query_days, library_fraction=fraction, seed=seed
+        )
+        boundary = dt.datetime.combine(split.query_period[0], dt.time())
+        lib = engine.fetch_arrow(f"SELECT * FROM {split.library_table}").to_pylist()
+        qry = engine.fetch_arrow(f"SELECT * FROM {split.query_table}").to_pylist()
+        truth = {
+            r["query_user"]: r
+            for r in engine.fetch_arrow(f"SELECT * FROM {split.truth_table}").to_pylist()
+        }
+        assert all(r["ts"] < boundary for r in lib)
+        assert all(r["ts"] >= boundary for r in qry)
+        assert len(qry) == sum(1 for r in rows if r[1] >= boundary)
+        library_users = {r["user_id"] for r in lib}
+        assert len(library_users) == split.n_library
+        # a library user keeps all its library-period rows
+        assert len(lib) == sum(1 for r in rows if r[1] < boundary and r[0] in library_users)
+        for row in qry:
+            entry = truth[row["user_id"]]
+            assert entry["in_library"] == (entry["true_user"] in library_users)
+        assert split.n_absent == sum(not t["in_library"] for t in truth.values())
+    finally:
+        engine.close()
