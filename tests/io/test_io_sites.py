@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from netpersona.io import registrable_domain, site_of_url
 from netpersona.io._sites import authority_of, authority_sql
+from netpersona.io._suffixes import bundled_suffix_list, registrable_name
 
 
 @pytest.mark.parametrize(
@@ -92,3 +94,39 @@ def test_suffix_list_is_bundled_never_downloaded_nor_cached(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.rglob("*")) == []
+
+
+@lru_cache(maxsize=1)
+def _tldextract():
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+
+
+def _oracle(host: str) -> str:
+    parts = _tldextract()(host)
+    return f"{parts.domain}.{parts.suffix}" if parts.suffix and parts.domain else host
+
+
+_psl = bundled_suffix_list()
+_suffix = st.one_of(
+    st.sampled_from(sorted(_psl.rules)),
+    st.builds(
+        lambda label, parent: f"{label}.{parent}", _label, st.sampled_from(sorted(_psl.wildcards))
+    ),
+    st.sampled_from(sorted(_psl.exceptions)),
+    st.sampled_from(["xn--fiqs8s", "xn--55qx5d.cn", "localhost", "internal", "xn--p1ai"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(subdomains=st.lists(_label, max_size=3), suffix=_suffix)
+def test_fast_suffix_matching_agrees_with_tldextract(subdomains, suffix):
+    host = ".".join([*subdomains, suffix])
+    assert registrable_name(host) == _oracle(host)
+
+
+def test_the_bundled_list_is_the_icann_section():
+    assert {"com", "co.uk", "com.cn", "sina.com.cn"} & _psl.rules == {"com", "co.uk", "com.cn"}
+    assert "blogspot.com" not in _psl.rules  # private section left out, as tldextract does
+    assert len(_psl.rules) > 5000

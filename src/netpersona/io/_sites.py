@@ -2,7 +2,8 @@
 
 ``http://m.news.sina.com.cn/x?y`` -> ``sina.com.cn``; ``https://a.b.example.co.uk`` ->
 ``example.co.uk``. Bare hosts and ``host:port`` are accepted, IP addresses are kept whole.
-The suffix list is tldextract's bundled snapshot: nothing is downloaded or cached on disk.
+The suffix list is tldextract's bundled snapshot (:mod:`netpersona.io._suffixes`): nothing is
+downloaded or cached on disk.
 
 The authority (``host:port``) is cut out of each URL by :func:`authority_sql` inside the SQL
 engine (once per row); the suffix-list lookup runs in Python once per *distinct* authority
@@ -14,7 +15,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+
+from netpersona.io._suffixes import registrable_name
 
 # A valid host name: labels of letters (any script), digits, '-' and '_', joined by dots.
 _HOST_NAME_RE = re.compile(r"[\w\-]+(?:\.[\w\-]+)*")
@@ -47,14 +49,6 @@ def host_of(authority: str) -> str:
     return host_port.split(":", 1)[0]
 
 
-@lru_cache(maxsize=1)
-def _extractor():
-    import tldextract
-
-    # suffix_list_urls=() -> never download; cache_dir=None -> never write a cache file
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
-
-
 def normalise_host(host: str) -> str | None:
     """Lower-case a host and drop a trailing dot; None when it is not a valid host name or IP."""
     host = host.strip().lower().rstrip(".")
@@ -83,10 +77,7 @@ def registrable_domain(host: str) -> str | None:
             return str(ipaddress.ip_address(name))
         except ValueError:
             pass
-    parts = _extractor()(name)
-    if parts.suffix and parts.domain:
-        return f"{parts.domain}.{parts.suffix}"
-    return name
+    return registrable_name(name)
 
 
 def site_of_url(url: str) -> str | None:
