@@ -155,7 +155,7 @@ def train_online(
     return TrainResult(done, stop == STOP_GOAL, reason, history)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _forward(theta, sizes, codes, w_off, a_off, x, acts):  # pragma: no cover - compiled
     """Forward pass of one sample; fills ``acts`` (all layers' outputs, inputs first)."""
     for i in range(sizes[0]):
@@ -187,7 +187,7 @@ def _forward(theta, sizes, codes, w_off, a_off, x, acts):  # pragma: no cover - 
                 acts[ao + j] /= total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _slope(code, a):  # pragma: no cover - compiled
     """Derivative of an element-wise transfer function, from its output."""
     if code == LOGSIG:
@@ -197,7 +197,7 @@ def _slope(code, a):  # pragma: no cover - compiled
     return 1.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _sample_update(theta, sizes, codes, w_off, a_off, x, t, lr, acts, deltas):  # pragma: no cover
     """One per-sample step; returns the sample's summed squared error before the step."""
     _forward(theta, sizes, codes, w_off, a_off, x, acts)
@@ -237,7 +237,7 @@ def _sample_update(theta, sizes, codes, w_off, a_off, x, t, lr, acts, deltas):  
     return sq
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _epoch_verdict(epoch, errors, val_errors, has_val, goal, max_fail, theta, best_theta, state):
     """After an epoch: keep the best weights by validation error, and say whether to stop."""
     if has_val:
@@ -256,7 +256,7 @@ def _epoch_verdict(epoch, errors, val_errors, has_val, goal, max_fail, theta, be
     return STOP_NONE
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _online_epochs(
     theta, sizes, codes, w_off, a_off, X, T, order, shuffled, n_epochs, lr, scale, goal,
     Xv, Tv, val_scale, max_fail, best_theta, state, errors, val_errors, acts, deltas,
