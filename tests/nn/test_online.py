@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netpersona.nn import init_uniform, train_online
 from netpersona.nn._train_online import HAVE_NUMBA
@@ -158,3 +160,28 @@ def test_paths_agree_over_paper_b_full_run():
         train_online(net, X, T, lr=0.9, goal=0.0, epochs=864, engine=engine)
         thetas.append(net.theta)
     np.testing.assert_allclose(thetas[0], thetas[1], rtol=0, atol=1e-12)
+
+
+@needs_numba
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.integers(1, 7), min_size=1, max_size=3),
+    st.lists(st.sampled_from(["logsig", "tansig", "purelin"]), min_size=3, max_size=3),
+    st.sampled_from(["logsig", "tansig", "purelin", "softmax"]),
+    st.integers(0, 2**31),
+    st.booleans(),
+)
+def test_paths_agree_for_any_architecture(hidden, hidden_transfer, output, seed, shuffle):
+    rng = np.random.default_rng(seed)
+    m, k = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    X, T = rng.uniform(0, 1, (12, m)), rng.uniform(0, 1, (12, k))
+    sizes = (m, *hidden, k)
+    transfer = (*hidden_transfer[: len(hidden)], output)
+    thetas = []
+    for engine in ("numba", "numpy"):
+        net = init_uniform(sizes, transfer, np.random.default_rng(seed))
+        result = train_online(net, X, T, lr=0.1, goal=0.0, epochs=5, shuffle=shuffle,
+                              rng=np.random.default_rng(seed), engine=engine)  # fmt: skip
+        thetas.append((net.theta, result.history["error"]))
+    np.testing.assert_allclose(thetas[0][0], thetas[1][0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(thetas[0][1], thetas[1][1], rtol=1e-12, atol=1e-12)
