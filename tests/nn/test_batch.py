@@ -151,3 +151,14 @@ def test_training_uses_one_blas_thread_and_restores_the_setting():
     net, X, T = _problem(7)
     traingdx(net, X, T, epochs=5)
     assert blas_threads() == before
+
+
+def test_a_diverging_run_stops_and_keeps_the_best_weights():
+    rng = np.random.default_rng(0)
+    X, T = rng.uniform(size=(20, 3)), rng.uniform(size=(20, 1))
+    net = init_uniform((3, 5, 1), ("purelin", "purelin"), rng)
+    start = net.performance(X, T, "mse")
+    result = traingd(net, X, T, lr=50.0, epochs=1000)
+    assert result.stop_reason == "diverged" and result.n_epochs < 1000
+    assert np.all(np.isfinite(net.theta))
+    assert net.performance(X, T, "mse") == pytest.approx(min(start, *result.history["error"]))

@@ -69,7 +69,8 @@ def train_batch(
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown batch algorithm {algorithm!r}; expected one of {ALGORITHMS}")
-    with single_blas_thread():
+    # a diverging run overflows on its way to inf/NaN; it is detected and reported instead
+    with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
         return _train_batch(
             net, X, T, algorithm, lr, goal, epochs, performance_kind, mc, lr_inc, lr_dec,
             max_perf_inc, min_grad, max_fail, X_val, T_val, progress,
