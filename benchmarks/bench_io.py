@@ -70,6 +70,10 @@ def synthetic_logs(rows: int) -> dict[str, object]:
     return {"CSV.gz": csv_path, "Parquet": parquet_path}
 
 
+def _speed(rows: int, seconds: float) -> str:
+    return f"{seconds:.2f} s ({rows / seconds / 1e6:.2f} M rows/s)"
+
+
 def main(quick: bool = False) -> None:
     from netpersona.engine import DuckDBEngine
     from netpersona.io import LogMapping, read_access_log
@@ -85,8 +89,9 @@ def main(quick: bool = False) -> None:
         "50k sites, 4 hosts each), median of "
         f"{repeat} runs after one warm-up, default threads.",
         "",
-        "| file | DuckDB bare scan + count(*) | netpersona `read_access_log` | ratio |",
-        "|---|---|---|---|",
+        "| file | DuckDB bare scan + count(*) | DuckDB copy into a table | netpersona "
+        "`read_access_log` | ratio to bare scan | ratio to copy |",
+        "|---|---|---|---|---|---|",
     ]
     for label, path in files.items():
         reader = "read_parquet" if label == "Parquet" else "read_csv"
@@ -96,24 +101,31 @@ def main(quick: bool = False) -> None:
                 n = engine.fetch_scalar(f"SELECT count(*) FROM {reader}('{path}')")
                 assert n == rows, n
 
+        def copy(path=path, reader=reader) -> None:
+            with DuckDBEngine() as engine:
+                engine.execute(f"CREATE TABLE t AS SELECT * FROM {reader}('{path}')")
+
         def ours(path=path) -> None:
             with DuckDBEngine() as engine:
                 summary = read_access_log(path, mapping, engine)
                 assert summary.rows == rows, summary
 
         t_bare = median_time(bare, repeat=repeat)
+        t_copy = median_time(copy, repeat=repeat)
         t_ours = median_time(ours, repeat=repeat)
-        print(f"{label}: bare {t_bare:.2f} s, ours {t_ours:.2f} s", flush=True)
+        print(f"{label}: bare {t_bare:.2f} s, copy {t_copy:.2f} s, ours {t_ours:.2f} s", flush=True)
         lines.append(
-            f"| {label} ({path.stat().st_size / 2**20:,.0f} MB) | {t_bare:.2f} s "
-            f"({rows / t_bare / 1e6:.2f} M rows/s) | {t_ours:.2f} s "
-            f"({rows / t_ours / 1e6:.2f} M rows/s) | {t_ours / t_bare:.1f}x |"
+            f"| {label} ({path.stat().st_size / 2**20:,.0f} MB) | {_speed(rows, t_bare)} "
+            f"| {_speed(rows, t_copy)} | {_speed(rows, t_ours)} | {t_ours / t_bare:.1f}x "
+            f"| {t_ours / t_copy:.1f}x |"
         )
     lines += [
         "",
-        "The bare scan only tokenises the file and counts rows; the reader also parses times, "
+        "The bare scan only tokenises the file and counts rows (for Parquet, `count(*)` is "
+        "answered from the file's metadata, so it reads almost nothing); the copy also "
+        "materialises the three text columns in a DuckDB table; the reader also parses times, "
         "cuts hosts out of URLs, maps each distinct host to its registrable domain, checks every "
-        "row and writes the canonical table. "
+        "row, stages the rows and writes the canonical table. "
         f"Peak memory of the benchmark process: {peak_rss_mb():,.0f} MB.",
     ]
     write_section("io", "## Reading access logs\n\n" + "\n".join(lines))

@@ -61,7 +61,7 @@ def test_subdomains_never_change_the_site(subdomains, name, suffix):
     assert site_of_url(f"https://{host.upper()}:8443/a/b?c=d#e") == f"{name}.{suffix}"
 
 
-_url_chars = st.sampled_from([*"ab.:/?#@[] \t-_9Hh", "http://", "://", "ftp", "é"])
+_url_chars = st.sampled_from([*"ab.:/?#@[] \t-_9Hh", "http://", "https://", "://", "ftp", "é"])
 
 
 _con = duckdb.connect()

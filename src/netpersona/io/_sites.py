@@ -28,16 +28,26 @@ _SCHEME_RE = re.compile(SCHEME_PATTERN)
 def authority_sql(url: str) -> str:
     """SQL (DuckDB) expression cutting the authority (``user@host:port``) out of ``url``.
 
-    One anchored regex and three splits: several times faster than a capturing regex on
-    billions of rows. :func:`authority_of` is its exact Python twin.
+    ``http://`` and ``https://`` are cut by position, other schemes by one anchored regex, then
+    three splits: several times faster than a capturing regex on billions of rows.
+    :func:`authority_of` is its exact Python twin.
     """
-    no_scheme = f"regexp_replace({url}, '{SCHEME_PATTERN}', '')"
+    no_scheme = (
+        f"CASE WHEN starts_with({url}, 'http://') THEN substr({url}, 8) "
+        f"WHEN starts_with({url}, 'https://') THEN substr({url}, 9) "
+        f"ELSE regexp_replace({url}, '{SCHEME_PATTERN}', '') END"
+    )
     return f"split_part(split_part(split_part({no_scheme}, '/', 1), '?', 1), '#', 1)"
 
 
 def authority_of(url: str) -> str:
     """The authority of a URL or bare host (the Python twin of :func:`authority_sql`)."""
-    rest = _SCHEME_RE.sub("", url, count=1)
+    if url.startswith("http://"):
+        rest = url[7:]
+    elif url.startswith("https://"):
+        rest = url[8:]
+    else:
+        rest = _SCHEME_RE.sub("", url, count=1)
     return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
 
 
