@@ -7,15 +7,14 @@ concatenating would invent adjacencies the user never produced).
 
 Instead of re-running an O(n·m) longest-common-substring search after every deletion, all
 maximal common diagonal runs are enumerated once from an index of the second sequence's
-bigrams, and a max-heap hands out runs longest first; a run that overlaps an already deleted
-part is split into its still-free pieces and pushed back. Every common run of the remaining
-items is a piece of some original maximal run, so this is exactly the greedy procedure; ties
-in length go to the run starting earliest in the first sequence, then in the second.
+bigrams, and buckets (one per run length) hand out runs longest first; a run that overlaps an
+already deleted part is split into its still-free pieces, which go back into the buckets.
+Every common run of the remaining items is a piece of some original maximal run, so this is
+exactly the greedy procedure; ties in length go to the run starting earliest in the first
+sequence, then in the second.
 """
 
 from __future__ import annotations
-
-import heapq
 
 import numba
 import numpy as np
@@ -24,13 +23,25 @@ from netpersona.rejoin._join import run_parallel
 
 
 @numba.njit(cache=True, nogil=True)
+def _grown(array, size):
+    if size <= len(array):
+        return array
+    bigger = np.empty(max(2 * len(array), size), dtype=array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+@numba.njit(cache=True, nogil=True)
 def _maximal_runs(a, b, min_run):
-    """Maximal common diagonal runs (length >= min_run) as a heap of (-length, i, j)."""
+    """Maximal common diagonal runs of length >= min_run, as arrays (start in a, start in b,
+    length), found from an index of b's bigrams (its items when min_run is 1)."""
     n, m = len(a), len(b)
-    heap = [(np.int64(0), np.int64(0), np.int64(0))]
-    heap.pop()
+    ri = np.empty(64, dtype=np.int64)
+    rj = np.empty(64, dtype=np.int64)
+    rl = np.empty(64, dtype=np.int64)
+    count = 0
     if n < min_run or m < min_run or n == 0 or m == 0:
-        return heap
+        return ri[:0], rj[:0], rl[:0]
     g = 2 if min_run >= 2 else 1
     nb = m - g + 1
     keys = np.empty(nb, dtype=np.int64)
@@ -50,51 +61,130 @@ def _maximal_runs(a, b, min_run):
             while i + length < n and j + length < m and a[i + length] == b[j + length]:
                 length += 1
             if length >= min_run:
-                heap.append((np.int64(-length), np.int64(i), np.int64(j)))
-    heapq.heapify(heap)
-    return heap
+                if count == len(ri):
+                    ri, rj, rl = _grown(ri, count + 1), _grown(rj, count + 1), _grown(rl, count + 1)
+                ri[count], rj[count], rl[count] = i, j, length
+                count += 1
+    return ri[:count].copy(), rj[:count].copy(), rl[:count].copy()  # C layout, not "A"
 
 
 @numba.njit(cache=True, nogil=True)
 def greedy_common_runs(a, b, min_run):
     """Runs removed by the greedy procedure, in removal order, as an (k, 3) array of
-    (start in a, start in b, length)."""
-    heap = _maximal_runs(a, b, min_run)
-    used_a = np.zeros(len(a), dtype=np.bool_)
-    used_b = np.zeros(len(b), dtype=np.bool_)
-    taken = np.empty((max(len(heap), 1), 3), dtype=np.int64)
+    (start in a, start in b, length).
+
+    Runs wait in one bucket per length; buckets are served longest first, each in (start in
+    a, start in b) order, so the longest run is always taken first and ties go to the earliest.
+    A run that overlaps removed items is split into its free pieces, which join the buckets of
+    their (shorter) lengths.
+    """
+    ri, rj, rl = _maximal_runs(a, b, min_run)
+    capacity = len(ri) // 4 + 64
+    while True:
+        taken, complete = _greedy(len(a), len(b), min_run, ri, rj, rl, capacity)
+        if complete:
+            return taken
+        capacity *= 4  # more split pieces than room for them: rare, start again with more
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _take_or_split(i, j, length, min_run, used_a, used_b, pi, pj, pnxt, phead, n_pieces):
+    """Take run (i, j, length) if all its items are free (returns length); otherwise file its
+    free pieces of >= min_run items as new runs (returns 0). -1: no room for the pieces."""
+    for x in range(length):
+        if used_a[i + x] or used_b[j + x]:
+            break
+    else:
+        for x in range(length):
+            used_a[i + x] = True
+            used_b[j + x] = True
+        return length, n_pieces
+    start = -1
+    for x in range(length + 1):
+        ok = x < length and not used_a[i + x] and not used_b[j + x]
+        if ok and start < 0:
+            start = x
+        elif not ok and start >= 0:
+            piece = x - start
+            if piece >= min_run:
+                if n_pieces == len(pi):
+                    return -1, n_pieces
+                pi[n_pieces], pj[n_pieces] = i + start, j + start
+                pnxt[n_pieces] = phead[piece]
+                phead[piece] = n_pieces
+                n_pieces += 1
+            start = -1
+    return 0, n_pieces
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy(n, m, min_run, ri, rj, rl, capacity):
+    # runs come from _maximal_runs in (i, j) order; a stable counting sort by length keeps that
+    # order within each length, so only the few split pieces ever need sorting
+    taken = np.empty((max(min(n, m) // max(min_run, 1) + 1, 1), 3), dtype=np.int64)
     n_taken = 0
-    while len(heap) > 0:
-        neg, i, j = heapq.heappop(heap)
-        length = -neg
-        free = True
-        for k in range(length):
-            if used_a[i + k] or used_b[j + k]:
-                free = False
-                break
-        if free:
-            for k in range(length):
-                used_a[i + k] = True
-                used_b[j + k] = True
-            if n_taken == len(taken):
-                bigger = np.empty((2 * len(taken), 3), dtype=np.int64)
-                bigger[:n_taken] = taken[:n_taken]
-                taken = bigger
-            taken[n_taken, 0] = i
-            taken[n_taken, 1] = j
-            taken[n_taken, 2] = length
-            n_taken += 1
+    if len(ri) == 0:
+        return taken[:0], True
+    longest = rl.max()
+    offsets = np.zeros(longest + 2, dtype=np.int64)
+    for k in range(len(rl)):
+        offsets[rl[k] + 1] += 1
+    offsets = np.cumsum(offsets)
+    fill = offsets.copy()
+    by_length = np.empty(len(rl), dtype=np.int64)
+    for k in range(len(rl)):
+        by_length[fill[rl[k]]] = k
+        fill[rl[k]] += 1
+    pi = np.empty(capacity, dtype=np.int64)
+    pj = np.empty(capacity, dtype=np.int64)
+    pnxt = np.empty(capacity, dtype=np.int64)
+    phead = np.full(longest + 1, -1, dtype=np.int64)
+    n_pieces = 0
+    used_a = np.zeros(n, dtype=np.bool_)
+    used_b = np.zeros(m, dtype=np.bool_)
+    free_a, free_b = n, m
+    for length in range(longest, min_run - 1, -1):
+        if free_a < length or free_b < length:
             continue
-        start = -1
-        for k in range(length + 1):
-            ok = k < length and not used_a[i + k] and not used_b[j + k]
-            if ok and start < 0:
-                start = k
-            elif not ok and start >= 0:
-                if k - start >= min_run:
-                    heapq.heappush(heap, (np.int64(start - k), i + start, j + start))
-                start = -1
-    return taken[:n_taken]
+        # this length's pieces, sorted by (i, j)
+        count = 0
+        k = phead[length]
+        while k >= 0:
+            count += 1
+            k = pnxt[k]
+        pieces = np.empty(count, dtype=np.int64)
+        keys = np.empty(count, dtype=np.int64)
+        k = phead[length]
+        for c in range(count):
+            pieces[c], keys[c] = k, pi[k] * (m + 1) + pj[k]
+            k = pnxt[k]
+        pieces = pieces[np.argsort(keys)]
+        # merge them with the original runs of this length, already in (i, j) order
+        o, o_end, p = offsets[length], offsets[length + 1], 0
+        while o < o_end or p < count:
+            if p < count and (
+                o == o_end
+                or pi[pieces[p]] * (m + 1) + pj[pieces[p]]
+                < ri[by_length[o]] * (m + 1) + rj[by_length[o]]
+            ):
+                i, j = pi[pieces[p]], pj[pieces[p]]
+                p += 1
+            else:
+                i, j = ri[by_length[o]], rj[by_length[o]]
+                o += 1
+            got, n_pieces = _take_or_split(
+                i, j, length, min_run, used_a, used_b, pi, pj, pnxt, phead, n_pieces
+            )
+            if got < 0:
+                return taken[:0], False
+            if got > 0:
+                taken[n_taken, 0], taken[n_taken, 1], taken[n_taken, 2] = i, j, length
+                n_taken += 1
+                free_a -= length
+                free_b -= length
+                if free_a < min_run or free_b < min_run:
+                    return taken[:n_taken], True
+    return taken[:n_taken], True
 
 
 @numba.njit(cache=True, nogil=True)
