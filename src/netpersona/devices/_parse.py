@@ -30,7 +30,7 @@ def sql_str(text: str) -> str:
 
 def time_sql(expr: str, time_unit: str = "auto") -> str:
     """A local TIMESTAMP from an ISO string or an epoch number (NULL when unreadable)."""
-    number = f"try_cast(trim({expr}) AS DOUBLE)"
+    number = f"try_cast({expr} AS DOUBLE)"
     if time_unit == "s":
         epoch = f"try(to_timestamp({number}))"
     elif time_unit == "ms":
@@ -40,32 +40,42 @@ def time_sql(expr: str, time_unit: str = "auto") -> str:
             f"try(to_timestamp(CASE WHEN abs({number}) >= 1e11 "
             f"THEN {number} / 1000.0 ELSE {number} END))"
         )
+    # CASE evaluates each branch only for its own rows, and failed casts are slow: text with
+    # no ':' and no inner '-' is tried as a number, local times without an offset skip the
+    # time-zone-aware parser
+    looks_numeric = f"strpos({expr}, ':') = 0 AND strpos(substr({expr}, 2), '-') = 0"
+    no_offset = (
+        f"length({expr}) BETWEEN 10 AND 26 AND strpos({expr}, '+') = 0 "
+        f"AND strpos(substr({expr}, 11), '-') = 0 AND NOT ({expr} ILIKE '%z')"
+    )
+    aware = f"try_cast(trim({expr}) AS TIMESTAMPTZ)::TIMESTAMP"
     return (
-        f"(CASE WHEN regexp_full_match(trim({expr}), '{_NUMBER}') THEN {epoch} "
-        f"ELSE try_cast(trim({expr}) AS TIMESTAMPTZ) END)::TIMESTAMP"
+        f"(CASE WHEN {looks_numeric} AND {number} IS NOT NULL THEN {epoch}::TIMESTAMP "
+        f"WHEN {no_offset} THEN coalesce(try_cast({expr} AS TIMESTAMP), {aware}) "
+        f"ELSE {aware} END)"
     )
 
 
 def bytes_sql(expr: str, default_unit: str) -> str:
     """Bytes from a number in ``default_unit`` or a number with its own unit (``240B``)."""
-    unit_case = " ".join(f"WHEN '{name}' THEN {factor}.0" for name, factor in FLOW_UNITS.items())
     default = FLOW_UNITS[default_unit.upper()]
-    parts = f"regexp_extract({expr}, '^\\s*({_NUMBER})\\s*([A-Za-z]*)\\s*$', ['num', 'unit'])"
+    pattern = f"'^\\s*({_NUMBER})\\s*([A-Za-z]*)\\s*$'"
+    number = f"try_cast(regexp_extract({expr}, {pattern}, 1) AS DOUBLE)"
+    unit = f"upper(rtrim(regexp_extract({expr}, {pattern}, 2), 'sS'))"
+    units = " ".join(f"WHEN '{name}' THEN {factor}.0" for name, factor in FLOW_UNITS.items())
     return (
-        f"(SELECT CASE WHEN p.num = '' THEN NULL "
-        f"ELSE try_cast(p.num AS DOUBLE) * (CASE upper(rtrim(p.unit, 'sS')) "
-        f"WHEN '' THEN {default}.0 "
+        f"(CASE WHEN try_cast({expr} AS DOUBLE) IS NOT NULL "
+        f"THEN try_cast({expr} AS DOUBLE) * {default}.0 "
+        f"ELSE {number} * (CASE {unit} "
         f"WHEN 'BYTE' THEN 1.0 WHEN 'K' THEN 1024.0 WHEN 'M' THEN 1048576.0 "
-        f"WHEN 'KIB' THEN 1024.0 WHEN 'MIB' THEN 1048576.0 {unit_case} END) END "
-        f"FROM (SELECT {parts}.num AS num, {parts}.unit AS unit) p)"
+        f"WHEN 'KIB' THEN 1024.0 WHEN 'MIB' THEN 1048576.0 {units} END) END)"
     )
 
 
 def seconds_sql(expr: str) -> str:
     """Seconds from ``DD:HH:MM:SS`` / ``HH:MM:SS`` / ``MM:SS`` or a plain number of seconds."""
     return (
-        f"(CASE WHEN regexp_full_match(trim({expr}), '{_NUMBER}') "
-        f"THEN try_cast(trim({expr}) AS DOUBLE) "
+        f"(CASE WHEN try_cast({expr} AS DOUBLE) IS NOT NULL THEN try_cast({expr} AS DOUBLE) "
         f"WHEN regexp_full_match(trim({expr}), '[0-9]+(:[0-9]{{1,2}}){{1,3}}') THEN "
         f"list_sum(list_transform(list_reverse(string_split(trim({expr}), ':')), "
         f"lambda p, i: try_cast(p AS DOUBLE) * [1, 60, 3600, 86400][i])) END)"

@@ -169,11 +169,13 @@ def _parsed(fields_sql: str, fields: ReportFields, file_index: int, source: str)
         WHEN logon IS NULL THEN 'unreadable {name("logon")} ' || '''' || logon_t || ''''
             || ': expected an ISO-8601 time or an epoch number'
         WHEN {missing("up")} THEN 'missing {name("up")}'
-        WHEN up IS NULL THEN 'unreadable {name("up")} ' || '''' || up_t || ''''
+        WHEN up IS NULL OR NOT isfinite(up)
+            THEN 'unreadable {name("up")} ' || '''' || up_t || ''''
             || ': expected a number, optionally with a unit (B, KB, MB, GB)'
         WHEN up < 0 THEN 'negative {name("up")} ' || up_t
         WHEN {missing("down")} THEN 'missing {name("down")}'
-        WHEN down IS NULL THEN 'unreadable {name("down")} ' || '''' || down_t || ''''
+        WHEN down IS NULL OR NOT isfinite(down)
+            THEN 'unreadable {name("down")} ' || '''' || down_t || ''''
             || ': expected a number, optionally with a unit (B, KB, MB, GB)'
         WHEN down < 0 THEN 'negative {name("down")} ' || down_t
         WHEN NOT ({missing("logoff")}) AND logoff IS NULL THEN 'unreadable {name("logoff")} '

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from netpersona._progress import Progress
@@ -50,7 +51,9 @@ class DeviceSynthSettings:
     #: share of users whose tier is replaced by another one at random
     label_noise: float = 0.05
     #: users generated per block (bounds memory)
-    block_users: int = 50_000
+    block_users: int = 20_000
+    #: gzip level of reports.jsonl.gz (1: fastest)
+    gzip_level: int = 1
 
 
 def hidden_tier(avgontime: np.ndarray, avguseflow: np.ndarray, buycounts: np.ndarray) -> np.ndarray:
@@ -144,27 +147,29 @@ def _block(
     np.maximum.at(kept_flow, r_sess[is_last], (up + down)[is_last].astype(float))
     user_secs = np.bincount(s_user[kept], last[kept], minlength=count)
     user_bytes = np.bincount(s_user[kept], kept_flow[kept], minlength=count)
-    user_days = np.bincount(day_user[np.unique(s_day[kept])], minlength=count)
+    day_online = np.bincount(s_day[kept], minlength=day_user.size) > 0
+    user_days = np.bincount(day_user[day_online], minlength=count)
 
-    sec = np.timedelta64(1, "s")
-    logon_t = month_start + logon_s * sec
+    # times travel as epoch seconds, formatted by the writer; reports arrive in time order,
+    # interleaving sessions and users
+    base = int(month_start.astype("datetime64[s]").astype(np.int64))
+    sent = base + logon_s[r_sess] + elapsed
+    r_user = s_user[r_sess]
+    order = np.lexsort((r_user, sent))
     reports = pa.table(
         {
-            "type": np.array(["periodic", "on_demand", "logoff"])[kind],
-            "username": users[s_user[r_sess]],
-            "logontime": np.datetime_as_string(logon_t[r_sess], unit="s"),
-            "logofftime": pa.array(
-                np.datetime_as_string(logon_t[r_sess] + elapsed * sec, unit="s"), mask=kind != 2
+            "kind": kind[order].astype(np.int8),
+            "username": pc.take(pa.array(users), pa.array(r_user[order])),
+            "logon": (base + logon_s[r_sess])[order],
+            "reporttime": sent[order],
+            "upflow": up[order],
+            "downflow": down[order],
+            "imei": 860_000_000_000_000 + first + r_user[order].astype(np.int64),
+            "model": pa.DictionaryArray.from_arrays(
+                ((first + r_user[order]) % _MODELS.size).astype(np.int32), _MODELS.tolist()
             ),
-            "upflow": up,
-            "downflow": down,
-            "reporttime": (logon_t[r_sess] + elapsed * sec)
-            .astype("datetime64[s]")
-            .astype(np.int64),
-            "imei": (860000000000000 + first + s_user[r_sess]).astype(np.int64),
-            "model": _MODELS[(first + s_user[r_sess]) % _MODELS.size],
-            "battery": rng.integers(5, 101, r_sess.size),
-            "signal": rng.integers(-110, -50, r_sess.size),
+            "battery": rng.integers(5, 101, r_sess.size, dtype=np.int16),
+            "signal": rng.integers(-110, -50, r_sess.size, dtype=np.int16),
         }
     )
 
@@ -177,10 +182,11 @@ def _block(
             -rng.random(prev.sum()) * 28 * 86400,
         ]
     ).astype(np.int64)
+    buytime = pa.array(base + p_off).cast(pa.timestamp("s"))
     purchases = pa.table(
         {
             "username": users[p_user],
-            "buytime": np.datetime_as_string(month_start + p_off * sec, unit="s"),
+            "buytime": pc.strftime(buytime, format="%Y-%m-%dT%H:%M:%S"),
             "package_mb": rng.choice(np.array([512, 1024, 2048, 5120]), p_user.size),
         }
     )
@@ -222,10 +228,10 @@ def write_device_reports(
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")
         con.execute("SET threads = 2")
-        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET preserve_insertion_order = true")
         reports_path = tmp / "reports.jsonl.gz"
         with (
-            open(reports_path, "wb") as reports_out,
+            gzip.open(reports_path, "wb", compresslevel=settings.gzip_level) as gz,
             open(tmp / "purchases.csv", "wb") as purchases_out,
             open(tmp / "labels.csv", "wb") as labels_out,
         ):
@@ -236,20 +242,7 @@ def write_device_reports(
                 reports, purchases, labels = _block(
                     first, count, month_start, days_in_month, settings, rng
                 )
-                part = tmp / f".part{nth}.jsonl.gz"
-                con.register("block", reports)
-                # reports arrive in time order, interleaving sessions and users
-                con.execute(
-                    f"""COPY (SELECT type, username, logontime, logofftime, upflow, downflow,
-                        reporttime, {{'imei': imei, 'model': model, 'battery': battery,
-                        'signal': signal}} AS device
-                    FROM block ORDER BY reporttime, username)
-                    TO '{part}' (FORMAT json, COMPRESSION gzip)"""
-                )
-                con.unregister("block")
-                with open(part, "rb") as src:  # gzip members concatenate into one stream
-                    shutil.copyfileobj(src, reports_out)
-                part.unlink()
+                _append_reports(con, reports, tmp / f".part{nth}.jsonl", gz)
                 options = pacsv.WriteOptions(include_header=nth == 0)
                 pacsv.write_csv(purchases, purchases_out, options)
                 pacsv.write_csv(labels, labels_out, options)
@@ -257,10 +250,27 @@ def write_device_reports(
                 counts["purchases"] += purchases.num_rows
                 counts["labelled"] += labels.num_rows
         con.close()
-        _check_gzip(reports_path)
     return counts
 
 
-def _check_gzip(path: Path) -> None:
-    with gzip.open(path, "rb") as handle:
-        handle.read(1)
+_REPORT_JSON = """to_json({
+    'type': ['periodic', 'on_demand', 'logoff'][kind + 1],
+    'username': username,
+    'logontime': make_timestamp(logon * 1000000)::VARCHAR,
+    'logofftime': CASE WHEN kind = 2 THEN make_timestamp(reporttime * 1000000)::VARCHAR END,
+    'upflow': upflow, 'downflow': downflow, 'reporttime': reporttime,
+    'device': {'imei': imei, 'model': model::VARCHAR, 'battery': battery, 'signal': signal}
+})"""
+
+
+def _append_reports(con, reports: pa.Table, part: Path, gz) -> None:
+    """Format a block's reports as JSON lines (in DuckDB) and append them to the gzip stream."""
+    con.register("block", reports)
+    con.execute(
+        f"""COPY (SELECT {_REPORT_JSON} FROM block)
+        TO '{part}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"""
+    )
+    con.unregister("block")
+    with open(part, "rb") as src:
+        shutil.copyfileobj(src, gz, 1 << 20)
+    part.unlink()
