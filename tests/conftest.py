@@ -6,16 +6,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from shared_data import SHARED_DATA, shared_file
 
-
-def shared_file(relative: str) -> Path:
-    """Path of a file under ../shared/data, or skip the test saying it is absent."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"real data file {path} is absent on this machine")
-    return path
+__all__ = ["SHARED_DATA", "shared_file"]
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from conftest import shared_file
 from netpersona.devices import RADIUS_EXPORT, extract_features, read_sessions
+from shared_data import shared_file
 
 HOSTEL = "device_sessions/hostel_wifi_sessions.csv"
 

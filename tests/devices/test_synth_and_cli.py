@@ -157,7 +157,7 @@ def test_cli_pipeline_on_synthetic_data(tmp_path):
 
 
 def test_cli_reads_the_hostel_export_with_the_radius_preset(tmp_path):
-    from conftest import shared_file
+    from shared_data import shared_file
 
     path = shared_file("device_sessions/hostel_wifi_sessions.csv")
     out = tmp_path / "hostel.csv"

@@ -11,8 +11,8 @@ from sklearn.preprocessing import StandardScaler
 
 import netpersona._progress as nn_progress
 import netpersona.nn as nn
-from conftest import shared_file
 from netpersona.nn import BPClassifier, BPRegressor, load_model
+from shared_data import shared_file
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array(["no", "yes", "yes", "no"])

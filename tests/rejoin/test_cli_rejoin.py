@@ -9,9 +9,9 @@ import pytest
 from _core_data import habitual_log, split_log
 from typer.testing import CliRunner
 
-from conftest import shared_file
 from netpersona.cli import app
 from netpersona.engine import Workspace
+from shared_data import shared_file
 
 runner = CliRunner()
 SITE = ["--site-col", "site"]
