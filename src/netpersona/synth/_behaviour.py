@@ -238,9 +238,10 @@ class Habits:
 
 def _distinct(candidates: np.ndarray, n: int, exclude: np.ndarray) -> np.ndarray:
     """The first ``n`` distinct candidates not in ``exclude``, in draw order."""
-    uniq, first = np.unique(candidates, return_index=True)
-    ordered = uniq[np.argsort(first)]
-    return ordered[~np.isin(ordered, exclude)][:n]
+    # a few dozen values: plain Python beats numpy's set routines here
+    seen = set(exclude.tolist())
+    kept = [c for c in dict.fromkeys(candidates.tolist()) if c not in seen][:n]
+    return np.array(kept, dtype=np.int64)
 
 
 def _habits(rng, universe: SiteUniverse, s: AccessLogSettings, n_days: int) -> Habits:
@@ -346,9 +347,7 @@ def _visit_sites(rng, universe, habits: Habits, s, load_day, act, first_of_sess)
     # where a jump lands: a habitual site by weight, or (session starts, half the time) the
     # routine's first site
     ujump = rng.random(n_loads)
-    target = np.zeros(n_loads, dtype=np.int64)
-    for col in range(width - 1):  # inverse CDF, one routine position at a time
-        target += wcum[load_day, col] <= ujump
+    target = (wcum[load_day, : width - 1] <= ujump[:, None]).sum(1)  # inverse CDF per day
     target = np.minimum(target, day_len[load_day] - 1)
     target[first_of_sess & (rng.random(n_loads) < 0.5)] = 0
     # routine position = position at the last jump + number of "follow" steps since
