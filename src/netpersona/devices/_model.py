@@ -145,14 +145,16 @@ class TierModel:
 
 def out_of_range(X, low, high, names) -> list[str]:
     """Per row, the features below the training minimum or above the maximum ('' if none)."""
-    flags = []
-    for row in np.asarray(X, dtype=float):
-        parts = [
-            f"{name} {'below' if v < lo else 'above'} {lo if v < lo else hi:.4g}"
-            for name, v, lo, hi in zip(names, row, low, high, strict=True)
-            if v < lo or v > hi
-        ]
-        flags.append("; ".join(parts))
+    X = np.asarray(X, dtype=float)
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    below, above = X < low, X > high
+    flags = [""] * len(X)
+    for row in np.flatnonzero((below | above).any(axis=1)):
+        flags[row] = "; ".join(
+            f"{name} below {low[k]:.4g}" if below[row, k] else f"{name} above {high[k]:.4g}"
+            for k, name in enumerate(names)
+            if below[row, k] or above[row, k]
+        )
     return flags
 
 
