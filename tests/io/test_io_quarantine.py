@@ -224,3 +224,17 @@ def test_quarantine_lines_are_exact_for_any_mix_of_rows(tmp_path_factory, engine
         else []
     )
     assert got == expected
+
+
+def test_parser_rejects_are_bounded_and_never_dropped_silently(tmp_path, engine, monkeypatch):
+    # past the limit DuckDB stops recording rejects; reaching it must stop the read
+    import netpersona.io._reader as reader
+    import netpersona.io._sources as sources
+
+    monkeypatch.setattr(sources, "rejects_limit", lambda *a: 3)
+    monkeypatch.setattr(reader, "rejects_limit", lambda *a: 3)
+    good = "".join(f"u{i},2013-11-04 08:00:00,x.com\n" for i in range(1000))
+    path = write_log(tmp_path / "log.csv", "user_id,ts,url\n" + "a,b\n" * 5 + good)
+    with pytest.raises(netpersona.TooManyBadRowsError, match="at least 3 of") as error:
+        read_access_log(path, ALL, engine)
+    assert error.value.line == 2

@@ -44,6 +44,7 @@ from netpersona.io._sources import (
     delimited_source,
     jsonl_source,
     parquet_source,
+    rejects_limit,
     table_exists,
 )
 from netpersona.io._sources import (
@@ -221,7 +222,9 @@ def _check_file(
     if staged.bad == 0:
         return
     total = staged.rows + staged.bad
-    too_many = staged.bad > mapping.max_bad_fraction * total
+    # at the limit the parser stopped keeping rejects: there are at least that many, too many
+    capped = fmt.kind != "parquet" and len(parser) >= rejects_limit(path, fmt, mapping)
+    too_many = capped or staged.bad > mapping.max_bad_fraction * total
 
     if fmt.kind == "parquet":
         found = _parquet_bad_rows(staged, sites, mapping, engine, first_only=too_many)
@@ -266,7 +269,8 @@ def _check_file(
         reason = first.reason if first else "unreadable row"
         text = repr(first.raw) if first else "?"
         raise TooManyBadRowsError(
-            f"{staged.bad:,} of {total:,} rows ({staged.bad / total:.2%}) cannot be read, more "
+            f"{'at least ' if capped else ''}{staged.bad:,} of {total:,} rows "
+            f"({staged.bad / total:.2%}) cannot be read, more "
             f"than --max-bad-fraction {mapping.max_bad_fraction:g}; the first is a {reason}: "
             f"expected {EXPECTED.get(reason, 'a well-formed row')}, found {text}",
             path=path,

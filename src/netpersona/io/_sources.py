@@ -57,13 +57,23 @@ def _host_expr(text: str, mapping: LogMapping) -> str:
     return authority_sql(f"CAST({text} AS VARCHAR)")
 
 
-def _scan_options(fmt: LogFormat, rejects: str) -> str:
+def rejects_limit(path: Path, fmt: LogFormat, mapping: LogMapping) -> int:
+    """How many parser rejects to keep for one file: more than ``max_bad_fraction`` of the most
+    rows it can hold (a row takes at least 10 bytes; gzip shrinks text at most 20 times), so
+    reaching the limit proves the file has too many bad rows, and memory stays bounded."""
+    size = path.stat().st_size * (20 if fmt.gzip else 1)
+    return max(100_000, int(mapping.max_bad_fraction * size / 10) + 1)
+
+
+def _scan_options(path: Path, fmt: LogFormat, mapping: LogMapping, rejects: str) -> str:
     """read_csv options shared by text layouts: compression, and rows the parser rejects kept
-    in table ``rejects`` (with their record numbers) instead of failing the read."""
+    in table ``rejects`` (with their record numbers, up to :func:`rejects_limit`) instead of
+    failing the read."""
+    limit = rejects_limit(path, fmt, mapping)
     return (
         f"compression = {sql_str('gzip' if fmt.gzip else 'none')}, store_rejects = true, "
         f"rejects_table = {sql_str(rejects)}, rejects_scan = {sql_str(rejects + '_scan')}, "
-        "rejects_limit = 0"
+        f"rejects_limit = {int(limit)}"
     )
 
 
@@ -76,7 +86,8 @@ def delimited_source(path: Path, fmt: LogFormat, mapping: LogMapping, cols, reje
     read = (
         f"read_csv({sql_str(str(path))}, header = {'false' if mapping.no_header else 'true'}, "
         f"auto_detect = false, delim = {sql_str(fmt.sep or ',')}, quote = '\"', escape = '\"', "
-        f"columns = {columns}, force_not_null = {not_null}, {_scan_options(fmt, rejects)})"
+        f"columns = {columns}, force_not_null = {not_null}, "
+        f"{_scan_options(path, fmt, mapping, rejects)})"
     )
     select = (
         f"SELECT {sql_ident(mapping.user_col)} AS user_raw, "
@@ -93,7 +104,7 @@ def jsonl_source(path: Path, fmt: LogFormat, mapping: LogMapping, rejects: str):
         f"read_csv({sql_str(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
         # a raw control character never occurs in valid JSON, so chr(1) never splits a line
         "auto_detect = false, delim = chr(1), quote = '', escape = '', "
-        f"{_scan_options(fmt, rejects)})"
+        f"{_scan_options(path, fmt, mapping, rejects)})"
     )
     # each line is parsed once, for its three values together
     parsed = (
