@@ -238,3 +238,13 @@ def test_parser_rejects_are_bounded_and_never_dropped_silently(tmp_path, engine,
     with pytest.raises(netpersona.TooManyBadRowsError, match="at least 3 of") as error:
         read_access_log(path, ALL, engine)
     assert error.value.line == 2
+
+
+def test_a_failed_read_leaves_the_previous_table_as_it_was(tmp_path, engine):
+    good = write_log(tmp_path / "good.csv", "user_id,ts,url\na,2013-11-04 08:00:00,x.com\n")
+    read_access_log(good, engine=engine)
+    with pytest.raises(netpersona.TooManyBadRowsError):
+        read_access_log([good, write_log(tmp_path / "bad.csv", BAD_CSV)], engine=engine)
+    assert rows(engine) == [("a", "2013-11-04 08:00:00", "x.com")]
+    shown = engine.fetch_arrow("SELECT table_name FROM information_schema.tables").to_pylist()
+    assert [t["table_name"] for t in shown] == ["access_log"]  # no staging left behind
