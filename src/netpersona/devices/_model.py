@@ -147,7 +147,7 @@ def out_of_range(X, low, high, names) -> list[str]:
     """Per row, the features below the training minimum or above the maximum ('' if none)."""
     X = np.asarray(X, dtype=float)
     low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
-    below, above = X < low, X > high
+    below, above = np.less(X, low), np.greater(X, high)
     flags = [""] * len(X)
     for row in np.flatnonzero((below | above).any(axis=1)):
         flags[row] = "; ".join(

@@ -27,6 +27,8 @@ from netpersona.devices._quarantine import check_bad_fraction, write_quarantine
 #: the table of sessions :func:`load_sessions` creates
 SESSIONS_TABLE = "device_sessions"
 _REPORTS = "_device_reports"
+#: the report files read: file_index -> source path
+_FILES = "device_report_files"
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log")
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _LINES = (
@@ -139,7 +141,7 @@ def _field_names(fields: ReportFields) -> dict[str, str]:
     return names
 
 
-def _parsed(fields_sql: str, fields: ReportFields, file_index: int, source: str) -> str:
+def _parsed(fields_sql: str, fields: ReportFields, file_index: int) -> str:
     """Parse the field texts and give each report the reason it is unusable (or NULL)."""
     names = _field_names(fields)
 
@@ -190,9 +192,10 @@ def _parsed(fields_sql: str, fields: ReportFields, file_index: int, source: str)
             || ' before {name("logon")}'
         END"""
     return f"""
-        SELECT {file_index} AS file_index, '{sql_str(source)}' AS source, line,
+        SELECT {file_index}::SMALLINT AS file_index, line,
             reason, CASE WHEN reason IS NOT NULL THEN raw END AS raw,
-            user_t AS user_id, logon, logoff_at AS logoff, rtime AS report_time, up, down
+            user_t AS user_id, logon, logoff_at AS logoff,
+            coalesce(rtime, logoff_at) AS reported, up, down
         FROM (
             SELECT *, {reason} AS reason,
             FROM (
@@ -222,7 +225,8 @@ def load_sessions(
     """Read report / export files into the engine's ``device_sessions`` table.
 
     The table has ``user_id, logon, logoff, up, down`` (times local to ``fields.timezone``,
-    flows in bytes) plus ``source`` and ``line`` of the report kept. Unusable reports go to
+    flows in bytes) plus ``file_index`` and ``line`` of the report kept (the table
+    ``device_report_files`` maps ``file_index`` to the file). Unusable reports go to
     ``quarantine`` (CSV) when given.
     """
     fields = fields.validate()
@@ -234,12 +238,16 @@ def load_sessions(
     # preserves insertion order
     con.execute("SET preserve_insertion_order = true")
     con.execute(f"DROP TABLE IF EXISTS {_REPORTS}")
+    con.execute(f"CREATE OR REPLACE TABLE {_FILES} (file_index SMALLINT, source VARCHAR)")
+    con.executemany(
+        f"INSERT INTO {_FILES} VALUES (?, ?)", [[i, str(p)] for i, p in enumerate(files)]
+    )
     summary = ReadSummary(files=[str(p) for p in files])
     for index, path in enumerate(progress.track(files, "reading device reports")):
         fields_sql = (
             _json_fields(path, fields) if _kind(path) == "json" else _csv_fields(con, path, fields)
         )
-        select = _parsed(fields_sql, fields, index, str(path))
+        select = _parsed(fields_sql, fields, index)
         try:
             if index == 0:
                 con.execute(f"CREATE TABLE {_REPORTS} AS {select}")
@@ -264,14 +272,14 @@ def load_sessions(
         if quarantine is not None:
             summary.quarantine = write_quarantine(
                 con,
-                f"SELECT source, line, reason, raw FROM {_REPORTS} WHERE reason IS NOT NULL "
-                "ORDER BY file_index, line",
+                f"SELECT f.source, line, reason, raw FROM {_REPORTS} JOIN {_FILES} f "
+                "USING (file_index) WHERE reason IS NOT NULL ORDER BY file_index, line",
                 quarantine,
                 force=force,
             )
         first = con.execute(
-            f"SELECT source, line, reason FROM {_REPORTS} WHERE reason IS NOT NULL "
-            "ORDER BY file_index, line LIMIT 1"
+            f"SELECT f.source, line, reason FROM {_REPORTS} JOIN {_FILES} f USING (file_index) "
+            "WHERE reason IS NOT NULL ORDER BY file_index, line LIMIT 1"
         ).fetchall()[0]
         check_bad_fraction(
             what="reports",
@@ -284,10 +292,10 @@ def load_sessions(
     with progress.step("keeping the latest report of each session"):
         con.execute(
             f"""CREATE OR REPLACE TABLE {SESSIONS_TABLE} AS
-            SELECT user_id, logon, logoff, up, down, source, line FROM (
+            SELECT user_id, logon, logoff, up, down, file_index, line FROM (
                 SELECT *, row_number() OVER (
                     PARTITION BY user_id, logon
-                    ORDER BY coalesce(report_time, logoff) DESC, file_index DESC, line DESC
+                    ORDER BY reported DESC, file_index DESC, line DESC
                 ) AS nth
                 FROM {_REPORTS} WHERE reason IS NULL
             ) WHERE nth = 1"""
@@ -346,5 +354,6 @@ def read_sessions(
     with DuckDBEngine() as engine:
         load_sessions(engine, paths, fields, quarantine=quarantine, force=force)
         return engine.con.sql(
-            f"SELECT * FROM {SESSIONS_TABLE} ORDER BY user_id, logon"
+            f"SELECT s.* EXCLUDE (file_index), f.source FROM {SESSIONS_TABLE} s "
+            f"JOIN {_FILES} f USING (file_index) ORDER BY user_id, logon"
         ).to_arrow_table()
