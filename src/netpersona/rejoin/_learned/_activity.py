@@ -187,6 +187,8 @@ def _bigrams(arrays: ProfileArrays) -> tuple[np.ndarray, np.ndarray]:
     same = owner[1:] == owner[:-1]
     keys = items[:-1][same] * BIGRAM_BASE + items[1:][same]
     who = owner[:-1][same]
+    if len(keys) == 0:
+        return np.zeros(n + 1, dtype=np.int64), keys
     order = np.lexsort((keys, who))
     who, keys = who[order], keys[order]
     first = np.r_[True, (who[1:] != who[:-1]) | (keys[1:] != keys[:-1])]

@@ -1,0 +1,215 @@
+"""The learned re-join matcher against the paper's method and TF-IDF on real logs (issue 8).
+
+On every log, one split by the paper's protocol (t = 5, library fraction 0.8, seed 0) and four
+methods on it: the paper's defaults, the paper's method with settings calibrated (objective
+balanced) on the split's library log alone, the TF-IDF nearest neighbour and the learned
+matcher (both with thresholds chosen on their own simulation inside the library log). No
+method sees the real queries or the truth before it answers. Beside each real figure: the one
+the method saw on its simulation, and the gap between them.
+
+Results are kept in ``benchmarks/.data/rejoin_learned[_quick].json`` and rendered into the
+``rejoin_learned`` section of docs/benchmarks.md. ``LEARNED_BENCH_LOGS`` picks logs by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+
+from benchmarks._common import DATA, SHARED_DATA, machine, peak_rss_mb, today, write_section
+
+LOGS = {
+    "CollegeMsg, 60 days": ("collegemsg", (dt.date(2004, 4, 15), dt.date(2004, 6, 13))),
+    "CollegeMsg, whole log": ("collegemsg", None),
+    "Wikipedia": ("wikipedia", None),
+}
+MAPPINGS = {
+    "collegemsg": (
+        "access_logs/collegemsg.txt",
+        {
+            "columns": ("sender", "recipient", "ts"),
+            "no_header": True,
+            "user_col": "sender",
+            "url_col": None,
+            "site_col": "recipient",
+            "time_unit": "s",
+        },
+    ),
+    "wikipedia": (
+        "access_logs/jodie_wikipedia.txt.gz",
+        {
+            "columns": ("user", "page", "ts"),
+            "no_header": True,
+            "user_col": "user",
+            "url_col": None,
+            "site_col": "page",
+            "time_unit": "s",
+        },
+    ),
+}
+KEYS = ("rank1_present", "acc_absent", "acc_present", "acc_overall", "balanced_accuracy")
+
+
+def _engine():
+    from netpersona.engine import DuckDBEngine
+
+    engine = DuckDBEngine(threads=2, memory_limit="3GB")
+    engine.execute("SET preserve_insertion_order = true")
+    return engine
+
+
+def _figures(metrics: dict | None) -> dict | None:
+    return None if metrics is None else {k: metrics.get(k) for k in KEYS}
+
+
+def _one_log(name: str, source: str, window, calibrate_seconds: float) -> dict:
+    from netpersona.io import LogMapping, read_access_log
+    from netpersona.rejoin import RejoinSettings
+    from netpersona.rejoin._calibrate import calibrate
+    from netpersona.rejoin._evaluate import PaperMethod, evaluate_split
+    from netpersona.rejoin._learned import LearnedMethod, TfidfMethod
+    from netpersona.rejoin._protocol import fetch_truth, split_log
+
+    relative, mapping = MAPPINGS[source]
+    engine = _engine()
+    read_access_log(SHARED_DATA / relative, LogMapping(**mapping), engine, table="log")
+    split = split_log(
+        engine, "log", query_days=5, library_fraction=0.8, seed=0, window=window, prefix="ev"
+    )
+    truth = fetch_truth(engine, split)
+    rows: dict[str, dict] = {}
+
+    def run(label, method, settings, simulated, extra=None):
+        began = time.perf_counter()
+        ev = evaluate_split(engine, split, settings=settings, method=method, top_k=1, truth=truth)
+        rows[label] = {
+            "real": _figures(ev.metrics),
+            "simulated": _figures(simulated() if simulated else None),
+            "seconds": time.perf_counter() - began,
+            **(extra or {}),
+        }
+        method.release(engine)
+        print(f"  {name} / {label}: {rows[label]['real']}", flush=True)
+
+    run("paper defaults", PaperMethod(), RejoinSettings(), None)
+    began = time.perf_counter()
+    cal = calibrate(
+        engine,
+        split.library_table,
+        objective="balanced",
+        query_days=5,
+        library_fraction=0.8,
+        seed=0,
+        max_seconds=calibrate_seconds,
+        max_trials=80,
+    )
+    run(
+        "paper, calibrated (balanced)",
+        PaperMethod(),
+        cal.settings,
+        lambda: cal.calibrated_metrics,
+        {"trials": len(cal.trials), "search_seconds": time.perf_counter() - began},
+    )
+    tfidf = TfidfMethod(objective="balanced")
+    run("TF-IDF nearest neighbour", tfidf, None, lambda: tfidf.matcher.simulated_)
+    learned = LearnedMethod(objective="balanced")
+    run("learned", learned, None, lambda: learned.matcher.simulated_[learned.matcher.model_name_])
+    m = learned.matcher
+    rows["learned"]["model"] = m.model_name_
+    rows["learned"]["models"] = {
+        k: {**_figures(v), "threshold": v["threshold"]} for k, v in m.simulated_.items()
+    }
+    rows["learned"]["fit_seconds"] = m.fit_seconds_
+    rows["learned"]["candidate_recall_simulated"] = m.training_.recall
+    return {"protocol": split.describe(), "rows": rows}
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def _gap(real, sim) -> str:
+    if real is None or sim is None:
+        return "–"
+    return f"{100 * (real - sim):+.1f}"
+
+
+def render(results: dict) -> str:
+    lines = [
+        "## Re-join: the learned matcher vs the paper's method and TF-IDF (issue 8)",
+        "",
+        "`python -m benchmarks rejoin_learned`. One split per log by the paper's protocol "
+        "(t = 5, library fraction 0.8, seed 0), four methods on it. The calibrated paper method "
+        "(eval's `calibrate`, objective balanced), TF-IDF and the learned matcher chose their "
+        "settings/thresholds on a simulation inside the split's library log alone (its last 5 "
+        "days as simulated queries); the real queries and truth were never seen. 'sim.' is the "
+        "figure the method saw on its simulation, 'gap' = real - sim. in points.",
+        "",
+    ]
+    for name, r in results["logs"].items():
+        p = r["protocol"]
+        lines += [
+            f"**{name}** — window {p['window'][0]}..{p['window'][1]}, t = 5: library "
+            f"{p['n_library']:,} users, {p['n_queries']:,} queries ({p['n_present']:,} present, "
+            f"{p['n_absent']:,} absent).",
+            "",
+            "| method | rank1_present | acc_absent | acc_present | acc_overall | "
+            "balanced_accuracy | balanced, sim. | gap | seconds |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        best = max(row["real"]["balanced_accuracy"] or 0 for row in r["rows"].values())
+        for label, row in r["rows"].items():
+            real, sim = row["real"], row["simulated"] or {}
+            bal = _pct(real["balanced_accuracy"])
+            if (real["balanced_accuracy"] or 0) >= best:
+                bal = f"**{bal}**"
+            lines.append(
+                f"| {label} | {_pct(real['rank1_present'])} | {_pct(real['acc_absent'])} | "
+                f"{_pct(real['acc_present'])} | {_pct(real['acc_overall'])} | {bal} | "
+                f"{_pct(sim.get('balanced_accuracy'))} | "
+                f"{_gap(real['balanced_accuracy'], sim.get('balanced_accuracy'))} | "
+                f"{row['seconds']:.1f} |"
+            )
+        learned = r["rows"]["learned"]
+        models = ", ".join(
+            f"{k}: balanced {_pct(v['balanced_accuracy'])}, rank-1 {_pct(v['rank1_present'])}"
+            for k, v in learned["models"].items()
+        )
+        lines += [
+            "",
+            f"Learned matcher: kept `{learned['model']}`; on the simulation {models}; "
+            f"the true user was among the candidates for "
+            f"{_pct(learned['candidate_recall_simulated'])} of simulated returning users; "
+            f"training took {learned['fit_seconds']:.0f} s.",
+            "",
+        ]
+    lines.append(f"Measured {results['date']}, peak memory {results['peak_mb']:.0f} MB.")
+    return "\n".join(lines)
+
+
+def main(quick: bool = False) -> None:
+    picked = os.environ.get("LEARNED_BENCH_LOGS")
+    names = [n for n in LOGS if not picked or any(p.strip() in n for p in picked.split(","))]
+    if quick:
+        names = names[:1]
+    path = DATA / ("rejoin_learned_quick.json" if quick else "rejoin_learned.json")
+    results = json.loads(path.read_text()) if path.exists() else {"logs": {}}
+    for name in names:
+        source, window = LOGS[name]
+        if not (SHARED_DATA / MAPPINGS[source][0]).exists():
+            print(f"  {name}: data absent, skipped", flush=True)
+            continue
+        results["logs"][name] = _one_log(name, source, window, 60.0 if quick else 150.0)
+        results.update(date=today(), machine=machine(), peak_mb=peak_rss_mb())
+        DATA.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2, default=str))
+    ordered = {n: results["logs"][n] for n in LOGS if n in results["logs"]}
+    results["logs"] = ordered
+    if ordered:
+        write_section("rejoin_learned", render(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The learned matcher and the TF-IDF baseline as evaluation methods (``--method``).
+
+:class:`LearnedMethod` and :class:`TfidfMethod` follow the evaluation's method protocol
+(:class:`netpersona.rejoin._evaluate.MatchMethod`), so ``evaluate``/``calibrate`` compare them
+with the paper's method on exactly the same split. Each learns from ``split.library_table``
+alone (its own simulation), never from the split's queries or truth.
+:func:`register_methods` makes them available by name; :func:`identify_method` is the one call
+an ``identify --method`` command needs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from netpersona._progress import Progress
+from netpersona.engine import Engine
+from netpersona.rejoin._evaluate import MethodRun, StepRun, register_method
+from netpersona.rejoin._identify import IdentifyResult, identify
+from netpersona.rejoin._learned._identify import identify_learned
+from netpersona.rejoin._learned._matcher import LearnedMatcher
+from netpersona.rejoin._learned._side import Side, build_side, load_side
+from netpersona.rejoin._learned._tfidf import TfidfMatcher
+from netpersona.rejoin._profiles import Profiles
+from netpersona.rejoin._protocol import Split, drop_tables
+from netpersona.rejoin._settings import RejoinSettings
+
+METHODS = ("paper", "learned", "tfidf")
+
+
+class _SelfTrained:
+    """Shared by both methods: fit on the library log, build both sides, identify."""
+
+    name = ""
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        self.matcher: Any = None
+
+    def _fit(self, engine, split: Split, settings, progress):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _identify(self, lib: Side, qry: Side, top_k: int, progress) -> IdentifyResult:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def run(
+        self, engine: Engine, split: Split, settings: Any, *, top_k: int, progress: Progress
+    ) -> MethodRun:
+        settings = settings if isinstance(settings, RejoinSettings) else RejoinSettings()
+        began = time.perf_counter()
+        self.matcher = self._fit(engine, split, settings, progress)
+        trained = time.perf_counter()
+        tag = f"{split.prefix}_{self.name}"
+        lib = build_side(engine, split.library_table, f"{tag}_lib", settings, None, progress)
+        qry = build_side(engine, split.query_table, f"{tag}_qry", settings, lib, progress)
+        profiled = time.perf_counter()
+        result = self._identify(lib, qry, top_k, progress)
+        kept = result.step_candidates or {}
+        steps = [
+            StepRun("0_training", trained - began, mean_candidates=None),
+            StepRun("1_profiles", profiled - trained, mean_candidates=float(split.n_library)),
+        ]
+        steps += [
+            StepRun(s["step"], float(s["seconds"]), kept.get(s["step"]), s["mean_candidates"])
+            for s in result.steps
+        ]
+        return MethodRun(result.matches, steps, time.perf_counter() - began, settings)
+
+    def release(self, engine: Engine) -> None:
+        drop_tables(engine, "learnsim")
+        drop_tables(engine, "tfidfsim")
+
+
+class LearnedMethod(_SelfTrained):
+    """``--method learned``: :class:`LearnedMatcher` trained on the split's library."""
+
+    name = "learned"
+
+    def _fit(self, engine, split, settings, progress):
+        params = dict(self.params)
+        params.setdefault("query_days", split.query_days)
+        return LearnedMatcher(**params).fit(engine, split.library_table, settings, progress)
+
+    def _identify(self, lib, qry, top_k, progress):
+        return identify_learned(
+            self.matcher, lib, qry, top_k=top_k, keep_step_candidates=True, progress=progress
+        )
+
+
+class TfidfMethod(_SelfTrained):
+    """``--method tfidf``: TF-IDF nearest neighbour, threshold from the split's library."""
+
+    name = "tfidf"
+
+    def _fit(self, engine, split, settings, progress):
+        params = dict(self.params)
+        params.setdefault("query_days", split.query_days)
+        return TfidfMatcher(**params).fit(engine, split.library_table, settings, progress)
+
+    def _identify(self, lib, qry, top_k, progress):
+        return self.matcher.identify(lib, qry, top_k=top_k)
+
+
+def register_methods() -> None:
+    """Make ``learned`` and ``tfidf`` available to ``evaluate``/``calibrate`` by name."""
+    register_method("learned", LearnedMethod)
+    register_method("tfidf", TfidfMethod)
+
+
+def identify_method(
+    method: str,
+    engine: Engine | None,
+    library: Profiles,
+    queries: Profiles,
+    settings: RejoinSettings = RejoinSettings(),
+    *,
+    matcher: LearnedMatcher | TfidfMatcher | None = None,
+    top_k: int = 0,
+    one_to_one: bool = False,
+    progress: Progress = Progress(),
+) -> IdentifyResult:
+    """Identify with ``method``: ``paper`` (the six steps), or ``learned``/``tfidf`` with a
+    fitted ``matcher`` (e.g. :func:`netpersona.rejoin._learned.load_matcher` of a workspace)."""
+    from netpersona._exceptions import ConfigError
+
+    if method == "paper":
+        return identify(engine, library, queries, settings, top_k=top_k, progress=progress)
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "tfidf" and isinstance(matcher, LearnedMatcher):
+        # a trained learned matcher carries the TF-IDF threshold from the same simulation
+        matcher = TfidfMatcher(threshold_=matcher.tfidf_threshold_)
+    expected = LearnedMatcher if method == "learned" else TfidfMatcher
+    if not isinstance(matcher, expected):
+        raise ConfigError(
+            f"--method {method} needs a trained matcher: run `netpersona rejoin train` on the "
+            "workspace first"
+        )
+    lib, qry = load_side(library), load_side(queries)
+    if isinstance(matcher, LearnedMatcher):
+        return identify_learned(
+            matcher, lib, qry, top_k=top_k, one_to_one=one_to_one, progress=progress
+        )
+    return matcher.identify(lib, qry, top_k=max(top_k, 1))

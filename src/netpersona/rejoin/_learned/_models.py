@@ -1,0 +1,82 @@
+"""The two classifiers the learned matcher tries, and how each is saved without pickle.
+
+- ``hgb``: scikit-learn's HistGradientBoostingClassifier. It cannot be saved without pickle,
+  so it is *refitted* at load time from the saved training features (float32, as it was trained
+  on) with the same parameters and seed; the refit is checked against probabilities recorded at
+  save time and refused (ModelFormatError) if they differ, e.g. under another scikit-learn.
+- ``bp``: netpersona's own BPClassifier (JSON + .npz through its own save/load).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+MODEL_NAMES = ("hgb", "bp")
+
+
+def hgb_params(seed: int) -> dict[str, Any]:
+    """Parameters of the gradient-boosted trees (deterministic for a seed)."""
+    return {
+        "max_iter": 100,
+        "learning_rate": 0.1,
+        "max_leaf_nodes": 15,
+        "min_samples_leaf": 20,
+        "l2_regularization": 1.0,
+        "early_stopping": False,
+        "random_state": seed,
+    }
+
+
+def bp_params(seed: int) -> dict[str, Any]:
+    """Parameters of the BP network: one hidden layer, batch training with an adaptive rate."""
+    return {
+        "hidden": (12,),
+        "transfer": ("tansig", "logsig"),
+        "algorithm": "traingdx",
+        "lr": 0.05,
+        "epochs": 200,
+        "goal": 0.0,
+        "performance": "mse",
+        "init": "nguyen-widrow",
+        "input_range": (-1.0, 1.0),
+        "random_state": seed,
+    }
+
+
+def make_model(name: str, seed: int):
+    """An unfitted classifier called ``name``."""
+    if name == "hgb":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(**hgb_params(seed))
+    if name == "bp":
+        from netpersona.nn import BPClassifier
+
+        return BPClassifier(**bp_params(seed))
+    raise ValueError(f"unknown model {name!r}; expected one of {MODEL_NAMES}")
+
+
+def fit_model(name: str, seed: int, x: np.ndarray, y: np.ndarray, max_bp_rows: int = 20_000):
+    """Fit ``name`` on features ``x`` and labels ``y`` (the BP network on a seeded sample of at
+    most ``max_bp_rows`` rows, all positives kept: batch training is linear in rows)."""
+    model = make_model(name, seed)
+    if name == "bp" and len(y) > max_bp_rows:
+        rng = np.random.default_rng(seed)
+        negatives = np.flatnonzero(~y)
+        keep_neg = rng.choice(negatives, max(max_bp_rows - int(y.sum()), 1), replace=False)
+        rows = np.sort(np.concatenate([np.flatnonzero(y), keep_neg]))
+        x, y = x[rows], y[rows]
+    with threadpool_limits(1):  # OpenMP/BLAS threads thrash on a shared, loaded machine
+        model.fit(x.astype(np.float64), y.astype(np.int8))
+    return model
+
+
+def match_probability(model, x: np.ndarray) -> np.ndarray:
+    """P(same user) for every row of ``x``."""
+    with threadpool_limits(1):
+        proba = model.predict_proba(np.asarray(x, dtype=np.float32).astype(np.float64))
+    classes = list(model.classes_)
+    return proba[:, classes.index(1)] if 1 in classes else np.zeros(len(x))

@@ -1,0 +1,108 @@
+"""Training pairs of the learned matcher: candidates and features on the simulated re-joins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from netpersona.rejoin._learned._candidates import (
+    CandidatePairs,
+    candidate_pairs,
+    idf_weights,
+    tfidf_matrix,
+)
+from netpersona.rejoin._learned._features import pair_features
+from netpersona.rejoin._learned._selfsup import SimulatedCut
+from netpersona.rejoin._learned._side import Side
+from netpersona.rejoin._settings import RejoinSettings
+
+
+@dataclass(frozen=True)
+class CandidateOptions:
+    """How many candidates each source contributes per query."""
+
+    k: int = 50
+    quiet: int = 10
+    paper: bool = True
+
+
+def candidates_and_features(
+    library: Side, queries: Side, settings: RejoinSettings, options: CandidateOptions
+) -> tuple[CandidatePairs, np.ndarray]:
+    """All candidate pairs of the queries and their feature matrix."""
+    n_codes = max(library.n_codes, queries.n_codes)
+    idf = idf_weights(library.activity, n_codes)
+    pairs = candidate_pairs(
+        tfidf_matrix(queries.activity, idf),
+        tfidf_matrix(library.activity, idf),
+        queries.arrays,
+        library.arrays,
+        queries.activity,
+        library.activity,
+        settings,
+        k=options.k,
+        quiet=options.quiet,
+        paper=options.paper,
+    )
+    return pairs, pair_features(pairs, queries, library, settings.min_run)
+
+
+@dataclass
+class TrainingSet:
+    """Pairs of all simulated cuts: features, labels, and which simulated query each is.
+
+    ``group`` numbers simulated queries across cuts (0..n_queries-1); ``present`` and
+    ``n_candidates_of`` are per simulated query.
+    """
+
+    features: np.ndarray
+    label: np.ndarray
+    group: np.ndarray
+    present: np.ndarray
+    recall: float
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.present)
+
+
+def training_set(
+    cuts: list[SimulatedCut], settings: RejoinSettings, options: CandidateOptions
+) -> TrainingSet:
+    """Candidates, features and labels (the pair is the same user) over every cut."""
+    feats, labels, groups, present = [], [], [], []
+    offset = 0
+    found = n_present = 0
+    for cut in cuts:
+        pairs, x = candidates_and_features(cut.library, cut.queries, settings, options)
+        y = pairs.library == cut.true_library_row[pairs.query]
+        feats.append(x.astype(np.float32))
+        labels.append(y)
+        groups.append(pairs.query + offset)
+        present.append(cut.present)
+        found += len(np.unique(pairs.query[y]))
+        n_present += int(cut.present.sum())
+        offset += cut.queries.n_users
+    return TrainingSet(
+        features=np.concatenate(feats),
+        label=np.concatenate(labels),
+        group=np.concatenate(groups),
+        present=np.concatenate(present),
+        recall=found / n_present if n_present else float("nan"),
+    )
+
+
+def best_per_group(
+    group: np.ndarray, score: np.ndarray, label: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group (query): the best score (-inf without pairs) and whether that best pair is the
+    true one (ties broken towards the earlier pair, as identification breaks them)."""
+    order = np.lexsort((np.arange(len(group)), -score, group))
+    first = np.r_[True, group[order][1:] != group[order][:-1]] if len(group) else order[:0]
+    top = order[first]
+    best = np.full(n_groups, -np.inf)
+    correct = np.zeros(n_groups, dtype=bool)
+    best[group[top]] = score[top]
+    correct[group[top]] = label[top]
+    return best, correct

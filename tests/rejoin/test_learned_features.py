@@ -1,0 +1,112 @@
+"""Pair features of the learned matcher: symmetric where they should be, in range, sensible."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netpersona.engine import DuckDBEngine
+from netpersona.rejoin import RejoinSettings
+from netpersona.rejoin._learned._candidates import (
+    FROM_TFIDF,
+    CandidatePairs,
+    idf_weights,
+    pair_cosine,
+    tfidf_matrix,
+)
+from netpersona.rejoin._learned._features import FEATURES, SYMMETRIC, UNIT_RANGE, pair_features
+from netpersona.rejoin._learned._side import build_side
+
+START = dt.datetime(2024, 5, 1)
+
+events = st.lists(
+    st.tuples(
+        st.integers(0, 5),  # user
+        st.integers(0, 6 * 24 * 60 - 1),  # minute of a six-day period
+        st.integers(0, 7),  # site
+    ),
+    min_size=2,
+    max_size=60,
+)
+
+
+def _side(rows):
+    engine = DuckDBEngine(threads=1)
+    engine.execute("SET preserve_insertion_order = true")
+    table = pa.table(
+        {
+            "user_id": [f"u{u}" for u, _, _ in rows],
+            "ts": pa.array(
+                [START + dt.timedelta(minutes=m) for _, m, _ in rows], pa.timestamp("us")
+            ),
+            "site": [f"s{s}.com" for _, _, s in rows],
+        }
+    )
+    engine.register_arrow("raw", table)
+    engine.create_table("log", "SELECT * FROM raw")
+    settings_ = RejoinSettings(frequent_ratio=0.3, active_minutes=1, min_run=1)
+    return build_side(engine, "log", "lib", settings_), settings_
+
+
+def _pairs(side, query, library):
+    idf = idf_weights(side.activity, side.n_codes)
+    m = tfidf_matrix(side.activity, idf)
+    order = np.lexsort((library, query))
+    q, lib = np.asarray(query)[order], np.asarray(library)[order]
+    return CandidatePairs(q, lib, pair_cosine(m, m, q, lib), np.full(len(q), FROM_TFIDF, np.int8))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=events)
+def test_features_symmetric_and_in_range(rows):
+    side, s = _side(rows)
+    n = side.n_users
+    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    forward = _pairs(side, a, b)
+    x = pair_features(forward, side, side, s.min_run)
+    assert x.shape == (len(forward), len(FEATURES))
+    assert np.isfinite(x).all()
+    for name in UNIT_RANGE:
+        col = x[:, FEATURES.index(name)]
+        assert (col >= -1e-12).all() and (col <= 1 + 1e-9).all(), name
+    # swap the two sides of every pair: the symmetric features must not change
+    position = {
+        (q, u): i for i, (q, u) in enumerate(zip(forward.query, forward.library, strict=True))
+    }
+    swapped = np.array(
+        [position[(u, q)] for q, u in zip(forward.query, forward.library, strict=True)]
+    )
+    for name in SYMMETRIC:
+        col = x[:, FEATURES.index(name)]
+        np.testing.assert_allclose(col, col[swapped], atol=1e-9, err_msg=name)
+    # a user against itself: every set overlap is complete
+    same = forward.query == forward.library
+    for name in ("site_jaccard", "core_jaccard", "hour_cosine", "dow_cosine", "tfidf_cosine"):
+        col = x[same, FEATURES.index(name)]
+        np.testing.assert_allclose(col, 1.0, atol=1e-9, err_msg=name)
+    # ... and its own last activity is never before its first: the gap is -(active span) <= 0
+    span = (side.activity.last_seconds - side.activity.first_seconds) / 86_400.0
+    np.testing.assert_allclose(
+        x[same, FEATURES.index("gap_days")], -span[forward.query[same]], atol=1e-9
+    )
+
+
+def test_rank_features_describe_the_candidate_list():
+    rows = [(0, 10, 1), (0, 20, 2), (1, 30, 1), (1, 40, 2), (2, 50, 1), (2, 60, 3), (3, 70, 4)]
+    side, s = _side(rows)
+    q = np.array([0, 0, 0])
+    lib = np.array([1, 2, 3])
+    pairs = _pairs(side, q, lib)
+    x = pair_features(pairs, side, side, s.min_run)
+    rank = np.exp(x[:, FEATURES.index("tfidf_rank")])
+    cos = x[:, FEATURES.index("tfidf_cosine")]
+    assert cos[0] > cos[1] > cos[2] == 0.0
+    assert rank.round().tolist() == [1, 2, 3]
+    margin = x[:, FEATURES.index("tfidf_margin_next")]
+    np.testing.assert_allclose(margin, [cos[0] - cos[1], cos[1] - cos[2], 0.0])
+    np.testing.assert_allclose(x[:, FEATURES.index("tfidf_gap_best")], cos[0] - cos)
