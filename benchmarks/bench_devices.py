@@ -91,6 +91,7 @@ def _scale(users: int, model) -> dict:
     out = folder / "features.parquet"
     started = time.perf_counter()
     with DuckDBEngine(threads=threads, memory_limit="2GB") as engine:
+        engine.execute(f"SET temp_directory = '{DATA / 'duckdb_spill'}'")
         result = extract_features(
             reports, "2024-05", purchases=folder / "purchases.csv", out=out, force=True,
             engine=engine,

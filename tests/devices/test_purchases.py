@@ -134,3 +134,10 @@ def test_an_unreachable_database_is_a_clear_error(reports):
     with pytest.raises(InputError, match="nobody:\\*\\*\\*@") as err:
         buycounts(reports, url)
     assert "secret" not in str(err.value)
+
+
+def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path, reports):
+    missing = tmp_path / "nope.db"
+    with pytest.raises(InputError, match="no such SQLite database file"):
+        buycounts(reports, f"sqlite:///{missing}")
+    assert not missing.exists()

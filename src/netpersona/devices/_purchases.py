@@ -103,6 +103,10 @@ def _read_sqlalchemy(url: str, fields: PurchaseFields) -> pa.Table:
     import sqlalchemy as sa
 
     query, table = _database_sql(fields)
+    if url.lower().startswith("sqlite:///"):  # SQLite would create a missing file, empty
+        path = url.split(":///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise InputError("no such SQLite database file", path=path)
     try:
         engine = sa.create_engine(_sqlalchemy_url(url))
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
