@@ -1,9 +1,78 @@
-"""Where SQL runs: DuckDB (embedded default) behind one :class:`Engine` interface; the
-:class:`Workspace` is a DuckDB file that keeps netpersona's tables between commands."""
+"""Where SQL runs: DuckDB (embedded default) and Apache Spark behind one :class:`Engine`
+interface; the :class:`Workspace` is a DuckDB file that keeps netpersona's tables between
+commands. ``SparkEngine`` is imported on first use, so ``import netpersona.engine`` never
+imports pyspark."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from netpersona.engine._base import Engine
 from netpersona.engine._dialect import translate
 from netpersona.engine._duckdb import DuckDBEngine
 from netpersona.engine._workspace import Workspace
 
-__all__ = ["DuckDBEngine", "Engine", "Workspace", "translate"]
+if TYPE_CHECKING:
+    from netpersona.engine._spark import SparkEngine
+
+__all__ = [
+    "DuckDBEngine",
+    "Engine",
+    "SparkEngine",
+    "Workspace",
+    "make_engine",
+    "parse_spark_conf",
+    "translate",
+]
+
+#: the engines ``make_engine`` (and the CLI's ``--engine``) knows
+ENGINE_KINDS = ("duckdb", "spark")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SparkEngine":
+        from netpersona.engine._spark import SparkEngine
+
+        return SparkEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def make_engine(
+    kind: str = "duckdb",
+    spark_master: str = "local[*]",
+    spark_conf: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Engine:
+    """The engine the CLI's ``--engine duckdb|spark`` names.
+
+    ``spark_master`` and ``spark_conf`` (``--spark-master``, ``--spark-conf k=v``) only apply to
+    Spark; ``options`` go to the engine's constructor (e.g. ``path=`` for DuckDB,
+    ``database=`` for Spark).
+    """
+    from netpersona._exceptions import ConfigError
+
+    kind = kind.lower().strip()
+    if kind == "duckdb":
+        return DuckDBEngine(**options)
+    if kind == "spark":
+        from netpersona.engine._spark import SparkEngine
+
+        return SparkEngine(master=spark_master, conf=dict(spark_conf or {}), **options)
+    raise ConfigError(f"unknown engine {kind!r}; use one of: {', '.join(ENGINE_KINDS)}")
+
+
+def parse_spark_conf(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["spark.executor.memory=4g", ...]`` (repeated ``--spark-conf k=v``) as a dict."""
+    from netpersona._exceptions import ConfigError
+
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"--spark-conf {pair!r} is not of the form key=value "
+                "(e.g. --spark-conf spark.executor.memory=4g)"
+            )
+        conf[key.strip()] = value.strip()
+    return conf
