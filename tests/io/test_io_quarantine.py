@@ -144,7 +144,8 @@ def test_too_many_bad_rows_names_file_first_line_and_expectation(tmp_path, engin
     assert (exc.path, exc.line, exc.column) == (str(path), 3, "ts")
     message = str(exc)
     assert "6 of 9 rows" in message and "--max-bad-fraction" in message
-    assert "expected a time" in message and "not a time" in message
+    assert "expected a time" in message and "found 'not a time'" in message
+    assert "u2" not in message  # the row's subscriber id is not shown
     assert not engine.has_table("access_log")  # nothing half-written
     assert not (tmp_path / "bad.rejected.csv").exists()
 

@@ -39,12 +39,17 @@ EXPECTED = {
 
 @dataclass(frozen=True)
 class RejectedRow:
-    """One row that could not be read: where it is, why, and its text."""
+    """One row that could not be read: where it is, why, and its text.
+
+    ``detail`` is the offending value alone (a bad time, a URL, a field count): safe to show
+    to people, where ``raw`` may hold a subscriber id.
+    """
 
     source_file: str
     line: int
     reason: str
     raw: str
+    detail: str = ""
 
 
 def quarantine_path_for(path: Path) -> Path:
@@ -96,23 +101,25 @@ def locate_delimited(
     header: bool,
     n_fields: int,
     parser_rejects: dict[int, str],
-    is_bad: Callable[[list[str]], str | None],
+    is_bad: Callable[[list[str]], tuple[str, str] | None],
     n_bad: int,
     first_only: bool = False,
 ) -> list[RejectedRow]:
     """Physical lines of the bad records of a delimited file.
 
     ``parser_rejects`` maps DuckDB's record numbers to reasons; ``is_bad`` gives the reason a
-    parsed record is bad (or None); ``n_bad`` is how many bad records there are in all, so the
-    pass stops once it has found them (or at the first one with ``first_only``).
+    parsed record is bad and the offending value (or None); ``n_bad`` is how many bad records
+    there are in all, so the pass stops once it has found them (or at the first one with
+    ``first_only``).
     """
     found: list[RejectedRow] = []
     for record, (line, fields, raw) in enumerate(_records(path, compressed, sep), start=1):
         reason = parser_rejects.get(record)
+        detail = f"{len(fields)} fields" if reason == "wrong field count" else ""
         if reason is None and not (header and record == 1) and len(fields) == n_fields:
-            reason = is_bad(fields)
+            reason, detail = is_bad(fields) or (None, "")
         if reason is not None:
-            found.append(RejectedRow(str(path), line, reason, raw))
+            found.append(RejectedRow(str(path), line, reason, raw, detail))
             if first_only or len(found) >= n_bad:
                 break
     return found

@@ -161,14 +161,14 @@ def _semantic_check(
     site_i = cols.index(mapping.site_source)
     site_reason = "missing site" if mapping.site_col else "unparsable URL"
 
-    def is_bad(fields: list[str]) -> str | None:
+    def is_bad(fields: list[str]) -> tuple[str, str] | None:
         if fields[user_i] == "":
-            return "missing user"
+            return "missing user", ""
         if fields[time_i] in bad_times:
-            return "bad time"
+            return "bad time", fields[time_i]
         value = fields[site_i]
         if (value if mapping.site_col else authority_of(value)) in bad_hosts:
-            return site_reason
+            return site_reason, value
         return None
 
     return is_bad
@@ -267,12 +267,13 @@ def _check_file(
     if too_many:
         first = found[0] if found else None
         reason = first.reason if first else "unreadable row"
-        text = repr(first.raw) if first else "?"
+        # the row itself may hold a subscriber id: show only the offending value
+        found_text = f", found {first.detail!r}" if first and first.detail else ""
         raise TooManyBadRowsError(
             f"{'at least ' if capped else ''}{staged.bad:,} of {total:,} rows "
             f"({staged.bad / total:.2%}) cannot be read, more "
             f"than --max-bad-fraction {mapping.max_bad_fraction:g}; the first is a {reason}: "
-            f"expected {EXPECTED.get(reason, 'a well-formed row')}, found {text}",
+            f"expected {EXPECTED.get(reason, 'a well-formed row')}{found_text}",
             path=path,
             line=first.line if first else None,
             column=_column_of(reason, mapping),
@@ -319,7 +320,9 @@ def _parquet_bad_rows(
     for record in records:
         row = record.pop("row")
         raw = ",".join("" if v is None else str(v) for v in record.values())
-        rejected.append(RejectedRow(str(staged.path), row, reasons[row], raw))
+        column = _column_of(reasons[row], mapping)
+        detail = "" if column in (None, mapping.user_col) else str(record.get(column))
+        rejected.append(RejectedRow(str(staged.path), row, reasons[row], raw, detail))
     return rejected
 
 
