@@ -11,7 +11,7 @@ from netpersona._progress import Progress
 from netpersona.devices._extract import extract_features
 from netpersona.devices._model import NetworkSettings, read_labels, train_tiers
 from netpersona.devices._report import build_report
-from netpersona.io import check_writable
+from netpersona.io import atomic_output, check_writable
 
 
 def run_demo(
@@ -54,8 +54,6 @@ def run_demo(
     trained.model.save(out / "model", force=force)
     predictions = trained.model.predict(result.features)
     tiers_path = out / "tiers.csv"
-    from netpersona.io import atomic_output
-
     with atomic_output(tiers_path, force=force) as tmp:
         pacsv.write_csv(predictions, tmp)
     with progress.step("writing the report"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._exceptions import InputError
+from netpersona._exceptions import ColumnNotFoundError, InputError
 from netpersona._progress import Progress
 from netpersona.devices._features import FEATURES_TABLE, monthly_features
 from netpersona.devices._fields import PurchaseFields, ReportFields
@@ -120,8 +120,6 @@ def read_features(path: str | Path) -> pa.Table:
             path, convert_options=pacsv.ConvertOptions(column_types={"user": pa.string()})
         )
     if "user" not in table.column_names:
-        from netpersona._exceptions import ColumnNotFoundError
-
         raise ColumnNotFoundError(
             f"no 'user' column; the file has {', '.join(table.column_names)}",
             path=path,
