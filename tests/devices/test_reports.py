@@ -238,7 +238,7 @@ def test_bad_reports_are_quarantined_with_reasons(tmp_path):
     assert "no report time" in reasons[6]
     assert reasons[7] == "not a valid JSON object"
     assert rows[7]["raw"] == "{not json"
-    assert {r["source"] for r in rows} == {str(path)}
+    assert {r["source_file"] for r in rows} == {str(path)}
     assert len(result.features) == 10
 
 

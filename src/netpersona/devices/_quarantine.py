@@ -1,6 +1,8 @@
 """The quarantine file: reports that could not be used, each with where it came from and why.
 
-Same layout as the access-log reader's ``*.rejected.csv``: ``source, line, reason, raw``.
+Same layout as the access-log reader's ``*.rejected.csv``: ``source_file, line, reason, raw``.
+It is written by DuckDB straight from the reports table (no Python loop over the rows), and by
+default beside the output rather than the input, whose folder may be read-only.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 from netpersona._exceptions import TooManyBadRowsError
 from netpersona.devices._parse import sql_str
 from netpersona.io import atomic_output
+from netpersona.io._quarantine import QUARANTINE_COLUMNS
 
 
 def default_quarantine_path(output: str | Path) -> Path:
@@ -19,7 +22,10 @@ def default_quarantine_path(output: str | Path) -> Path:
 
 
 def write_quarantine(con, select_sql: str, path: str | Path, force: bool = False) -> Path:
-    """Write the rows of ``select_sql`` (source, line, reason, raw) as CSV to ``path``."""
+    """Write the rows of ``select_sql`` (source_file, line, reason, raw) as CSV to ``path``."""
+    names = [row[0] for row in con.execute(f"DESCRIBE {select_sql}").fetchall()]
+    if tuple(names) != QUARANTINE_COLUMNS:
+        raise ValueError(f"quarantine columns {names}, expected {QUARANTINE_COLUMNS}")
     with atomic_output(path, force=force) as tmp:
         con.execute(f"COPY ({select_sql}) TO '{sql_str(str(tmp))}' (FORMAT csv, HEADER true)")
     return Path(path)

@@ -272,8 +272,9 @@ def load_sessions(
         if quarantine is not None:
             summary.quarantine = write_quarantine(
                 con,
-                f"SELECT f.source, line, reason, raw FROM {_REPORTS} JOIN {_FILES} f "
-                "USING (file_index) WHERE reason IS NOT NULL ORDER BY file_index, line",
+                f"SELECT f.source AS source_file, line, reason, raw FROM {_REPORTS} "
+                f"JOIN {_FILES} f USING (file_index) WHERE reason IS NOT NULL "
+                "ORDER BY file_index, line",
                 quarantine,
                 force=force,
             )
