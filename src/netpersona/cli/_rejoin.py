@@ -280,7 +280,7 @@ def identify(
     query (match / ambiguous / new)."""
     from netpersona.io import check_writable
     from netpersona.rejoin import identify as run_identify
-    from netpersona.rejoin._explain import explain_row
+    from netpersona.rejoin._explain import explain_matches
     from netpersona.rejoin._identify import write_matches_csv
 
     check_writable(out, force)
@@ -293,8 +293,12 @@ def identify(
         result = run_identify(None, lib, qry, s, top_k=top_k, progress=progress)
         write_matches_csv(result.matches, out, force=force)
         if explain:
-            for row in range(qry.n_users):
-                typer.echo(explain_row(lib.arrays(), qry.arrays(), row, s, top_k).to_text())
+            by_query: dict[str, list[dict]] = {}
+            for match in result.matches.to_pylist():
+                by_query.setdefault(match["query_user"], []).append(match)
+            la, qa = lib.arrays(), qry.arrays()
+            for user, rows in by_query.items():
+                typer.echo(explain_matches(la, qa, qa.user_index[user], rows, s).to_text())
     if report is not None:
         _write_report(result, report, force)
     _print_summary(result, out)

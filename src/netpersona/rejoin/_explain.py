@@ -117,7 +117,17 @@ def explain_row(
 ) -> Explanation:
     """Explain query row ``row`` (identifies just that query)."""
     result = identify_arrays(lib, qry, settings, top_k=top_k, rows=np.array([row]), threads=1)
-    matches = result.matches.to_pylist()
+    return explain_matches(lib, qry, row, result.matches.to_pylist(), settings)
+
+
+def explain_matches(
+    lib: ProfileArrays,
+    qry: ProfileArrays,
+    row: int,
+    matches: list[dict],
+    settings: RejoinSettings,
+) -> Explanation:
+    """Explain query row ``row`` from its MATCHES rows (as dicts) of an identification."""
     weights = join_weights(qry, lib)
     q_sites = qry.frequent_of(row)
     q_seq = qry.sequence_of(row)
