@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netpersona.devices import extract_features
+from netpersona.devices import extract_features, read_sessions
 
 START = dt.datetime(2024, 4, 29)  # sessions fall in Apr 29 .. May 3: across a month end
 MINUTES = 5 * 24 * 60
@@ -69,3 +69,31 @@ def _fields():
     from netpersona.devices import ReportFields
 
     return ReportFields(flow_unit="MB")
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n_reports=st.lists(st.integers(1, 6), min_size=1, max_size=5),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_latest_report_wins_whatever_the_file_order(tmp_path_factory, n_reports, order):
+    # each session: periodic reports every 10 minutes, cumulative flows, the last one final
+    lines, expected = [], {}
+    for s, count in enumerate(n_reports):
+        logon = dt.datetime(2024, 5, 2, 8) + dt.timedelta(hours=3 * s)
+        for k in range(1, count + 1):
+            sent = logon + dt.timedelta(minutes=10 * k)
+            final = k == count
+            lines.append(json.dumps({
+                "username": "13800001111", "logontime": f"{logon:%Y-%m-%d %H:%M:%S}",
+                "logofftime": f"{sent:%Y-%m-%d %H:%M:%S}" if final else None,
+                "upflow": k, "downflow": 10 * k,
+                "reporttime": int(sent.replace(tzinfo=dt.UTC).timestamp()),
+            }))  # fmt: skip
+        expected[logon] = (logon + dt.timedelta(minutes=10 * count), count, 10 * count)
+    order.shuffle(lines)
+    path = tmp_path_factory.mktemp("order") / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    sessions = read_sessions(path).to_pylist()
+    got = {s["logon"]: (s["logoff"], s["up"], s["down"]) for s in sessions}
+    assert got == expected
