@@ -210,3 +210,27 @@ def test_run_demo_headlines(tmp_path):
     assert sum(figures["tier_shares"].values()) == pytest.approx(1.0)
     assert (tmp_path / "demo" / "report.html").exists()
     assert (tmp_path / "demo" / "model" / "tiers.json").exists()
+
+
+def test_cli_purchases_from_a_database_query(tmp_path, month):
+    import sqlite3
+
+    out, _ = month
+    db = tmp_path / "billing.db"
+    rows = list(csv.reader((out / "purchases.csv").open()))[1:]
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE orders (msisdn TEXT, paid_at TEXT)")
+        con.executemany("INSERT INTO orders VALUES (?, ?)", [(u, t) for u, t, _ in rows])
+    from_db, from_csv = tmp_path / "db.csv", tmp_path / "file.csv"
+    common = ["devices", "features", "--reports", str(out / "reports.jsonl.gz"), "--month",
+              "2024-05"]  # fmt: skip
+    result = runner.invoke(app, [*common, "--purchases", f"sqlite:///{db}", "--purchases-query",
+                                 "SELECT msisdn, paid_at FROM orders", "--purchases-user-col",
+                                 "msisdn", "--purchases-time-col", "paid_at", "--out",
+                                 str(from_db)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, [*common, "--purchases", str(out / "purchases.csv"), "--out",
+                                 str(from_csv)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert from_db.read_text() == from_csv.read_text()
+    assert sum(int(r["buycounts"]) for r in csv.DictReader(from_db.open())) > 0
