@@ -80,7 +80,8 @@ def test_rows_per_query_are_consistent(habitual):
         for r in rows:
             for key in ("simi_one", "simi_two", "simi_three", "simi_four", "score"):
                 assert r[key] is not None and r[key] >= 0
-            assert r["simi_one"] > 0.6 and r["simi_three"] <= 1 and r["simi_four"] <= 1
+            assert 0.6 < r["simi_one"] <= 1 and r["simi_three"] <= 1 and r["simi_four"] <= 1
+            assert r["score"] <= 1  # S is a mean of three similarities in [0, 1]
 
 
 def test_funnel_shrinks_and_step_candidates_nest(habitual):

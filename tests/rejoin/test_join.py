@@ -107,3 +107,16 @@ def test_index_refuses_bad_threshold_and_unknown_codes():
     qi, qs = _csr([{7}])
     with pytest.raises(ValueError, match="beyond the index"):
         index.probe(qi, qs, np.ones(8))
+
+
+@settings(max_examples=100, deadline=None)
+@given(left=sets_of, right=sets_of, threshold=thresholds)
+def test_simi_one_is_symmetric_and_in_unit_interval(left, right, threshold):
+    li, ls = _csr(left)
+    ri, rs = _csr(right)
+    forward = _pairs(jaccard_join(li, ls, ri, rs, threshold))
+    backward = _pairs(jaccard_join(ri, rs, li, ls, threshold))
+    assert {(b, a) for a, b in backward} == forward.keys()
+    for (a, b), (jaccard, overlap) in forward.items():
+        assert backward[(b, a)] == (jaccard, overlap)
+        assert threshold < jaccard <= 1.0
