@@ -38,6 +38,7 @@ def _load_commands() -> None:
         "_synth",
         "_rejoin",
         "_rejoin_eval",
+        "_rejoin_learned",
         "_devices",
         "_customers",
         "_demo",

@@ -19,6 +19,7 @@ from netpersona.rejoin._learned._candidates import (
     FROM_TFIDF,
     CandidatePairs,
 )
+from netpersona.rejoin._learned._matches import group_starts
 from netpersona.rejoin._learned._side import Side
 from netpersona.rejoin._profiles import ProfileArrays
 from netpersona.rejoin._steps import (
@@ -217,12 +218,12 @@ def rank_features(pairs: CandidatePairs, n_library: int) -> dict:
     n = len(q)
     out = {}
     order = np.lexsort((lib, -cos, q))
-    starts = _group_starts(q[order])
+    starts = group_starts(q[order])
     rank = np.empty(n)
     rank[order] = np.arange(n) - starts + 1
     out["tfidf_rank"] = np.log(rank)
     r_order = np.lexsort((q, -cos, lib))
-    r_starts = _group_starts(lib[r_order])
+    r_starts = group_starts(lib[r_order])
     reverse = np.empty(n)
     reverse[r_order] = np.arange(n) - r_starts + 1
     out["tfidf_rank_reverse"] = np.log(reverse)
@@ -244,13 +245,6 @@ def rank_features(pairs: CandidatePairs, n_library: int) -> dict:
     out["tfidf_gap_best"] = best[q] - cos
     out["n_candidates"] = np.log(counts[q].astype(float))
     return out
-
-
-def _group_starts(keys: np.ndarray) -> np.ndarray:
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
 
 
 def pair_features(

@@ -1,7 +1,8 @@
 """Identification with the learned matcher: MATCHES rows with the paper method's columns.
 
 Per query, candidates are ordered by match probability (ties: lower library row). The best is
-output when its probability reaches the matcher's threshold; candidates within
+output when the query's decision score (its best probability, or that probability's margin or
+share, as chosen on the simulation) reaches the matcher's threshold; candidates within
 ``ambiguity_margin`` of it (and above the threshold) are output too and the verdict is
 "ambiguous"; otherwise the query is "new". ``score`` is the probability; the ``simi_*`` columns
 are the paper's similarities of the pair. With ``one_to_one`` a library user goes to at most one
@@ -20,18 +21,16 @@ from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._matcher import LearnedMatcher
 from netpersona.rejoin._learned._matches import AMBIGUOUS, MATCH, NEW, build_matches, group_starts
 from netpersona.rejoin._learned._side import Side
-from netpersona.rejoin._learned._training import candidates_and_features
+from netpersona.rejoin._learned._training import candidates_and_features, decision_scores
 from netpersona.rejoin._settings import RejoinSettings
 
 
-def _one_to_one(query, library, prob, threshold, n_queries) -> np.ndarray:
-    """Library row given to each query (-1: none), greedily by probability."""
+def _one_to_one(query, library, prob, matched, n_queries) -> np.ndarray:
+    """Library row given to each matched query (-1: none), greedily by probability."""
     given = np.full(n_queries, -1, dtype=np.int64)
     taken: set[int] = set()
     for e in np.lexsort((library, query, -prob)):
-        if prob[e] < threshold:
-            break
-        if given[query[e]] < 0 and int(library[e]) not in taken:
+        if matched[query[e]] and given[query[e]] < 0 and int(library[e]) not in taken:
             given[query[e]] = library[e]
             taken.add(int(library[e]))
     return given
@@ -61,23 +60,21 @@ def identify_learned(
         prob = matcher.probability(features)
         q, lib = pairs.query, pairs.library
         n_q = queries.n_users
-        given = _one_to_one(q, lib, prob, matcher.threshold_, n_q) if one_to_one else None
+        matched = decision_scores(q, prob, n_q)[matcher.decision_score_] >= matcher.threshold_
+        given = _one_to_one(q, lib, prob, matched, n_q) if one_to_one else None
         # rank order: the assigned user first (one-to-one), then probability, then library row
         first = np.zeros(len(q), dtype=bool) if given is None else given[q] == lib
         order = np.lexsort((lib, -prob, ~first, q))
         q, lib, prob, first = q[order], lib[order], prob[order], first[order]
         rows = order
         position = np.arange(len(q)) - group_starts(q)
-        top = prob[position == 0]
         best = np.full(n_q, -np.inf)
-        best[q[position == 0]] = top
+        best[q[position == 0]] = prob[position == 0]
         if given is not None:
             output = first.copy()
             decision = np.where(given >= 0, MATCH, NEW)
         else:
-            output = (prob >= matcher.threshold_) & (
-                (position == 0) | (prob >= best[q] - matcher.ambiguity_margin)
-            )
+            output = matched[q] & ((position == 0) | (prob >= best[q] - matcher.ambiguity_margin))
             n_out = np.bincount(q[output], minlength=n_q)
             decision = np.select([n_out >= 2, n_out == 1], [AMBIGUOUS, MATCH], NEW)
         shown = output | (position < top_k)

@@ -24,9 +24,11 @@ from netpersona.rejoin._learned._models import MODEL_NAMES, fit_model, match_pro
 from netpersona.rejoin._learned._selfsup import simulate
 from netpersona.rejoin._learned._threshold import Objective, choose_threshold
 from netpersona.rejoin._learned._training import (
+    DECISION_SCORES,
     CandidateOptions,
     TrainingSet,
     best_per_group,
+    decision_scores,
     training_set,
 )
 from netpersona.rejoin._settings import RejoinSettings
@@ -49,6 +51,9 @@ class LearnedMatcher:
     - ``ambiguity_margin``: candidates whose probability is within this of the best (and above
       the threshold) are output too, and the verdict is "ambiguous"
     - ``models``: the classifiers tried (``hgb``, ``bp``)
+    - ``decision_scores``: how a query's probabilities become the score the threshold applies
+      to (``probability`` of the best, its ``margin`` over the second, its ``share``-weighted
+      probability); the best on the simulation is kept
     """
 
     objective: str = "balanced"
@@ -57,16 +62,18 @@ class LearnedMatcher:
     paper_candidates: bool = True
     query_days: int = 5
     drop_fraction: float = 0.2
-    cuts: int = 2
+    cuts: int = 4
     folds: int = 3
     ambiguity_margin: float = 0.02
     models: tuple[str, ...] = MODEL_NAMES
+    decision_scores: tuple[str, ...] = DECISION_SCORES
     seed: int = 0
 
     settings_: RejoinSettings | None = None
     model_name_: str | None = None
     model_: object | None = field(default=None, repr=False)
     threshold_: float = float("nan")
+    decision_score_: str = "probability"
     tfidf_threshold_: float = float("nan")
     simulated_: dict[str, dict] = field(default_factory=dict)
     training_: TrainingSet | None = field(default=None, repr=False)
@@ -79,8 +86,12 @@ class LearnedMatcher:
         """Validate the parameters; the parsed objective."""
         objective = Objective.parse(self.objective)
         unknown = [m for m in self.models if m not in MODEL_NAMES]
+        unknown += [d for d in self.decision_scores if d not in DECISION_SCORES]
         if unknown or not self.models:
-            raise ConfigError(f"models must be some of {MODEL_NAMES}, got {self.models!r}")
+            raise ConfigError(
+                f"models must be some of {MODEL_NAMES} and decision_scores some of "
+                f"{DECISION_SCORES}; got {unknown!r}"
+            )
         if self.k < 1 or self.quiet < 0 or self.folds < 2 or self.cuts < 1:
             raise ConfigError("k >= 1, quiet >= 0, folds >= 2 and cuts >= 1 are required")
         if not 0.0 <= self.ambiguity_margin < 1.0:
@@ -139,9 +150,22 @@ class LearnedMatcher:
                 if test.any() and data.label[~test].any() and (~data.label[~test]).any():
                     model = fit_model(name, self.seed, data.features[~test], data.label[~test])
                     oof[test] = match_probability(model, data.features[test])
-            best, correct = best_per_group(data.group, oof, data.label, data.n_queries)
-            threshold, metrics = choose_threshold(best, correct, data.present, objective)
+            _, correct = best_per_group(data.group, oof, data.label, data.n_queries)
+            scored = decision_scores(data.group, oof, data.n_queries)
+            choices = {
+                kind: choose_threshold(scored[kind], correct, data.present, objective)
+                for kind in self.decision_scores
+            }
+            kind = max(
+                self.decision_scores,
+                key=lambda k: (
+                    objective_score(choices[k][1], objective),
+                    -self.decision_scores.index(k),
+                ),
+            )
+            threshold, metrics = choices[kind]
             metrics.update(
+                decision_score=kind,
                 threshold=threshold,
                 objective=objective_score(metrics, objective),
                 candidate_recall=data.recall,
@@ -157,6 +181,7 @@ class LearnedMatcher:
         self.model_ = fit_model(winner, self.seed, data.features, data.label)
         self.model_name_ = winner
         self.threshold_ = float(results[winner]["threshold"])
+        self.decision_score_ = str(results[winner]["decision_score"])
         self.simulated_ = {**results, "tfidf": tfidf}
         self.settings_ = settings
         self.training_ = data
@@ -181,6 +206,7 @@ class LearnedMatcher:
             "objective": self.objective,
             "model": self.model_name_,
             "threshold": self.threshold_,
+            "decision_score": self.decision_score_,
             "tfidf_threshold": self.tfidf_threshold_,
             "simulated": self.simulated_,
             "n_training_pairs": 0 if self.training_ is None else len(self.training_.label),

@@ -52,6 +52,7 @@ def save_matcher(matcher: LearnedMatcher, path: str | Path, force: bool = False)
         "settings": (matcher.settings_ or RejoinSettings()).to_dict(),
         "model": matcher.model_name_,
         "threshold": matcher.threshold_,
+        "decision_score": matcher.decision_score_,
         "tfidf_threshold": matcher.tfidf_threshold_,
         "simulated": matcher.simulated_,
         "fit_seconds": matcher.fit_seconds_,
@@ -111,6 +112,7 @@ def load_matcher(path: str | Path) -> LearnedMatcher:
     matcher.model_ = model
     matcher.model_name_ = meta["model"]
     matcher.threshold_ = float(meta["threshold"])
+    matcher.decision_score_ = str(meta["decision_score"])
     matcher.tfidf_threshold_ = float(meta["tfidf_threshold"])
     matcher.simulated_ = meta["simulated"]
     matcher.fit_seconds_ = float(meta["fit_seconds"])

@@ -93,6 +93,30 @@ def training_set(
     )
 
 
+#: how a query's candidate probabilities become one decision score (chosen on the simulation):
+#: the best probability; its margin over the second; the best weighted by its share of all
+DECISION_SCORES = ("probability", "margin", "share")
+
+
+def decision_scores(group: np.ndarray, prob: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    """Per query (group) each of :data:`DECISION_SCORES` (-inf for a query without pairs)."""
+    order = np.lexsort((np.arange(len(group)), -prob, group))
+    g, p = group[order], prob[order]
+    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
+    second = np.r_[False, first[:-1]] & ~first if len(g) else first
+    p1 = np.full(n_groups, -np.inf)
+    p1[g[first]] = p[first]
+    p2 = np.zeros(n_groups)
+    p2[g[second]] = p[second]
+    total = np.bincount(g, weights=p, minlength=n_groups)
+    share = np.divide(p1, total, out=np.zeros(n_groups), where=total > 0)
+    return {
+        "probability": p1,
+        "margin": np.where(np.isfinite(p1), p1 - p2, -np.inf),
+        "share": np.where(np.isfinite(p1), p1 * share, -np.inf),
+    }
+
+
 def best_per_group(
     group: np.ndarray, score: np.ndarray, label: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
