@@ -285,6 +285,19 @@ class PaperMethod:
 
 
 _METHODS: dict[str, Callable[[], MatchMethod]] = {"paper": PaperMethod}
+#: modules that register further matchers when imported (loaded on first need)
+PLUGIN_MODULES = ("netpersona.rejoin._learned",)
+
+
+def _load_plugins() -> None:
+    import importlib
+
+    for module in PLUGIN_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
 
 
 def register_method(name: str, factory: Callable[[], MatchMethod]) -> None:
@@ -294,6 +307,7 @@ def register_method(name: str, factory: Callable[[], MatchMethod]) -> None:
 
 def method_names() -> list[str]:
     """The names ``--method`` accepts."""
+    _load_plugins()
     return sorted(_METHODS)
 
 
@@ -301,6 +315,8 @@ def get_method(method: str | MatchMethod) -> MatchMethod:
     """A fresh matcher for a name, or ``method`` itself when it already is one."""
     if not isinstance(method, str):
         return method
+    if method not in _METHODS:
+        _load_plugins()
     try:
         return _METHODS[method]()
     except KeyError:
