@@ -310,13 +310,15 @@ def load_sessions(
     return summary
 
 
-def near_duplicate_users(engine, min_share: float = 0.9) -> list[tuple[str, str, float]]:
+def near_duplicate_users(
+    engine, min_share: float = 0.9, min_sessions: int = 5
+) -> list[tuple[str, str, float]]:
     """Pairs of users whose sessions are (almost) all identical: one subscriber exported twice.
 
     Two sessions are identical when logon, logoff and both flows agree (a session shared by
     five or more users is ignored as coincidence). Returns
     ``(user_a, user_b, share)`` with ``share`` = identical sessions / sessions of the user with
-    fewer, for pairs at or above ``min_share``.
+    fewer, for pairs at or above ``min_share`` sharing at least ``min_sessions`` sessions.
     """
     rows = engine.con.execute(
         f"""WITH counts AS (SELECT user_id, count(*) AS n FROM {SESSIONS_TABLE} GROUP BY user_id),
@@ -333,7 +335,7 @@ def near_duplicate_users(engine, min_share: float = 0.9) -> list[tuple[str, str,
         )
         SELECT a, b, same / least(ca.n, cb.n) AS share FROM shared
         JOIN counts ca ON ca.user_id = a JOIN counts cb ON cb.user_id = b
-        WHERE same / least(ca.n, cb.n) >= {float(min_share)}
+        WHERE same / least(ca.n, cb.n) >= {float(min_share)} AND same >= {int(min_sessions)}
         ORDER BY share DESC, a, b"""
     ).fetchall()
     return [(a, b, float(share)) for a, b, share in rows]
