@@ -46,6 +46,9 @@ def _paper_shape(label_noise: float, seeds) -> list[dict]:
                 "converged": result.converged,
                 "seconds": result.seconds,
                 "final_error": float(result.model.classifier.history_["error"][-1]),
+                "error_864": float(
+                    result.model.classifier.history_["error"][min(863, result.epochs - 1)]
+                ),
                 "model": result.model,
             }
         )
@@ -129,13 +132,15 @@ def _scale(users: int, model) -> dict:
 def _paper_table(title: str, runs: list[dict]) -> str:
     rows = [
         f"| {r['seed']} | {r['accuracy']:.1%} | {r['epochs']:,} | "
-        f"{'yes' if r['converged'] else 'no'} | {r['final_error']:.4g} | {r['seconds']:.2f} |"
+        f"{'yes' if r['converged'] else 'no'} | {r['error_864']:.4g} | {r['final_error']:.4g} | "
+        f"{r['seconds']:.2f} |"
         for r in runs
     ]
     median = (
         f"| **median** | **{statistics.median(r['accuracy'] for r in runs):.1%}** | "
         f"**{statistics.median(r['epochs'] for r in runs):,.0f}** | "
         f"{sum(r['converged'] for r in runs)}/{len(runs)} | "
+        f"{statistics.median(r['error_864'] for r in runs):.4g} | "
         f"{statistics.median(r['final_error'] for r in runs):.4g} | "
         f"**{statistics.median(r['seconds'] for r in runs):.2f}** |"
     )
@@ -143,12 +148,12 @@ def _paper_table(title: str, runs: list[dict]) -> str:
         [
             f"**{title}**",
             "",
-            "| seed | test accuracy (26 users) | epochs | reached goal 0.001 | final error | "
-            "training time (s) |",
-            "|---|---:|---:|---|---:|---:|",
+            "| seed | test accuracy (26 users) | epochs | reached goal 0.001 | error at epoch 864 "
+            "| final error | training time (s) |",
+            "|---|---:|---:|---|---:|---:|---:|",
             *rows,
             median,
-            "| paper | not given | 864 | yes | <= 0.001 | 0.4 (Visual C++) |",
+            "| paper | not given | 864 | yes | <= 0.001 | <= 0.001 | 0.4 (Visual C++) |",
         ]
     )
 
