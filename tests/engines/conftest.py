@@ -18,7 +18,7 @@ from netpersona.engine._spark import spark_available
 
 #: the Spark settings of the test session: small, quiet, bounded memory
 TEST_SPARK_CONF = {
-    "spark.sql.shuffle.partitions": "2",
+    "spark.sql.shuffle.partitions": "1",
     "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
     "spark.driver.memory": "2g",

@@ -74,7 +74,8 @@ def _spark(text: str):
 
 
 def _sql(node) -> str:
-    return node.sql(dialect="spark")
+    """A sub-expression as Spark text, its own rewrites applied first."""
+    return node.transform(_spark_rewrite).sql(dialect="spark")
 
 
 def _spark_rewrite(node):

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from netpersona._exceptions import ConfigError, InputError
 from netpersona.engine._base import Engine
-from netpersona.engine._dialect import CATALOG_VIEW, translate
+from netpersona.engine._dialect import CATALOG_VIEW, mark, translate
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -132,7 +132,8 @@ class SparkEngine(Engine):
         bare = _MARK.sub("", text)
         created = _CREATE_AS.match(bare)
         if created:  # v1 tables cannot be replaced by SQL: materialise as ours
-            self.create_table(created.group(2).strip("`"), created.group(3), bool(created[1]))
+            name, select = created.group(2).strip("`"), mark(self.dialect) + created.group(3)
+            self.create_table(name, select, replace=bool(created.group(1)))
             return
         dropped = _DROP.match(bare)
         if dropped:

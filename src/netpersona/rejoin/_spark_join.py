@@ -79,15 +79,19 @@ def _double(value: float) -> str:
     return f"CAST({float(value)!r} AS DOUBLE)"
 
 
-def _sets(engine: Engine, profiles: Profiles, weights: str, name: str) -> None:
-    """Per user: frequent sites with their W(d), ascending by site, and the set's size."""
+def _sets(engine: Engine, profiles: Profiles, library: Profiles, name: str) -> None:
+    """Per user: frequent sites with their W(d) = 1 / max(V(d), 1) (V from the library, the
+    same double division as numpy's; 1 for sites the library never saw), ascending by site,
+    and the set's size."""
     engine.create_table(
         name,
         SPARK
         + f"""SELECT f.uid, count(*) AS n,
             array_sort(collect_list(struct(f.site_id AS site_id,
-                coalesce(w.w, CAST(1 AS DOUBLE)) AS w))) AS items
-        FROM {profiles.table("frequent")} AS f LEFT JOIN {weights} AS w ON w.site_id = f.site_id
+                coalesce(CAST(1 AS DOUBLE) / CAST(greatest(v.n_users, 1) AS DOUBLE),
+                         CAST(1 AS DOUBLE)) AS w))) AS items
+        FROM {profiles.table("frequent")} AS f
+        LEFT JOIN {library.table("sites")} AS v ON v.site_id = f.site_id
         GROUP BY f.uid""",
     )
 
@@ -153,111 +157,87 @@ def spark_simi_one(
     t = float(jaccard_min)
     base = f"{queries.name}_sj"
     out = out or f"{queries.name}_simi_one"
-    weights, q_sets, l_sets, pairs = (f"{base}_{p}" for p in ("w", "qsets", "lsets", "pairs"))
-    # W(d) = 1 / max(V(d), 1) with V from the library (the same division as numpy's)
-    engine.create_table(
-        weights,
-        SPARK
-        + f"""SELECT site_id, CAST(1 AS DOUBLE) / CAST(greatest(n_users, 1) AS DOUBLE) AS w
-        FROM {library.table("sites")}""",
-    )
-    _sets(engine, library, weights, l_sets)
-    _sets(engine, queries, weights, q_sets)
+    q_sets, l_sets, pairs = (f"{base}_{p}" for p in ("qsets", "lsets", "pairs"))
+    _sets(engine, library, library, l_sets)
+    _sets(engine, queries, library, q_sets)
     if candidates == "exact":
-        _prefix_pairs(engine, library, queries, t, hot_rows, salts, base, pairs)
+        _prefix_pairs(engine, library, queries, t, hot_rows, salts, pairs)
     else:
-        _minhash_pairs(engine, q_sets, l_sets, t, bands, rows, seed, base, pairs)
+        _minhash_pairs(engine, q_sets, l_sets, t, bands, rows, seed, pairs)
     n_candidates = int(engine.fetch_scalar(f"SELECT count(*) FROM {pairs}"))
     _verify(engine, pairs, q_sets, l_sets, t, out)
     n_pairs = int(engine.fetch_scalar(f"SELECT count(*) FROM {out}"))
-    for scratch in (weights, q_sets, l_sets, pairs, *(f"{base}_{p}" for p in _SCRATCH)):
+    for scratch in (q_sets, l_sets, pairs):
         engine.execute(f"DROP TABLE IF EXISTS {scratch}")
     return SparkJoin(engine, out, candidates, n_pairs, n_candidates, time.perf_counter() - started)
 
 
-_SCRATCH = ("df", "lpre", "qpre", "hot", "lband", "qband")
+def _prefix_pairs(engine, library, queries, t, hot_rows, salts, pairs) -> None:
+    """Candidate pairs: prefixes joined on a shared site (hot sites salted), size-filtered."""
 
-
-def _prefix_pairs(engine, library, queries, t, hot_rows, salts, base, pairs) -> None:
-    df, lpre, qpre, hot = (f"{base}_{p}" for p in ("df", "lpre", "qpre", "hot"))
-    # rarest first: (library users holding the site as frequent, site code)
-    engine.create_table(
-        df,
-        f"SELECT site_id, count(*) AS df FROM {library.table('frequent')} GROUP BY site_id",
-    )
-
-    def prefix(profiles: Profiles, name: str) -> None:
-        engine.create_table(
-            name,
-            SPARK
-            + f"""WITH ranked AS (
+    def prefix(profiles: Profiles) -> str:
+        # rarest first: (library users holding the site as frequent, site code)
+        return f"""SELECT uid, site_id, n FROM (
                 SELECT f.uid, f.site_id,
                     row_number() OVER (PARTITION BY f.uid
                         ORDER BY coalesce(d.df, 0), f.site_id) AS position,
                     count(*) OVER (PARTITION BY f.uid) AS n
-                FROM {profiles.table("frequent")} AS f LEFT JOIN {df} AS d
-                    ON d.site_id = f.site_id)
-            SELECT uid, site_id, n FROM ranked WHERE position <= {_prefix_length("n", t)}""",
-        )
+                FROM {profiles.table("frequent")} AS f LEFT JOIN df AS d
+                    ON d.site_id = f.site_id) AS ranked
+            WHERE position <= {_prefix_length("n", t)}"""
 
-    prefix(library, lpre)
-    prefix(queries, qpre)
-    # hot sites: too many library prefix rows for one join key -> salted
-    engine.create_table(
-        hot,
-        SPARK
-        + f"""SELECT site_id, count(*) AS n_rows FROM {lpre} GROUP BY site_id
-        HAVING count(*) > {int(hot_rows)}""",
-    )
     engine.create_table(
         pairs,
         SPARK
-        + f"""WITH l AS (
+        + f"""WITH df AS (
+            SELECT site_id, count(*) AS df FROM {library.table("frequent")} GROUP BY site_id),
+        lpre AS ({prefix(library)}),
+        qpre AS ({prefix(queries)}),
+        hot AS (  -- too many library prefix rows for one join key: salted
+            SELECT site_id FROM lpre GROUP BY site_id HAVING count(*) > {int(hot_rows)}),
+        l AS (
             SELECT p.uid, p.site_id, p.n,
                 CASE WHEN h.site_id IS NULL THEN 0 ELSE pmod(hash(p.uid), {int(salts)}) END
                     AS salt
-            FROM {lpre} AS p LEFT JOIN {hot} AS h ON h.site_id = p.site_id),
+            FROM lpre AS p LEFT JOIN hot AS h ON h.site_id = p.site_id),
         q AS (
             SELECT p.uid, p.site_id, p.n, explode(CASE WHEN h.site_id IS NULL THEN array(0)
                 ELSE sequence(0, {int(salts) - 1}) END) AS salt
-            FROM {qpre} AS p LEFT JOIN {hot} AS h ON h.site_id = p.site_id)
+            FROM qpre AS p LEFT JOIN hot AS h ON h.site_id = p.site_id)
         SELECT DISTINCT q.uid AS query_uid, l.uid AS library_uid
         FROM q JOIN l ON l.site_id = q.site_id AND l.salt = q.salt
         WHERE {_size_filter("q.n", "l.n", t)}""",
     )
 
 
-def _minhash_pairs(engine, q_sets, l_sets, t, bands, rows, seed, base, pairs) -> None:
+def _minhash_pairs(engine, q_sets, l_sets, t, bands, rows, seed, pairs) -> None:
+    """Candidate pairs: equal MinHash values on all ``rows`` of some band, size-filtered.
+
+    Value i of a set is min over its sites of (a_i·site + b_i) mod P: two sets agree on it
+    with probability J, so on a whole band with J^rows, on some band 1 - (1 - J^rows)^bands.
+    """
     rng = np.random.default_rng(seed)
     k = int(bands) * int(rows)
     a = ", ".join(str(int(x)) for x in rng.integers(1, _PRIME, k))
     b = ", ".join(str(int(x)) for x in rng.integers(0, _PRIME, k))
-    lband, qband = f"{base}_lband", f"{base}_qband"
+    signature = (
+        f"transform(sequence(0, {k - 1}), i -> array_min(transform(items, x -> "
+        f"pmod(element_at(array({a}), i + 1) * CAST(x.site_id AS BIGINT) "
+        f"+ element_at(array({b}), i + 1), {_PRIME}))))"
+    )
 
-    def banded(sets: str, name: str) -> None:
-        signature = (
-            f"transform(sequence(0, {k - 1}), i -> array_min(transform(items, x -> "
-            f"pmod(element_at(array({a}), i + 1) * CAST(x.site_id AS BIGINT) "
-            f"+ element_at(array({b}), i + 1), {_PRIME}))))"
-        )
-        engine.create_table(
-            name,
-            SPARK
-            + f"""WITH signed AS (SELECT uid, n, {signature} AS sig FROM {sets}),
-            banded AS (SELECT uid, n, sig, explode(sequence(0, {int(bands) - 1})) AS band
-                FROM signed)
-            SELECT uid, n, band, xxhash64(slice(sig, band * {int(rows)} + 1, {int(rows)}))
-                AS bucket
-            FROM banded""",
-        )
+    def banded(sets: str) -> str:
+        return f"""SELECT uid, n, band,
+                xxhash64(slice(sig, band * {int(rows)} + 1, {int(rows)})) AS bucket
+            FROM (SELECT uid, n, sig, explode(sequence(0, {int(bands) - 1})) AS band
+                  FROM (SELECT uid, n, {signature} AS sig FROM {sets}) AS signed) AS b"""
 
-    banded(l_sets, lband)
-    banded(q_sets, qband)
     engine.create_table(
         pairs,
         SPARK
-        + f"""SELECT DISTINCT q.uid AS query_uid, l.uid AS library_uid
-        FROM {qband} AS q JOIN {lband} AS l ON l.band = q.band AND l.bucket = q.bucket
+        + f"""WITH l AS ({banded(l_sets)}), q AS ({banded(q_sets)})
+        SELECT DISTINCT q.uid AS query_uid, l.uid AS library_uid
+        FROM q JOIN l ON l.band = q.band AND l.bucket = q.bucket
         WHERE {_size_filter("q.n", "l.n", t)}""",
     )
 
