@@ -7,11 +7,12 @@ import pyarrow.compute as pc
 import pytest
 from _core_data import habitual_log
 
-from netpersona._exceptions import ConfigError, ModelFormatError, OutputExistsError
+from netpersona._exceptions import ConfigError, InputError, ModelFormatError, OutputExistsError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin import MATCH_SCHEMA, RejoinSettings
 from netpersona.rejoin._evaluate import evaluate_split, get_method
 from netpersona.rejoin._learned import (
+    FEATURES,
     LearnedMatcher,
     build_side,
     identify_learned,
@@ -137,6 +138,24 @@ def test_methods_run_on_the_protocols_split(world):
         assert ev.metrics["rank1_present"] >= 0.6
         method.release(engine)
     drop_tables(engine, "learnsim")
+
+
+def test_explain_shows_features_and_their_contributions(world, matcher):
+    _, _, lib, qry = world
+    m = identify_learned(matcher, lib, qry, top_k=2).matches
+    matched = m.filter(pc.equal(m.column("decision"), "match")).column("query_user")[0].as_py()
+    from netpersona.rejoin._learned import explain_learned
+
+    why = explain_learned(matcher, lib, qry, matched, top_k=2)
+    assert why.decision == "match" and why.candidates[0].answer == 1
+    best = why.candidates[0]
+    assert set(best.features) == set(best.contributions) == set(FEATURES)
+    # the evidence for a confident match argues for it overall
+    assert max(best.contributions.values()) > 0
+    text = why.to_text()
+    assert matched not in text and "P(same user)" in text
+    with pytest.raises(InputError):
+        explain_learned(matcher, lib, qry, "nobody")
 
 
 def test_bad_parameters_are_refused():

@@ -3,6 +3,7 @@ evidence is worth (``--method learned``), and the plain TF-IDF nearest neighbour
 (``--method tfidf``) it is compared with. See docs/rejoin-learned.md.
 """
 
+from netpersona.rejoin._learned._explain import LearnedExplanation, explain_learned
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._identify import identify_learned
 from netpersona.rejoin._learned._matcher import LearnedMatcher
@@ -22,12 +23,14 @@ register_methods()
 __all__ = [
     "FEATURES",
     "METHODS",
+    "LearnedExplanation",
     "LearnedMatcher",
     "LearnedMethod",
     "Side",
     "TfidfMatcher",
     "TfidfMethod",
     "build_side",
+    "explain_learned",
     "identify_learned",
     "identify_method",
     "load_matcher",
