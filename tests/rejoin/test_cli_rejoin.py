@@ -237,3 +237,17 @@ def test_collegemsg_with_paper_defaults_is_mostly_new(tmp_path):
     for r in rows:
         if r["rank"] == "0":
             assert r["decision"] == "new" and r["library_user"] == ""
+
+
+def test_identify_report_is_written_and_not_overwritten(logs, workspace, tmp_path):
+    folder, _, _ = logs
+    report = tmp_path / "identify.html"
+    args = ["rejoin", "identify", "--queries", str(folder / "queries.csv"), *SITE,
+            "--workspace", str(workspace), "--out", str(tmp_path / "m.csv"),
+            "--report", str(report)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert report.exists() and "<html" in report.read_text().lower()
+    (tmp_path / "m.csv").unlink()
+    again = runner.invoke(app, args)  # the report exists: refused before any work
+    assert again.exit_code != 0 and not (tmp_path / "m.csv").exists()
