@@ -24,7 +24,12 @@ LOGS = {
     "CollegeMsg, 60 days": ("collegemsg", (dt.date(2004, 4, 15), dt.date(2004, 6, 13))),
     "CollegeMsg, whole log": ("collegemsg", None),
     "Wikipedia": ("wikipedia", None),
+    "Synthetic, 1,200 users x 30 days": ("synthetic", None),
 }
+#: the synthetic log the re-join benchmark generates for its quick run (dense, habitual users)
+SYNTHETIC = "access_1200x30_seed0.parquet"
+#: the paper's library share, 20,809 of 25,809
+PAPER_FRACTION = 20_809 / 25_809
 MAPPINGS = {
     "collegemsg": (
         "access_logs/collegemsg.txt",
@@ -67,16 +72,22 @@ def _figures(metrics: dict | None) -> dict | None:
 def _one_log(name: str, source: str, window, calibrate_seconds: float) -> dict:
     from netpersona.io import LogMapping, read_access_log
     from netpersona.rejoin import RejoinSettings
-    from netpersona.rejoin._calibrate import calibrate
     from netpersona.rejoin._evaluate import PaperMethod, evaluate_split
     from netpersona.rejoin._learned import LearnedMethod, TfidfMethod
     from netpersona.rejoin._protocol import fetch_truth, split_log
 
-    relative, mapping = MAPPINGS[source]
     engine = _engine()
-    read_access_log(SHARED_DATA / relative, LogMapping(**mapping), engine, table="log")
+    synthetic = source == "synthetic"
+    if synthetic:
+        from benchmarks.bench_rejoin import _load_canonical
+
+        _load_canonical(engine, DATA / SYNTHETIC)
+    else:
+        relative, mapping = MAPPINGS[source]
+        read_access_log(SHARED_DATA / relative, LogMapping(**mapping), engine, table="log")
+    fraction = PAPER_FRACTION if synthetic else 0.8
     split = split_log(
-        engine, "log", query_days=5, library_fraction=0.8, seed=0, window=window, prefix="ev"
+        engine, "log", query_days=5, library_fraction=fraction, seed=0, window=window, prefix="ev"
     )
     truth = fetch_truth(engine, split)
     rows: dict[str, dict] = {}
@@ -94,6 +105,30 @@ def _one_log(name: str, source: str, window, calibrate_seconds: float) -> dict:
         print(f"  {name} / {label}: {rows[label]['real']}", flush=True)
 
     run("paper defaults", PaperMethod(), RejoinSettings(), None)
+    if not synthetic:
+        _calibrated(engine, split, run, calibrate_seconds)
+    tfidf = TfidfMethod(objective="balanced")
+    run("TF-IDF nearest neighbour", tfidf, None, lambda: tfidf.matcher.simulated_)
+    learned = LearnedMethod(objective="balanced")
+    run("learned", learned, None, lambda: learned.matcher.simulated_[learned.matcher.model_name_])
+    m = learned.matcher
+    rows["learned"]["model"] = m.model_name_
+    rows["learned"]["models"] = {
+        k: {**_figures(v), "threshold": v["threshold"]} for k, v in m.simulated_.items()
+    }
+    rows["learned"]["fit_seconds"] = m.fit_seconds_
+    rows["learned"]["candidate_recall_simulated"] = m.training_.recall
+    rows["learned"]["identify_seconds"] = learned.identify_seconds
+    rows["learned"]["n_training_pairs"] = len(m.training_.label)
+    engine.close()
+    return {"protocol": split.describe(), "rows": rows}
+
+
+def _calibrated(engine, split, run, calibrate_seconds: float) -> None:
+    """The paper's method with settings calibrated on the split's library log alone."""
+    from netpersona.rejoin._calibrate import calibrate
+    from netpersona.rejoin._evaluate import PaperMethod
+
     began = time.perf_counter()
     cal = calibrate(
         engine,
@@ -112,18 +147,6 @@ def _one_log(name: str, source: str, window, calibrate_seconds: float) -> dict:
         lambda: cal.calibrated_metrics,
         {"trials": len(cal.trials), "search_seconds": time.perf_counter() - began},
     )
-    tfidf = TfidfMethod(objective="balanced")
-    run("TF-IDF nearest neighbour", tfidf, None, lambda: tfidf.matcher.simulated_)
-    learned = LearnedMethod(objective="balanced")
-    run("learned", learned, None, lambda: learned.matcher.simulated_[learned.matcher.model_name_])
-    m = learned.matcher
-    rows["learned"]["model"] = m.model_name_
-    rows["learned"]["models"] = {
-        k: {**_figures(v), "threshold": v["threshold"]} for k, v in m.simulated_.items()
-    }
-    rows["learned"]["fit_seconds"] = m.fit_seconds_
-    rows["learned"]["candidate_recall_simulated"] = m.training_.recall
-    return {"protocol": split.describe(), "rows": rows}
 
 
 def _pct(value) -> str:
@@ -182,7 +205,10 @@ def render(results: dict) -> str:
             f"Learned matcher: kept `{learned['model']}`; on the simulation {models}; "
             f"the true user was among the candidates for "
             f"{_pct(learned['candidate_recall_simulated'])} of simulated returning users; "
-            f"training took {learned['fit_seconds']:.0f} s.",
+            f"training took {learned['fit_seconds']:.0f} s on "
+            f"{learned.get('n_training_pairs', 0):,} simulated pairs; candidates, features and "
+            f"decisions for all {p['n_queries']:,} queries "
+            f"{learned.get('identify_seconds', float('nan')):.1f} s.",
             "",
         ]
     lines.append(f"Measured {results['date']}, peak memory {results['peak_mb']:.0f} MB.")
@@ -198,7 +224,8 @@ def main(quick: bool = False) -> None:
     results = json.loads(path.read_text()) if path.exists() else {"logs": {}}
     for name in names:
         source, window = LOGS[name]
-        if not (SHARED_DATA / MAPPINGS[source][0]).exists():
+        where = DATA / SYNTHETIC if source == "synthetic" else SHARED_DATA / MAPPINGS[source][0]
+        if not where.exists():
             print(f"  {name}: data absent, skipped", flush=True)
             continue
         results["logs"][name] = _one_log(name, source, window, 60.0 if quick else 150.0)

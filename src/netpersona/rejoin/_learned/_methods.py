@@ -36,6 +36,8 @@ class _SelfTrained:
     def __init__(self, **params: Any) -> None:
         self.params = params
         self.matcher: Any = None
+        #: seconds of the last identification (candidates, features, decisions; profiles built)
+        self.identify_seconds = 0.0
 
     def _fit(self, engine, split: Split, settings, progress):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -55,6 +57,7 @@ class _SelfTrained:
         qry = build_side(engine, split.query_table, f"{tag}_qry", settings, lib, progress)
         profiled = time.perf_counter()
         result = self._identify(lib, qry, top_k, progress)
+        self.identify_seconds = float(result.seconds)
         kept = result.step_candidates or {}
         steps = [
             StepRun("0_training", trained - began, mean_candidates=None),
