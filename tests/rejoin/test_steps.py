@@ -74,12 +74,24 @@ def _naive_greedy(a: list[int], b: list[int], min_run: int) -> int:
 sequences = st.lists(st.integers(0, 3), max_size=25)
 
 
-@settings(max_examples=300, deadline=None)
-@given(a=sequences, b=sequences, min_run=st.integers(1, 4))
-def test_greedy_runs_equal_the_naive_procedure(a, b, min_run):
-    score = common_run_score(np.array(a, np.int64), np.array(b, np.int64), min_run)
-    assert score == _naive_greedy(a, b, min_run)
+@settings(max_examples=400, deadline=None)
+@given(
+    a=sequences,
+    b=sequences,
+    min_run=st.integers(1, 4),
+    offset=st.sampled_from([0, 1 << 22]),  # large site codes take the general path
+)
+def test_greedy_runs_equal_the_naive_procedure(a, b, min_run, offset):
+    x, y = np.array(a, np.int64) + offset, np.array(b, np.int64) + offset
+    runs = greedy_common_runs(x, y, min_run)
+    score = common_run_score(x, y, min_run)
+    assert score == _naive_greedy(a, b, min_run) == runs[:, 2].sum()
     assert 0 <= score <= min(len(a), len(b))
+    for i, j, length in runs:  # each removed run is common, and no item is removed twice
+        assert length >= min_run and a[i : i + length] == b[j : j + length]
+    used_a = [k for i, _, n in runs for k in range(i, i + n)]
+    used_b = [k for _, j, n in runs for k in range(j, j + n)]
+    assert len(used_a) == len(set(used_a)) and len(used_b) == len(set(used_b))
 
 
 @given(a=st.lists(st.integers(0, 50), min_size=2, max_size=30))

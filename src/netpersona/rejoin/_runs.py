@@ -31,26 +31,35 @@ def _grown(array, size):
     return bigger
 
 
+@numba.njit(cache=True, inline="always")
+def _gram(x, i, g):
+    """The g items from x[i] as one integer (g = 3 needs codes below 2**21)."""
+    if g == 1:
+        return np.int64(x[i])
+    if g == 2:
+        return (np.int64(x[i]) << 32) | np.int64(x[i + 1])
+    return (np.int64(x[i]) << 42) | (np.int64(x[i + 1]) << 21) | np.int64(x[i + 2])
+
+
 @numba.njit(cache=True, nogil=True)
-def _maximal_runs(a, b, min_run):
-    """Maximal common diagonal runs of length >= min_run, as arrays (start in a, start in b,
-    length), found from an index of b's bigrams (its items when min_run is 1)."""
+def _maximal_runs(a, b, min_run, g):
+    """Maximal common diagonal runs of length >= min_run (>= g), as arrays (start in a, start
+    in b, length), found from an index of b's g-grams."""
     n, m = len(a), len(b)
     ri = np.empty(64, dtype=np.int64)
     rj = np.empty(64, dtype=np.int64)
     rl = np.empty(64, dtype=np.int64)
     count = 0
-    if n < min_run or m < min_run or n == 0 or m == 0:
+    if n < max(min_run, g) or m < max(min_run, g):
         return ri[:0], rj[:0], rl[:0]
-    g = 2 if min_run >= 2 else 1
     nb = m - g + 1
     keys = np.empty(nb, dtype=np.int64)
     for j in range(nb):
-        keys[j] = (np.int64(b[j]) << 32) | np.int64(b[j + 1]) if g == 2 else np.int64(b[j])
+        keys[j] = _gram(b, j, g)
     order = np.argsort(keys, kind="mergesort")
     sorted_keys = keys[order]
     for i in range(n - g + 1):
-        key = (np.int64(a[i]) << 32) | np.int64(a[i + 1]) if g == 2 else np.int64(a[i])
+        key = _gram(a, i, g)
         lo = np.searchsorted(sorted_keys, key, side="left")
         hi = np.searchsorted(sorted_keys, key, side="right")
         for t in range(lo, hi):
@@ -69,6 +78,67 @@ def _maximal_runs(a, b, min_run):
 
 
 @numba.njit(cache=True, nogil=True)
+def _shortest_level(a, b, k, used_a, used_b):
+    """The greedy procedure's last level, runs of exactly k = min_run items, without listing
+    them: every still-free common k-gram is such a run (a longer free one would have been
+    taken at its own level), and they are served in (i, j) order, so each free position i of
+    a takes the first free matching j of b. A j found unusable stays unusable, so one cursor
+    per k-gram of b moves only forward."""
+    n, m = len(a), len(b)
+    taken = np.empty((max(min(n, m) // k + 1, 1), 3), dtype=np.int64)
+    n_taken = 0
+    if n < k or m < k:
+        return taken[:0]
+    nb = m - k + 1
+    keys = np.empty(nb, dtype=np.int64)
+    for j in range(nb):
+        keys[j] = _gram(b, j, k)
+    order = np.argsort(keys, kind="mergesort")  # within a k-gram: j ascending
+    sorted_keys = keys[order]
+    cursor = np.arange(nb)
+    i = 0
+    while i <= n - k:
+        free = True
+        for x in range(k):
+            if used_a[i + x]:
+                free = False
+                break
+        if not free:
+            i += 1
+            continue
+        key = _gram(a, i, k)
+        lo = np.searchsorted(sorted_keys, key, side="left")
+        if lo == nb or sorted_keys[lo] != key:
+            i += 1
+            continue
+        hi = np.searchsorted(sorted_keys, key, side="right")
+        t = cursor[lo]
+        while t < hi:
+            j = order[t]
+            usable = True
+            for x in range(k):
+                if used_b[j + x]:
+                    usable = False
+                    break
+            if usable:
+                break
+            t += 1
+        if t < hi:
+            j = order[t]
+            for x in range(k):
+                used_a[i + x] = True
+                used_b[j + x] = True
+            taken[n_taken, 0], taken[n_taken, 1], taken[n_taken, 2] = i, j, k
+            n_taken += 1
+            cursor[lo] = t + 1
+            i += k
+        else:
+            cursor[lo] = t
+            i += 1
+    return taken[:n_taken]
+
+
+@numba.njit(cache=True, nogil=True)
 def greedy_common_runs(a, b, min_run):
     """Runs removed by the greedy procedure, in removal order, as an (k, 3) array of
     (start in a, start in b, length).
@@ -76,15 +146,32 @@ def greedy_common_runs(a, b, min_run):
     Runs wait in one bucket per length; buckets are served longest first, each in (start in
     a, start in b) order, so the longest run is always taken first and ties go to the earliest.
     A run that overlaps removed items is split into its free pieces, which join the buckets of
-    their (shorter) lengths.
+    their (shorter) lengths. The shortest level (min_run items, most of the runs) is served
+    without listing its runs when min_run <= 2 (see _shortest_level).
     """
-    ri, rj, rl = _maximal_runs(a, b, min_run)
+    n, m = len(a), len(b)
+    if n < min_run or m < min_run or n == 0 or m == 0:
+        return np.empty((0, 3), dtype=np.int64)
+    top = max(a.max(), b.max())
+    fast = min_run <= 2 and top < (1 << 21)
+    floor = min_run + 1 if fast else min_run  # shortest length served by the buckets
+    g = floor if fast else (2 if min_run >= 2 else 1)
+    ri, rj, rl = _maximal_runs(a, b, floor, g)
     capacity = len(ri) // 4 + 64
     while True:
-        taken, complete = _greedy(len(a), len(b), min_run, ri, rj, rl, capacity)
+        used_a = np.zeros(n, dtype=np.bool_)
+        used_b = np.zeros(m, dtype=np.bool_)
+        taken, complete = _greedy(n, m, floor, ri, rj, rl, capacity, used_a, used_b)
         if complete:
-            return taken
+            break
         capacity *= 4  # more split pieces than room for them: rare, start again with more
+    if not fast:
+        return taken
+    rest = _shortest_level(a, b, min_run, used_a, used_b)
+    out = np.empty((len(taken) + len(rest), 3), dtype=np.int64)
+    out[: len(taken)] = taken
+    out[len(taken) :] = rest
+    return out
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -118,7 +205,7 @@ def _take_or_split(i, j, length, min_run, used_a, used_b, pi, pj, pnxt, phead, n
 
 
 @numba.njit(cache=True, nogil=True)
-def _greedy(n, m, min_run, ri, rj, rl, capacity):
+def _greedy(n, m, min_run, ri, rj, rl, capacity, used_a, used_b):
     # runs come from _maximal_runs in (i, j) order; a stable counting sort by length keeps that
     # order within each length, so only the few split pieces ever need sorting
     taken = np.empty((max(min(n, m) // max(min_run, 1) + 1, 1), 3), dtype=np.int64)
@@ -140,8 +227,6 @@ def _greedy(n, m, min_run, ri, rj, rl, capacity):
     pnxt = np.empty(capacity, dtype=np.int64)
     phead = np.full(longest + 1, -1, dtype=np.int64)
     n_pieces = 0
-    used_a = np.zeros(n, dtype=np.bool_)
-    used_b = np.zeros(m, dtype=np.bool_)
     free_a, free_b = n, m
     for length in range(longest, min_run - 1, -1):
         if free_a < length or free_b < length:
