@@ -10,6 +10,7 @@ from _core_data import habitual_log, split_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netpersona import ConfigError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin import (
     MATCH_SCHEMA,
@@ -137,3 +138,11 @@ def test_a_user_ranks_itself_first_against_its_own_earlier_days(seed, n_users, p
     for r in rows:
         if r["rank"] == 1:
             assert r["library_user"] == r["query_user"][1:]
+
+
+def test_query_profiles_must_be_built_against_the_library():
+    library, queries, _ = split_log(habitual_log(6, 8, seed=4), query_days=2)
+    engine, lib, _ = _profiles(library, queries)
+    alone = build_profiles(engine, "qry_log", "alone")  # no reference: its own site codes
+    with pytest.raises(ConfigError, match="reference=library"):
+        identify(engine, lib, alone)

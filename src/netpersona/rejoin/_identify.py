@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from netpersona._exceptions import ConfigError
 from netpersona._progress import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._join import JaccardIndex, run_parallel
@@ -88,6 +89,12 @@ def identify(
     output set. ``engine`` is accepted for symmetry with the other calls; the profiles know
     theirs.
     """
+    if queries.reference != library.name:
+        raise ConfigError(
+            f"the query profiles {queries.name!r} were not built against the library "
+            f"{library.name!r}, so their site codes and V(d) do not match it; build them with "
+            "build_profiles(..., reference=library)"
+        )
     started = time.perf_counter()
     with progress.step("loading profiles"):
         lib = library.arrays()
