@@ -195,6 +195,17 @@ def _byte_tables(hot_bit, weights):
 
 
 @numba.njit(cache=True, inline="always")
+def _put(out_q, out_lib, out_j, out_w, n_out, x, u, jac, weight):
+    """Store pair n_out (growing the output arrays when full)."""
+    if n_out == len(out_lib):
+        out_q, out_lib = _grow(out_q, n_out + 1), _grow(out_lib, n_out + 1)
+        out_j, out_w = _grow(out_j, n_out + 1), _grow(out_w, n_out + 1)
+    out_q[n_out], out_lib[n_out] = x, u
+    out_j[n_out], out_w[n_out] = jac, weight
+    return out_q, out_lib, out_j, out_w
+
+
+@numba.njit(cache=True, inline="always")
 def _overlap(mask_a, mask_b, cold_b_start, cold_b_end, cold_b, mark, stamp, weights, popcount,
              byte_weight):  # fmt: skip
     """|A ∩ B| and Σ W over it: common sites by popcount of the masks, the rest by B's cold
@@ -283,11 +294,9 @@ def _probe(
                 )  # fmt: skip
                 jac = overlap / (nx + ny - overlap)
                 if jac > threshold:
-                    if n_out == len(out_lib):
-                        out_q, out_lib = _grow(out_q, n_out + 1), _grow(out_lib, n_out + 1)
-                        out_j, out_w = _grow(out_j, n_out + 1), _grow(out_w, n_out + 1)
-                    out_q[n_out], out_lib[n_out] = x, u
-                    out_j[n_out], out_w[n_out] = jac, weight
+                    out_q, out_lib, out_j, out_w = _put(
+                        out_q, out_lib, out_j, out_w, n_out, x, u, jac, weight
+                    )
                     n_out += 1
 
     # pass B: library partners with |y| > |x|
@@ -321,11 +330,9 @@ def _probe(
                 )  # fmt: skip
                 jac = overlap / (nx + ny - overlap)
                 if jac > threshold:
-                    if n_out == len(out_lib):
-                        out_q, out_lib = _grow(out_q, n_out + 1), _grow(out_lib, n_out + 1)
-                        out_j, out_w = _grow(out_j, n_out + 1), _grow(out_w, n_out + 1)
-                    out_q[n_out], out_lib[n_out] = x, u
-                    out_j[n_out], out_w[n_out] = jac, weight
+                    out_q, out_lib, out_j, out_w = _put(
+                        out_q, out_lib, out_j, out_w, n_out, x, u, jac, weight
+                    )
                     n_out += 1
 
     order = np.argsort(out_q[:n_out] * n_lib + out_lib[:n_out])
