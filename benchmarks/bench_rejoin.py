@@ -195,9 +195,9 @@ def _paper_part(quick: bool) -> dict:
             "SELECT (SELECT count(*) FROM eval_library_log) AS lib, "
             "(SELECT count(*) FROM eval_query_log) AS qry"
         ).to_pylist()[0]
-        growth = _growth(engine, ev, quick) if _wanted("growth") else None
     finally:
-        drop_tables(engine, "eval")
+        # the growth part reuses the split; the evaluation's profiles are not needed again
+        drop_tables(engine, "eval_pf1" if _wanted("growth") else "eval")
         engine.close()
     metrics = ev.metrics
     profile_seconds = metrics["steps"][0]["seconds"]
@@ -219,11 +219,23 @@ def _paper_part(quick: bool) -> dict:
         "bare_rows_per_s": load["rows"] / bare,
         "identify_seconds": metrics["seconds_total"] - profile_seconds,
         "peak_rss_mb": peak_rss_mb(),
-        "growth": growth,
     }
 
 
-def _growth(engine, ev, quick: bool) -> list[dict]:
+def _growth_part(quick: bool, paper: dict) -> list[dict]:
+    """Step 2's candidates and time for growing libraries against the paper part's queries
+    (its split is still in the DuckDB file)."""
+    from netpersona.rejoin._protocol import drop_tables
+
+    engine = _prepared(*_scale(quick)[:2])[0]
+    try:
+        return _growth(engine, paper["metrics"], quick)
+    finally:
+        drop_tables(engine, "eval")
+        engine.close()
+
+
+def _growth(engine, metrics: dict, quick: bool) -> list[dict]:
     """Step 2's candidates and time for growing libraries against the same queries."""
     import pyarrow as pa
 
@@ -262,13 +274,13 @@ def _growth(engine, ev, quick: bool) -> list[dict]:
         print(f"  growth: library {len(kept):,}: {rows[-1]}", flush=True)
     engine.execute("DROP TABLE IF EXISTS growth_log")
     # the whole library: the evaluation's own run (its profiles are not built again)
-    step2 = ev.metrics["steps"][1]
+    step2 = metrics["steps"][1]
     rows.append(
         {
             "library": len(library_users),
             "step2_mean_candidates": step2["mean_candidates"],
             "step2_seconds": step2["seconds"],
-            "identify_seconds": ev.metrics["seconds_total"] - ev.metrics["steps"][0]["seconds"],
+            "identify_seconds": metrics["seconds_total"] - metrics["steps"][0]["seconds"],
         }
     )
     return rows
@@ -556,6 +568,11 @@ def main(quick: bool) -> None:
             continue
         print(f"rejoin: {part} ...", flush=True)
         results[part] = run(quick)
+        if part == "paper" and _wanted("growth"):
+            path.write_text(json.dumps(results, indent=1, default=str))
+            write_section("rejoin", _render(results, quick))
+            print("rejoin: growth ...", flush=True)
+            results["paper"]["growth"] = _growth_part(quick, results["paper"])
         path.write_text(json.dumps(results, indent=1, default=str))
         write_section("rejoin", _render(results, quick))
     print(f"peak memory {peak_rss_mb():,.0f} MB", flush=True)
