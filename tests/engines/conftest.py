@@ -23,6 +23,8 @@ TEST_SPARK_CONF = {
     "spark.ui.enabled": "false",
     "spark.driver.memory": "2g",
     "spark.sql.adaptive.enabled": "false",
+    # tiny test tables: compiling generated code costs more than it saves
+    "spark.sql.codegen.wholeStage": "false",
 }
 
 ENGINES = [
@@ -32,7 +34,7 @@ ENGINES = [
 
 
 @pytest.fixture(scope="session")
-def spark_session():
+def spark_session(tmp_path_factory):
     """The one Spark session of the test run (local[2])."""
     reason = spark_available()
     if reason:
@@ -40,7 +42,9 @@ def spark_session():
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from netpersona.engine._spark import session
 
-    spark = session("local[2]", TEST_SPARK_CONF, app_name="netpersona-tests")
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    conf = {**TEST_SPARK_CONF, "spark.sql.warehouse.dir": str(warehouse)}
+    spark = session("local[2]", conf, app_name="netpersona-tests")
     spark.sparkContext.setLogLevel("ERROR")
     yield spark
     spark.stop()

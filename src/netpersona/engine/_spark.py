@@ -13,7 +13,9 @@ clock exactly as DuckDB does; results come back as naive Arrow timestamps again.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -53,11 +55,10 @@ def spark_available() -> str | None:
     """None when pyspark and a Java runtime are usable here, else the reason they are not."""
     import shutil
     from importlib.util import find_spec
-    from os import environ
 
     if find_spec("pyspark") is None:
         return 'pyspark is not installed (pip install "netpersona[spark]")'
-    if not environ.get("JAVA_HOME") and shutil.which("java") is None:
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
         return "no Java runtime (install Java 17 or set JAVA_HOME)"
     return None
 
@@ -86,7 +87,10 @@ def session(
             if key.startswith("spark.sql."):
                 active.conf.set(key, value)
         return active
-    builder = SparkSession.builder.master(master).appName(app_name)
+    builder = SparkSession.builder.appName(app_name)
+    if not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # under spark-submit the JVM exists already and its --master wins
+        builder = builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -271,3 +275,110 @@ def _spark_ready(table: pa.Table) -> pa.Table | object:
     if int(pyspark.__version__.split(".")[0]) >= 4:
         return table
     return table.to_pandas()
+
+
+def read_canonical_log(
+    engine: SparkEngine,
+    source: str,
+    table: str = "access_log",
+    *,
+    user_col: str = "user_id",
+    time_col: str = "ts",
+    url_col: str | None = "url",
+    site_col: str | None = None,
+    fmt: str | None = None,
+    time_unit: str | None = None,
+    timezone: str = "UTC",
+    options: Mapping[str, str] | None = None,
+) -> int:
+    """Read an access log that Spark can reach into the canonical table ``table``
+    (``user_id STRING, ts TIMESTAMP local wall time, site STRING``); returns its row count.
+
+    ``source``: a table (``db.name``) or any path Spark reads (``hdfs://``, ``s3a://``, local),
+    Parquet unless ``fmt`` says ``csv``/``json`` (``options`` go to the reader). Times: a
+    timestamp column is taken as wall time already; epoch numbers (``time_unit`` ``s`` or
+    ``ms``) and strings with an offset are instants shown in ``timezone``. Sites: ``site_col``
+    as given (lower-cased), else the registrable domain of ``url_col``'s host, by the same
+    code as the DuckDB reader (host cut in SQL, Public Suffix List once per distinct host on
+    the driver). Rows without user, time or site are left out.
+    """
+    from netpersona.io._sites import authority_sql, sites_for_hosts
+
+    raw = f"{table}__raw"
+    engine.read_source(raw, source, fmt, **dict(options or {}))
+    frame = engine.frame(raw)
+    kinds = dict(frame.dtypes)
+    for column in (user_col, time_col, site_col or url_col):
+        if column not in kinds:
+            raise InputError(
+                f"no column {column!r} in {source}; it has {', '.join(kinds)}",
+                path=source,
+                column=column,
+                hint="name the columns with --user-col / --time-col / --url-col / --site-col",
+            )
+    t = f"`{time_col}`"
+    zone = timezone.replace("'", "")
+    if kinds[time_col].startswith("timestamp"):  # NTZ (naive Parquet) read as wall time too
+        ts = f"CAST({t} AS TIMESTAMP)"
+    elif time_unit in ("s", "ms") or kinds[time_col] in ("int", "bigint", "double", "float"):
+        seconds = f"CAST({t} AS DOUBLE)" + (" / 1000" if time_unit == "ms" else "")
+        ts = f"from_utc_timestamp(timestamp_micros(CAST({seconds} * 1000000 AS BIGINT)), '{zone}')"
+    else:  # ISO text: with an offset it is an instant, without one it is wall time already
+        ts = (
+            f"CASE WHEN {t} RLIKE '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$' "
+            f"THEN from_utc_timestamp(to_timestamp({t}), '{zone}') ELSE to_timestamp({t}) END"
+        )
+    user = f"CAST(`{user_col}` AS STRING)"
+    if site_col:
+        sites_join, site = "", f"lower(CAST(`{site_col}` AS STRING))"
+    else:
+        authority = translate(authority_sql(f'CAST("{url_col}" AS VARCHAR)'), engine.dialect)
+        hosts_table = f"{table}__hosts"
+        engine.create_table(
+            f"{table}__authority",
+            mark(engine.dialect)
+            + f"SELECT *, {_MARK.sub('', authority)} AS authority__ FROM {raw}",
+        )
+        authorities = engine.fetch_arrow(
+            f"SELECT DISTINCT authority__ AS authority FROM {table}__authority"
+        )["authority"].to_pylist()
+        engine.register_arrow(
+            hosts_table,
+            pa.table(
+                {
+                    "authority": pa.array(authorities, pa.string()),
+                    "site": pa.array(sites_for_hosts(authorities), pa.string()),
+                }
+            ),
+        )
+        raw = f"{table}__authority"
+        sites_join = f"LEFT JOIN {hosts_table} AS h ON h.authority = r.authority__"
+        site = "h.site"
+    engine.create_table(
+        table,
+        mark(engine.dialect)
+        + f"""SELECT * FROM (
+            SELECT {user} AS user_id, {ts} AS ts, {site} AS site FROM {raw} AS r {sites_join})
+        WHERE user_id IS NOT NULL AND ts IS NOT NULL AND site IS NOT NULL""",
+    )
+    rows = int(engine.fetch_scalar(f"SELECT count(*) FROM {table}"))
+    for scratch in (f"{table}__raw", f"{table}__authority", f"{table}__hosts"):
+        engine.execute(f"DROP VIEW IF EXISTS {scratch}")
+    return rows
+
+
+def submit_main(argv: list[str] | None = None) -> None:
+    """Entry point for ``spark-submit <this file> <netpersona command> ...``: runs the
+    netpersona command line in the submitted driver, on the Spark engine unless the command
+    names one."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--engine" not in args and not any(a.startswith("--engine=") for a in args):
+        args.append("--engine=spark")
+    sys.argv = ["netpersona", *args]
+    from netpersona.cli import main
+
+    main()
+
+
+if __name__ == "__main__":
+    submit_main()
