@@ -251,3 +251,20 @@ def test_identify_report_is_written_and_not_overwritten(logs, workspace, tmp_pat
     (tmp_path / "m.csv").unlink()
     again = runner.invoke(app, args)  # the report exists: refused before any work
     assert again.exit_code != 0 and not (tmp_path / "m.csv").exists()
+
+
+def test_identify_with_other_profile_settings_rebuilds_the_library_for_the_run(
+    logs, workspace, tmp_path
+):
+    folder, _, query_users = logs
+    out = tmp_path / "m.csv"
+    result = runner.invoke(app, ["rejoin", "identify", "--queries", str(folder / "queries.csv"),
+                                 *SITE, "--workspace", str(workspace), "--active-minutes", "1",
+                                 "--frequent-ratio", "0.5", "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted({r["query_user"] for r in _rows(out)}) == query_users
+    with Workspace(workspace, read_only=True) as ws:
+        tables = ws.fetch_arrow("SELECT table_name FROM information_schema.tables")[0]
+        meta = ws.fetch_scalar("SELECT value FROM library_meta")
+    assert not any(t.startswith("_rejoin") for t in tables.to_pylist())
+    assert '"active_minutes": 20' in meta  # the indexed library itself is untouched
