@@ -133,7 +133,9 @@ def profile_statements(
                 lead(ts) {window} AS next_ts
             FROM coded)
         SELECT uid, site_id, ts,
-            (previous_site IS NULL OR previous_site <> site_id) AS new_item
+            (previous_site IS NULL OR previous_site <> site_id) AS new_item,
+            (previous_ts IS NULL
+             OR date_trunc('minute', previous_ts) <> date_trunc('minute', ts)) AS new_minute
         FROM marked
         WHERE previous_site IS NULL OR previous_site <> site_id OR next_ts IS NULL
             OR date_trunc('minute', previous_ts) <> date_trunc('minute', ts)""",
@@ -168,11 +170,10 @@ def profile_statements(
     if settings.active_minutes <= 1:
         active = f"SELECT DISTINCT uid, day, hour FROM {t['cells']}"
     else:
-        active = f"""SELECT uid, CAST(minute_ts AS DATE) AS day,
-                CAST(hour(minute_ts) AS INTEGER) AS hour
-            FROM (SELECT DISTINCT uid, date_trunc('minute', ts) AS minute_ts
-                  FROM {t["marks"]}) AS m
-            GROUP BY uid, CAST(minute_ts AS DATE), CAST(hour(minute_ts) AS INTEGER)
+        # each active minute has exactly one mark flagged new_minute: its first request
+        active = f"""SELECT uid, CAST(ts AS DATE) AS day, CAST(hour(ts) AS INTEGER) AS hour
+            FROM {t["marks"]} WHERE new_minute
+            GROUP BY uid, CAST(ts AS DATE), CAST(hour(ts) AS INTEGER)
             HAVING count(*) >= {int(settings.active_minutes)}"""
     add(
         "hours",
