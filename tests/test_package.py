@@ -75,3 +75,21 @@ def test_atomic_output_refuses_to_overwrite_without_force(tmp_path):
         write_text_atomic(target, "second")
     write_text_atomic(target, "second", force=True)
     assert target.read_text() == "second"
+
+
+def test_atomic_output_gives_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = write_text_atomic(tmp_path / "matches.csv", "x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_engine_table_check_leaves_no_result_open():
+    from netpersona.engine import DuckDBEngine
+
+    with DuckDBEngine() as engine:
+        engine.execute("CREATE TABLE t AS SELECT 1 AS x")
+        assert engine.has_table("t") and not engine.has_table("u")
+        assert engine.fetch_arrow("SELECT x FROM t").to_pylist() == [{"x": 1}]

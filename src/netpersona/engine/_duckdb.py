@@ -60,11 +60,10 @@ class DuckDBEngine(Engine):
         self.con.execute(f"{verb} {name} AS {select_sql}")
 
     def has_table(self, name: str) -> bool:
-        return bool(
-            self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchone()[0]
-        )
+        rows = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchall()  # read fully: an open result would break the next query
+        return bool(rows[0][0])
 
     def close(self) -> None:
         self.con.close()

@@ -40,6 +40,8 @@ def atomic_output(path: str | Path, force: bool = False, directory: bool = False
         tmp = Path(name)
     try:
         yield tmp
+        # mkstemp/mkdtemp make owner-only files; give the result the usual umask permissions
+        tmp.chmod((0o777 if directory else 0o666) & ~_umask())
         if directory and path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         os.replace(tmp, path)
@@ -49,6 +51,12 @@ def atomic_output(path: str | Path, force: bool = False, directory: bool = False
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(path: str | Path, text: str, force: bool = False) -> Path:
