@@ -110,3 +110,15 @@ def test_rank_features_describe_the_candidate_list():
     margin = x[:, FEATURES.index("tfidf_margin_next")]
     np.testing.assert_allclose(margin, [cos[0] - cos[1], cos[1] - cos[2], 0.0])
     np.testing.assert_allclose(x[:, FEATURES.index("tfidf_gap_best")], cos[0] - cos)
+
+
+def test_recent_items_keep_the_end_of_each_sequence():
+    from netpersona.rejoin._learned._features import recent_items
+
+    rows = [(0, m, m % 5) for m in range(12)] + [(1, 100 + m, 7 - m % 2) for m in range(3)]
+    side, _ = _side(rows)
+    cut = recent_items(side.arrays, 4)
+    for user in range(side.n_users):
+        full = side.arrays.sequence_of(user).tolist()
+        assert cut.sequence_of(user).tolist() == full[-4:]
+    assert recent_items(side.arrays, 100) is side.arrays

@@ -206,5 +206,10 @@ def candidate_pairs(
     np.bitwise_or.at(source, inverse, flags)
     query = unique // (l_activity.n_users + 1)
     library = unique % (l_activity.n_users + 1)
-    cosine = pair_cosine(q_tfidf, l_tfidf, query, library)
+    # the top-k pairs carry their cosine already; compute it for the other sources' pairs only
+    cosine = np.zeros(len(unique))
+    known = np.searchsorted(unique, top.query * (l_activity.n_users + 1) + top.library)
+    cosine[known] = top.cosine
+    missing = (source & FROM_TFIDF) == 0
+    cosine[missing] = pair_cosine(q_tfidf, l_tfidf, query[missing], library[missing])
     return CandidatePairs(query, library, cosine, source)

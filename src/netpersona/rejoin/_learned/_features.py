@@ -9,6 +9,8 @@ candidates (and the query's among the candidate's).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numba
 import numpy as np
 
@@ -33,6 +35,11 @@ from netpersona.rejoin._steps import (
 )
 
 DAY = 86_400.0
+#: visit order (SimiFour) is compared over each user's last this many items: the cost of the
+#: common-run search grows with the sequences, dense logs have thousands per user
+SEQUENCE_ITEMS = 100
+#: ... and only for each query's this many best candidates by TF-IDF cosine (0 for the others)
+SEQUENCE_CANDIDATES = 10
 #: the gap feature is clipped to this many days either side
 GAP_CLIP_DAYS = 60.0
 
@@ -188,9 +195,12 @@ def _overlap_features(pq, pl, qa: Activity, la: Activity, weight: np.ndarray) ->
     return out
 
 
-def _paper_features(pq, pl, qp: ProfileArrays, lp: ProfileArrays, min_run: int) -> dict:
+def _paper_features(
+    pq, pl, qp: ProfileArrays, lp: ProfileArrays, min_run: int, order_mask: np.ndarray
+) -> dict:
     """The paper's SimiOne..SimiFour for every pair (however it would have fared in the
-    paper's trimming), by the re-join core's own step functions."""
+    paper's trimming), by the re-join core's own step functions; SimiFour over the last
+    :data:`SEQUENCE_ITEMS` items of each sequence, for the pairs of ``order_mask`` only."""
     weight = join_weights(qp, lp)
     zeros_q, zeros_l = np.zeros(len(qp.frequent_sites)), np.zeros(len(lp.frequent_sites))
     shared, w_shared, _, _ = _overlap(
@@ -200,7 +210,9 @@ def _paper_features(pq, pl, qp: ProfileArrays, lp: ProfileArrays, min_run: int) 
     q_n, l_n = np.diff(qp.frequent_indptr)[pq], np.diff(lp.frequent_indptr)[pl]
     c = Candidates.from_arrays(pq, pl, _ratio(shared, q_n + l_n - shared), w_shared)
     simi_three_scores(c, qp, lp)
-    simi_four_scores(c, qp, lp, min_run)
+    four = simi_four_scores(c.take(order_mask), recent_items(qp), recent_items(lp), min_run)
+    c.simi_four = np.zeros(len(c))
+    c.simi_four[order_mask] = four.simi_four
     return {
         "simi_one": c.simi_one,
         "simi_two": c.simi_two,
@@ -209,6 +221,20 @@ def _paper_features(pq, pl, qp: ProfileArrays, lp: ProfileArrays, min_run: int) 
         "paper_site_hour": c.site_hour,
         "simi_four": np.clip(c.simi_four, 0.0, 1.0),
     }
+
+
+def recent_items(arrays: ProfileArrays, keep: int = SEQUENCE_ITEMS) -> ProfileArrays:
+    """The profile set with each item sequence cut to its last ``keep`` items."""
+    lengths = np.diff(arrays.sequence_indptr)
+    kept = np.minimum(lengths, keep)
+    if np.array_equal(kept, lengths):
+        return arrays
+    indptr = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(kept, out=indptr[1:])
+    stop = np.repeat(arrays.sequence_indptr[1:], kept)
+    offset = np.arange(indptr[-1]) - np.repeat(indptr[:-1], kept)
+    items = arrays.sequence_items[stop - np.repeat(kept, kept) + offset]
+    return dataclasses.replace(arrays, sequence_indptr=indptr, sequence_items=items)
 
 
 def rank_features(pairs: CandidatePairs, n_library: int) -> dict:
@@ -257,7 +283,8 @@ def pair_features(
     cols: dict[str, np.ndarray] = {"tfidf_cosine": pairs.cosine}
     cols.update(rank_features(pairs, library.n_users))
     cols.update(_overlap_features(pq, pl, qa, la, weight))
-    cols.update(_paper_features(pq, pl, queries.arrays, library.arrays, min_run))
+    near = cols["tfidf_rank"] <= np.log(SEQUENCE_CANDIDATES) + 1e-9
+    cols.update(_paper_features(pq, pl, queries.arrays, library.arrays, min_run, near))
     cols["hour_cosine"] = cosine_rows(qa.hour_events[pq], la.hour_events[pl])
     cols["dow_cosine"] = cosine_rows(qa.dow_events[pq], la.dow_events[pl])
     q_rate = _ratio(qa.n_events, qa.online_days)[pq]
