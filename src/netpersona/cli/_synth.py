@@ -47,9 +47,9 @@ def access_logs(
 ) -> None:
     """Synthesise a mobile operator's URL access log (user_id, ts, url).
 
-    Subscribers with habitual sites (some rare), personal daily rhythms, a habitual visit
-    order, drift, days off and a minority of sparse users, over ~200k sites of Zipf-like
-    popularity. Deterministic for a seed. See docs/synthetic-data.md.
+    Habitual sites (some rare), daily rhythms, visit order, drift, days off, sparse users.
+
+    About 200k sites of Zipf-like popularity. Same seed, same file. See docs/synthetic-data.md.
     """
     summary = _write(out, users, days, start, seed, page_loads, requests_per_load, force)
     typer.echo(
