@@ -278,6 +278,28 @@ def test_habits_drift_and_vary_day_to_day(medium):
     assert (jaccard < 1.0).mean() > 0.3
 
 
+def test_users_are_recognisable_from_one_period_to_the_next(medium):
+    """Dense logs: a user's last week looks most like the same user's first two weeks."""
+    cut = medium["day"].min() + pd.Timedelta(days=14)
+    counts = [
+        part.groupby(["user_id", "site"])["day"].nunique().unstack(fill_value=0)
+        for part in (medium[medium["day"] < cut], medium[medium["day"] >= cut])
+    ]
+    users = counts[0].index.intersection(counts[1].index)
+    sites = counts[0].columns.union(counts[1].columns)
+    before, after = (
+        c.reindex(index=users, columns=sites, fill_value=0).to_numpy(float) for c in counts
+    )
+    idf = np.log(len(users) / (1.0 + (before > 0).sum(0)))
+    vectors = []
+    for m in (before, after):
+        v = np.log1p(m) * idf
+        vectors.append(v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-12))
+    best = (vectors[1] @ vectors[0].T).argmax(1)
+    assert len(users) > 250
+    assert (best == np.arange(len(users))).mean() > 0.8
+
+
 # -- reading it back with the product's reader ------------------------------------------------
 
 
