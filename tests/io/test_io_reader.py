@@ -145,6 +145,12 @@ def test_timezone_converts_instants_and_keeps_local_wall_times(tmp_path, engine)
     epoch = write_log(tmp_path / "epoch.csv", "user_id,ts,url\na,1383525000,x.com\n")
     read_access_log(epoch, LogMapping(time_unit="s", timezone="America/Los_Angeles"), engine)
     assert rows(engine) == [("a", "2013-11-03 16:30:00", "x.com")]  # 00:30 UTC = 16:30 PST
+    read_access_log(write_log(tmp_path / "log.csv", text), engine=engine)  # UTC
+    assert [r[1] for r in rows(engine)] == [
+        "2013-11-04 00:30:00",
+        "2013-11-04 00:30:00",
+        "2013-11-04 08:30:00",
+    ]
     # the session's own time zone setting is left as it was
     assert engine.fetch_scalar("SELECT current_setting('TimeZone')") != "Asia/Shanghai"
 
@@ -237,3 +243,13 @@ def test_other_engines_are_refused_clearly(tmp_path):
 
     with pytest.raises(netpersona.ConfigError, match="needs the DuckDB engine"):
         read_access_log(write_log(tmp_path / "log.csv", CSV), engine=OtherEngine())
+
+
+@pytest.mark.parametrize(("zone", "local"), [("UTC", "00:30:00"), ("Asia/Shanghai", "08:30:00")])
+def test_parquet_instants_are_shown_in_the_local_zone(tmp_path, engine, zone, local):
+    import datetime as dt
+
+    instant = dt.datetime(2013, 11, 4, 0, 30, tzinfo=dt.UTC)
+    path = _parquet(tmp_path / "log.parquet", user_id=["a"], ts=pa.array([instant]), url=["x.com"])
+    read_access_log(path, LogMapping(timezone=zone), engine)
+    assert rows(engine) == [("a", f"2013-11-04 {local}", "x.com")]

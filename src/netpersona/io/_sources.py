@@ -35,20 +35,32 @@ def table_exists(engine, name: str) -> bool:
     return bool(engine.fetch_scalar(sql))
 
 
+_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu", "GMT"}
+
+
+def local_time(instant: str, mapping: LogMapping) -> str:
+    """SQL: the wall-clock TIMESTAMP in ``mapping.timezone`` of a TIMESTAMPTZ expression."""
+    if mapping.timezone in _UTC_NAMES:
+        # plain arithmetic: several times cheaper per row than a time-zone conversion
+        return f"make_timestamp(epoch_us({instant}))"
+    return f"timezone({sql_str(mapping.timezone)}, {instant})"
+
+
 def _epoch_expr(number: str, mapping: LogMapping) -> str:
     divisor = 1000.0 if mapping.time_unit == "ms" else 1.0
     seconds = f"({number} / {divisor} + {mapping.origin_seconds()!r})"
-    return (
-        f"CASE WHEN abs({seconds}) < {MAX_EPOCH_SECONDS!r} "
-        f"THEN timezone({sql_str(mapping.timezone)}, to_timestamp({seconds})) END"
-    )
+    if mapping.timezone in _UTC_NAMES:
+        local = f"make_timestamp(CAST({seconds} * 1000000 AS BIGINT))"
+    else:
+        local = local_time(f"to_timestamp({seconds})", mapping)
+    return f"CASE WHEN abs({seconds}) < {MAX_EPOCH_SECONDS!r} THEN {local} END"
 
 
 def _text_time_expr(text: str, mapping: LogMapping) -> str:
     """Local wall time from a VARCHAR holding an ISO time or an epoch number (NULL if bad)."""
     if mapping.time_unit:
         return _epoch_expr(f"TRY_CAST({text} AS DOUBLE)", mapping)
-    return f"timezone({sql_str(mapping.timezone)}, TRY_CAST({text} AS TIMESTAMPTZ))"
+    return local_time(f"TRY_CAST({text} AS TIMESTAMPTZ)", mapping)
 
 
 def _host_expr(text: str, mapping: LogMapping) -> str:
@@ -127,9 +139,8 @@ def parquet_source(path: Path, mapping: LogMapping, engine):
         for row in engine.fetch_arrow(f"DESCRIBE SELECT * FROM {read}").to_pylist()
     }
     kind = types[mapping.time_col].upper()
-    tz = sql_str(mapping.timezone)
     if kind.startswith("TIMESTAMP WITH TIME ZONE"):
-        ts = f"timezone({tz}, time_raw)"
+        ts = local_time("time_raw", mapping)
     elif kind.startswith(("TIMESTAMP", "DATE")):
         ts = "CAST(time_raw AS TIMESTAMP)"
     elif kind in ("VARCHAR", "JSON"):
