@@ -7,9 +7,11 @@ from netpersona.io._privacy import load_key, mask_id, pseudonymize
 from netpersona.io._quarantine import RejectedRow
 from netpersona.io._reader import ReadSummary, read_access_log
 from netpersona.io._sites import registrable_domain, site_of_url
+from netpersona.io._summary import LogSummary, summarise_log
 
 __all__ = [
     "LogMapping",
+    "LogSummary",
     "ReadSummary",
     "RejectedRow",
     "atomic_output",
@@ -20,5 +22,6 @@ __all__ = [
     "read_access_log",
     "registrable_domain",
     "site_of_url",
+    "summarise_log",
     "write_text_atomic",
 ]
