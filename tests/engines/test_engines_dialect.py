@@ -134,3 +134,25 @@ def test_importing_the_engine_package_does_not_import_pyspark():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_spark_submit_entry_point_runs_the_cli_on_spark(monkeypatch):
+    import netpersona.cli
+    from netpersona.engine._spark import submit_main
+
+    seen = []
+    monkeypatch.setattr(netpersona.cli, "main", lambda: seen.append(list(sys.argv)))
+    monkeypatch.setattr(sys, "argv", sys.argv[:])
+    submit_main(["rejoin", "identify", "--queries", "hdfs:///q/", "--out", "M.csv"])
+    submit_main(["rejoin", "index", "--engine", "duckdb", "logs.csv"])
+    assert seen[0] == [
+        "netpersona",
+        "rejoin",
+        "identify",
+        "--queries",
+        "hdfs:///q/",
+        "--out",
+        "M.csv",
+        "--engine=spark",
+    ]
+    assert seen[1] == ["netpersona", "rejoin", "index", "--engine", "duckdb", "logs.csv"]

@@ -80,6 +80,10 @@ def session(
     settings = dict(DEFAULT_CONF)
     if master.startswith("local"):
         settings.update(LOCAL_CONF)
+        if not os.environ.get("PYSPARK_PYTHON") and "spark.pyspark.python" not in (conf or {}):
+            # local Python workers (step 5's mapInPandas) run this interpreter, which has
+            # netpersona; pyspark reads the variable when the session starts
+            os.environ["PYSPARK_PYTHON"] = sys.executable
     settings.update(conf or {})
     active = SparkSession.getActiveSession()
     if active is not None:
