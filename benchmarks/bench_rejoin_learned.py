@@ -195,6 +195,13 @@ def render(results: dict) -> str:
                 f"{_gap(real['balanced_accuracy'], sim.get('balanced_accuracy'))} | "
                 f"{row['seconds']:.1f} |"
             )
+        if p["n_absent"] and p["n_absent"] < 50:
+            lines += [
+                "",
+                f"_Only {p['n_absent']} absent and {p['n_present']} present queries: one query "
+                f"moves acc_absent by {100 / p['n_absent']:.1f} points; differences here are "
+                "within noise._",
+            ]
         learned = r["rows"]["learned"]
         models = ", ".join(
             f"{k}: balanced {_pct(v['balanced_accuracy'])}, rank-1 {_pct(v['rank1_present'])}"
