@@ -129,3 +129,32 @@ def test_summary_of_a_workspace_table(tmp_path):
     assert (summary["rows"], summary["rejected"], summary["users"]) == (3, 1, 2)
     nothing = runner.invoke(app, ["logs", "summary"])
     assert isinstance(nothing.exception, netpersona.InputError)
+
+
+REAL_LOG_FLAGS = {  # exactly as in docs/input-formats.md
+    "gesis_web_tracking_urls.csv": (
+        ["--user-col", "panelist_id", "--time-col", "used_at", "--site-col", "domain"],
+        (18_878, 10),
+    ),
+    "collegemsg.txt": (
+        ["--columns", "sender,recipient,ts", "--user-col", "sender", "--site-col", "recipient",
+         "--time-unit", "s", "--timezone", "America/Los_Angeles"],
+        (59_835, 1_350),
+    ),
+    "jodie_wikipedia.txt.gz": (
+        ["--columns", "user,page,ts", "--user-col", "user", "--site-col", "page",
+         "--time-unit", "s"],
+        (157_474, 8_227),
+    ),
+}  # fmt: skip
+
+
+def test_the_documented_invocations_read_the_real_logs(shared_data):
+    for name, (flags, (n_rows, n_users)) in REAL_LOG_FLAGS.items():
+        path = shared_data / "access_logs" / name
+        if not path.exists():
+            continue  # each file is optional on a machine; the others still run
+        result = runner.invoke(app, ["logs", "summary", str(path), *flags, "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        assert (summary["rows"], summary["rejected"], summary["users"]) == (n_rows, 0, n_users)
