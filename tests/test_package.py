@@ -93,3 +93,15 @@ def test_engine_table_check_leaves_no_result_open():
         engine.execute("CREATE TABLE t AS SELECT 1 AS x")
         assert engine.has_table("t") and not engine.has_table("u")
         assert engine.fetch_arrow("SELECT x FROM t").to_pylist() == [{"x": 1}]
+
+
+def test_in_memory_engine_spills_to_a_private_temp_folder_removed_on_close():
+    from pathlib import Path
+
+    from netpersona.engine import DuckDBEngine
+
+    engine = DuckDBEngine()
+    temp = Path(engine.fetch_scalar("SELECT current_setting('temp_directory')"))
+    assert temp.name.startswith("netpersona-duckdb-") and temp.is_dir()
+    engine.close()
+    assert not temp.exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,9 @@ class DuckDBEngine(Engine):
     """An engine over one DuckDB database: a file (a workspace) or ``:memory:``.
 
     ``threads`` defaults to the machine's cores; ``memory_limit`` (e.g. ``"8GB"``) bounds DuckDB's
-    own memory, spilling to ``temp_directory`` beyond it.
+    own memory, spilling to ``temp_directory`` beyond it. An in-memory database spills into a
+    private folder under the system's temporary directory (``$TMPDIR``), removed on
+    :meth:`close`, never into the current folder; a workspace spills beside its file.
     """
 
     dialect = "duckdb"
@@ -30,9 +34,15 @@ class DuckDBEngine(Engine):
         threads: int | None = None,
         memory_limit: str | None = None,
         read_only: bool = False,
+        temp_directory: str | Path | None = None,
     ) -> None:
         self.path = str(path)
         self.con = duckdb.connect(self.path, read_only=read_only)
+        self._own_temp: str | None = None
+        if temp_directory is None and self.path == ":memory:":
+            self._own_temp = temp_directory = tempfile.mkdtemp(prefix="netpersona-duckdb-")
+        if temp_directory is not None:
+            self.con.execute(f"SET temp_directory = '{str(temp_directory).replace(chr(39), '')}'")
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -67,3 +77,6 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.close()
+        if self._own_temp is not None:
+            shutil.rmtree(self._own_temp, ignore_errors=True)
+            self._own_temp = None
