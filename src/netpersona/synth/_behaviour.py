@@ -19,6 +19,8 @@ depend on how many users are generated or how they are batched. The model, in or
    habitual site by weight.
 5. **Requests**: a page load fires the page URL then resource URLs, all on the same site,
    milliseconds apart.
+6. **Background**: the user's installed apps add heartbeats and polls (see
+   :mod:`netpersona.synth._background`), drawn from a separate stream.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netpersona.synth._background import background_requests
 from netpersona.synth._settings import AccessLogSettings
 from netpersona.synth._sites import N_CATEGORIES, SiteUniverse, zipf_index
 from netpersona.synth._vocab import CATEGORY_SHARE
@@ -63,8 +66,12 @@ def simulate_user(
     settings: AccessLogSettings,
     n_days: int,
     first_weekday: int,
+    background_rng: np.random.Generator | None = None,
 ) -> UserLog:
-    """Simulate one subscriber over ``n_days`` days (``first_weekday``: 0 = Monday)."""
+    """Simulate one subscriber over ``n_days`` days (``first_weekday``: 0 = Monday).
+
+    ``background_rng`` is the user's stream for background app traffic; without it the log
+    holds browsing only."""
     s = settings
     light = rng.random() < s.light_user_fraction
     days = _active_days(rng, s, n_days, light)
@@ -121,6 +128,15 @@ def simulate_user(
     url = base + universe.n_pages[req_site] + res
     url[req_first] = base[req_first] + page
     ts = np.repeat(load_ts, n_req) + req_off
+    if background_rng is not None:
+        bg = background_requests(
+            background_rng, universe, s, act, start, start + duration, sess_day
+        )
+        if len(bg.ts_ms):
+            ts = np.concatenate([ts.astype(np.int64), bg.ts_ms])
+            url = np.concatenate([url, bg.url_id])
+            order = np.argsort(ts, kind="stable")  # browsing first at equal times
+            ts, url = ts[order], url[order]
     keep = ts < n_days * DAY_MS  # a session running past the window's end is cut there
     return UserLog(ts_ms=ts[keep].astype(np.int64), url_id=url[keep])
 

@@ -43,6 +43,16 @@ class AccessLogSettings:
         loads are ``light_volume`` times a regular user's and whose offline share lies in
         ``light_day_off_range``; ``partial_presence_fraction``: share of numbers that start
         or stop inside the window.
+    Background app traffic (see ``_background.py``; ``background_apps=(0, 0)`` turns it off)
+        ``background_apps``: range of the number of chatty installed apps per user;
+        ``background_app_pool``: their back ends are among this many most popular sites,
+        adopted by a Zipf law with exponent ``background_app_zipf``;
+        ``background_heartbeat_min``: range of an app's keep-alive period (minutes) while
+        the phone is on; ``background_poll_s``: range of its polling period (seconds) during
+        a browsing session; ``background_on_margin_h``: range of how long the phone's waking
+        day runs before the user's usual first session and after the usual last one;
+        ``background_overnight_share``: share of users who leave data on at night, when
+        heartbeats are ``background_night_slowdown`` times rarer.
     """
 
     page_loads_per_day: tuple[int, int] = (50, 200)
@@ -70,6 +80,14 @@ class AccessLogSettings:
     light_volume: float = 0.25
     light_day_off_range: tuple[float, float] = (0.4, 0.8)
     partial_presence_fraction: float = 0.04
+    background_apps: tuple[int, int] = (2, 6)
+    background_app_pool: int = 300
+    background_app_zipf: float = 1.2
+    background_heartbeat_min: tuple[float, float] = (10.0, 30.0)
+    background_poll_s: tuple[float, float] = (60.0, 180.0)
+    background_on_margin_h: tuple[float, float] = (0.5, 2.0)
+    background_overnight_share: float = 0.5
+    background_night_slowdown: float = 3.0
 
     def __post_init__(self) -> None:
         def fail(name: str, expected: str) -> None:
@@ -117,9 +135,26 @@ class AccessLogSettings:
             "think_time_median_s",
             "away_spell_mean_days",
             "light_volume",
+            "background_app_zipf",
         ):
             if not getattr(self, name) > 0:
                 fail(name, "a positive number")
+        lo, hi = self.background_apps
+        if not 0 <= lo <= hi <= 50:
+            fail("background_apps", "a range (low, high) of whole numbers, 0 <= low <= high <= 50")
+        if not 1 <= self.background_app_pool <= self.sites:
+            fail("background_app_pool", f"a number of sites between 1 and sites ({self.sites})")
+        for name, least in (("background_heartbeat_min", 0.5), ("background_poll_s", 5.0)):
+            lo, hi = getattr(self, name)
+            if not least <= lo <= hi:
+                fail(name, f"a range (low, high) with {least} <= low <= high")
+        lo, hi = self.background_on_margin_h
+        if not 0.0 <= lo <= hi <= 12.0:
+            fail("background_on_margin_h", "a range (low, high) of hours, 0 <= low <= high <= 12")
+        if not 0.0 <= self.background_overnight_share <= 1.0:
+            fail("background_overnight_share", "a share in [0, 1]")
+        if not self.background_night_slowdown >= 1.0:
+            fail("background_night_slowdown", "a factor >= 1")
         for name in ("rare_habitual_mean", "drift_per_day"):
             if getattr(self, name) < 0:
                 fail(name, "a number >= 0")

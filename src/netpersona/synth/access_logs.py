@@ -134,12 +134,15 @@ class _Plan:
         for i in progress.track(range(self.users), "synthesising access logs", total=self.users):
             # user i's own stream: its log never depends on other users or on batching
             seq = np.random.SeedSequence([self.seed, i, 0xACCE55])
+            # background apps: a stream of their own, so browsing is the same without them
+            bg_seq = np.random.SeedSequence([self.seed, i, 0xBAC6])
             log = simulate_user(
                 np.random.Generator(np.random.PCG64(seq)),
                 self.universe,
                 self.settings,
                 self.days,
                 weekday,
+                np.random.Generator(np.random.PCG64(bg_seq)),
             )
             ts.append(log.ts_ms)
             url.append(log.url_id)
