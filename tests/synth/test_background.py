@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -180,3 +181,20 @@ def test_any_log_with_background_is_well_formed(users, days, seed, apps, overnig
 def test_bad_background_settings_are_refused_with_the_setting_named(changes):
     with pytest.raises(ConfigError, match=next(iter(changes))):
         AccessLogSettings(**changes)
+
+
+def test_cli_switches_background_apps(tmp_path):
+    from typer.testing import CliRunner
+
+    from netpersona.cli import app
+
+    args = ["synth", "access-logs", "--users", "4", "--days", "2", "--page-loads", "5-10"]
+    for apps, expected in (("0", BROWSING), ("3", {"background_apps": (3, 3)})):
+        out = tmp_path / f"apps{apps}.parquet"
+        result = CliRunner().invoke(app, [*args, "--background-apps", apps, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        s = AccessLogSettings(**expected)
+        batches = generate_access_logs(4, 2, START, 0, settings=s, page_loads_per_day=(5, 10))
+        assert pa.Table.from_batches(list(batches), schema=SCHEMA).equals(
+            pq.read_table(out).cast(SCHEMA)
+        )

@@ -43,15 +43,24 @@ def access_logs(
         str,
         typer.Option("--requests-per-load", help="HTTP requests per page load, LOW-HIGH."),
     ] = "1-12",
+    background_apps: Annotated[
+        str,
+        typer.Option(
+            "--background-apps",
+            help="Chatty installed apps per subscriber (heartbeats, polls), LOW-HIGH; 0: none.",
+        ),
+    ] = "2-6",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Synthesise a mobile operator's URL access log (user_id, ts, url).
 
-    Habitual sites (some rare), daily rhythms, visit order, drift, days off, sparse users.
+    Habitual sites (some rare), daily rhythms, visit order, drift, days off, sparse users,
+    and the background traffic of installed apps.
 
     About 200k sites of Zipf-like popularity. Same seed, same file. See docs/synthetic-data.md.
     """
-    summary = _write(out, users, days, start, seed, page_loads, requests_per_load, force)
+    ranges = (page_loads, requests_per_load, background_apps)
+    summary = _write(out, users, days, start, seed, ranges, force)
     typer.echo(
         f"wrote {summary.rows:,} requests of {summary.users:,} subscribers over {summary.days} "
         f"days from {summary.start} to {summary.path} ({summary.format}) in "
@@ -59,9 +68,11 @@ def access_logs(
     )
 
 
-def _write(out, users, days, start, seed, page_loads, requests_per_load, force):
-    from netpersona.synth import write_access_logs
+def _write(out, users, days, start, seed, ranges, force):
+    from netpersona.synth import AccessLogSettings, write_access_logs
 
+    page_loads, requests_per_load, background_apps = ranges
+    apps = AccessLogSettings(background_apps=_range(background_apps, "--background-apps"))
     return write_access_logs(
         out,
         users,
@@ -70,6 +81,7 @@ def _write(out, users, days, start, seed, page_loads, requests_per_load, force):
         seed,
         force=force,
         progress=RichProgress(),
+        settings=apps,
         page_loads_per_day=_range(page_loads, "--page-loads"),
         requests_per_load=_range(requests_per_load, "--requests-per-load"),
     )
