@@ -25,9 +25,13 @@ LOGS = {
     "CollegeMsg, whole log": ("collegemsg", None),
     "Wikipedia": ("wikipedia", None),
     "Synthetic, 1,200 users x 30 days": ("synthetic", None),
+    "Synthetic, 5,000 users x 60 days (light)": ("synthetic_light", None),
 }
-#: the synthetic log the re-join benchmark generates for its quick run (dense, habitual users)
-SYNTHETIC = "access_1200x30_seed0.parquet"
+#: synthetic logs the re-join benchmark generates (dense, habitual users; "light": fewer loads)
+SYNTHETIC = {
+    "synthetic": "access_1200x30_seed0.parquet",
+    "synthetic_light": "access_5000x60_seed0_light.parquet",
+}
 #: the paper's library share, 20,809 of 25,809
 PAPER_FRACTION = 20_809 / 25_809
 MAPPINGS = {
@@ -77,11 +81,11 @@ def _one_log(name: str, source: str, window, calibrate_seconds: float) -> dict:
     from netpersona.rejoin._protocol import fetch_truth, split_log
 
     engine = _engine()
-    synthetic = source == "synthetic"
+    synthetic = source in SYNTHETIC
     if synthetic:
         from benchmarks.bench_rejoin import _load_canonical
 
-        _load_canonical(engine, DATA / SYNTHETIC)
+        _load_canonical(engine, DATA / SYNTHETIC[source])
     else:
         relative, mapping = MAPPINGS[source]
         read_access_log(SHARED_DATA / relative, LogMapping(**mapping), engine, table="log")
@@ -231,7 +235,9 @@ def main(quick: bool = False) -> None:
     results = json.loads(path.read_text()) if path.exists() else {"logs": {}}
     for name in names:
         source, window = LOGS[name]
-        where = DATA / SYNTHETIC if source == "synthetic" else SHARED_DATA / MAPPINGS[source][0]
+        where = (
+            DATA / SYNTHETIC[source] if source in SYNTHETIC else SHARED_DATA / MAPPINGS[source][0]
+        )
         if not where.exists():
             print(f"  {name}: data absent, skipped", flush=True)
             continue

@@ -59,14 +59,21 @@ def make_model(name: str, seed: int):
     raise ValueError(f"unknown model {name!r}; expected one of {MODEL_NAMES}")
 
 
-def fit_model(name: str, seed: int, x: np.ndarray, y: np.ndarray, max_bp_rows: int = 20_000):
-    """Fit ``name`` on features ``x`` and labels ``y`` (the BP network on a seeded sample of at
-    most ``max_bp_rows`` rows, all positives kept: batch training is linear in rows)."""
+#: training pairs each model is fitted on at most (a seeded sample, all positives kept):
+#: fitting time is linear in rows, and a dense library yields a million simulated pairs
+MAX_TRAINING_ROWS = {"bp": 20_000, "hgb": 250_000}
+
+
+def fit_model(name: str, seed: int, x: np.ndarray, y: np.ndarray):
+    """Fit ``name`` on features ``x`` and labels ``y`` (on a seeded sample of at most
+    :data:`MAX_TRAINING_ROWS` rows, every positive kept)."""
     model = make_model(name, seed)
-    if name == "bp" and len(y) > max_bp_rows:
+    limit = MAX_TRAINING_ROWS[name]
+    if len(y) > limit:
         rng = np.random.default_rng(seed)
         negatives = np.flatnonzero(~y)
-        keep_neg = rng.choice(negatives, max(max_bp_rows - int(y.sum()), 1), replace=False)
+        keep = min(len(negatives), max(limit - int(y.sum()), 1))
+        keep_neg = rng.choice(negatives, keep, replace=False)
         rows = np.sort(np.concatenate([np.flatnonzero(y), keep_neg]))
         x, y = x[rows], y[rows]
     with threadpool_limits(1):  # OpenMP/BLAS threads thrash on a shared, loaded machine
