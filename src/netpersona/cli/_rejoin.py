@@ -126,6 +126,53 @@ def _settings(path: Path | None, flags: dict):
     return base.replace(**{name: flags.get(name) for name in SETTING_HELP})
 
 
+MethodOpt = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="paper: the paper's six steps; learned: the matcher fitted by `netpersona rejoin "
+        "train` on the workspace; tfidf: TF-IDF nearest neighbour with the threshold that "
+        "training chose.",
+    ),
+]
+OneToOneOpt = Annotated[
+    bool,
+    typer.Option(
+        "--one-to-one",
+        help="learned/tfidf: give each library user to at most one query, greedily by "
+        "match probability.",
+    ),
+]
+
+
+#: each learned explanation re-scores the queries, so --explain shows only the first few
+_LEARNED_EXPLAIN_MAX = 20
+
+
+def _matcher(method: str, workspace: Path | None):
+    """The fitted matcher ``--method learned|tfidf`` needs (None for the paper's method)."""
+    from netpersona._exceptions import ConfigError
+
+    if method == "paper":
+        return None
+    if method not in ("learned", "tfidf"):
+        raise ConfigError(f"unknown --method {method!r}; choose paper, learned or tfidf")
+    if workspace is None:
+        raise ConfigError(
+            f"--method {method} uses the matcher trained on a workspace: give --workspace "
+            "(train it with `netpersona rejoin train LOGS --workspace W`)"
+        )
+    from netpersona.rejoin._learned import load_matcher, workspace_matcher_dir
+
+    folder = workspace_matcher_dir(workspace)
+    if not folder.exists():
+        raise ConfigError(
+            f"no trained matcher for {workspace} (looked in {folder}); run "
+            f"`netpersona rejoin train --workspace {workspace}` first"
+        )
+    return load_matcher(folder)
+
+
 @contextmanager
 def _library_and_queries(
     queries: list[Path],
@@ -267,6 +314,8 @@ def identify(
     min_run: MinRunOpt = None,
     tie_ratio: TieRatioOpt = None,
     top_k: TopKOpt = 0,
+    method: MethodOpt = "paper",
+    one_to_one: OneToOneOpt = False,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print why each query got its verdict (ids masked).")
     ] = False,
@@ -288,11 +337,29 @@ def identify(
         check_writable(report, force)
     mapping = _mapping(locals())
     s = _settings(settings, locals())
+    matcher = _matcher(method, workspace)
     progress = RichProgress()
     with _library_and_queries(queries, workspace, library, mapping, s, progress) as (lib, qry):
-        result = run_identify(None, lib, qry, s, top_k=top_k, progress=progress)
+        if matcher is None:
+            result = run_identify(None, lib, qry, s, top_k=top_k, progress=progress)
+        else:
+            from netpersona.rejoin._learned import identify_method
+
+            result = identify_method(
+                method, None, lib, qry, s, matcher=matcher, top_k=top_k,
+                one_to_one=one_to_one, progress=progress,
+            )  # fmt: skip
         write_matches_csv(result.matches, out, force=force)
-        if explain:
+        if explain and matcher is not None:
+            users = list(dict.fromkeys(result.matches["query_user"].to_pylist()))
+            for user in users[:_LEARNED_EXPLAIN_MAX]:
+                typer.echo(_explain_learned(matcher, lib, qry, user, max(top_k, 3)))
+            if len(users) > _LEARNED_EXPLAIN_MAX:
+                typer.echo(
+                    f"... explained the first {_LEARNED_EXPLAIN_MAX} of {len(users):,} queries; "
+                    "use `netpersona rejoin explain USER --method learned` for others"
+                )
+        elif explain:
             by_query: dict[str, list[dict]] = {}
             for match in result.matches.to_pylist():
                 by_query.setdefault(match["query_user"], []).append(match)
@@ -365,13 +432,27 @@ def explain(
     min_run: MinRunOpt = None,
     tie_ratio: TieRatioOpt = None,
     top_k: TopKOpt = 3,
+    method: MethodOpt = "paper",
 ) -> None:
     """Why QUERY_USER got its verdict: shared frequent sites and their weights, the two hour
-    profiles side by side, the longest shared runs of visits (ids masked)."""
+    profiles side by side, the longest shared runs of visits (ids masked); with --method
+    learned, each feature and how much it moved the match probability."""
     from netpersona.rejoin import explain as run_explain
 
     mapping = _mapping(locals())
     s = _settings(settings, locals())
+    matcher = _matcher(method, workspace)
     progress = RichProgress(transient=True)
     with _library_and_queries(queries, workspace, library, mapping, s, progress) as (lib, qry):
-        typer.echo(run_explain(lib, qry, query_user, s, top_k=top_k).to_text())
+        if matcher is not None:
+            typer.echo(_explain_learned(matcher, lib, qry, query_user, top_k))
+        else:
+            typer.echo(run_explain(lib, qry, query_user, s, top_k=top_k).to_text())
+
+
+def _explain_learned(matcher, lib, qry, query_user: str, top_k: int) -> str:
+    from netpersona.rejoin._learned import LearnedMatcher, explain_learned, load_side
+
+    if not isinstance(matcher, LearnedMatcher):
+        return "explanations are for --method learned or paper"
+    return explain_learned(matcher, load_side(lib), load_side(qry), query_user, top_k).to_text()
