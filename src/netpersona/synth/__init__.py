@@ -1,8 +1,8 @@
 """Realistic synthetic data for demos, tests and benchmarks.
 
 Access logs (:func:`generate_access_logs`, :func:`write_access_logs`): a mobile operator's URL
-log, ``user_id, ts, url``, with habitual sites, personal rhythms, visit order, drift and days
-off; see ``docs/synthetic-data.md``.
+log, ``user_id, ts, url``, with habitual sites, personal rhythms, visit order, drift, days
+off and the background traffic of installed apps; see ``docs/synthetic-data.md``.
 """
 
 from netpersona.synth.access_logs import (
