@@ -108,11 +108,19 @@ def test_heartbeats_follow_personal_on_hours():
     share = always_on["hour"].between(1, 3).mean()
     daytime = always_on["hour"].between(10, 12).mean()
     assert 0.02 < share < daytime
-    # the waking day is personal: users' usual first request of the day differs
-    first = background.groupby(["user_id", "day"])["ts"].min()
-    hour = first.dt.hour + first.dt.minute / 60
-    usual = hour.groupby(level="user_id").median()
+    # the waking day is personal: users' usual first request of the day differs, and the
+    # apps wake early for those who browse early
+    usual = _usual_first_hour(background)
     assert usual.quantile(0.9) - usual.quantile(0.1) > 1.0
+    assert usual.corr(_usual_first_hour(browsing), method="spearman") > 0.5
+
+
+def _usual_first_hour(df: pd.DataFrame) -> pd.Series:
+    """Per user: median hour of the first request of the day (0h-4h count as 24h-28h)."""
+    first = df.groupby(["user_id", "day"])["ts"].min()
+    hour = first.dt.hour + first.dt.minute / 60
+    hour = hour.where(hour >= 4, hour + 24)
+    return hour.groupby(level="user_id").median()
 
 
 def test_app_back_ends_are_shared_popular_sites(week):
