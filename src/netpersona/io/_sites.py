@@ -28,16 +28,21 @@ _SCHEME_RE = re.compile(SCHEME_PATTERN)
 def authority_sql(url: str) -> str:
     """SQL (DuckDB) expression cutting the authority (``user@host:port``) out of ``url``.
 
-    ``http://`` and ``https://`` are cut by position, other schemes by one anchored regex, then
-    three splits: several times faster than a capturing regex on billions of rows.
-    :func:`authority_of` is its exact Python twin.
+    ``http://`` and ``https://`` URLs take the third ``/``-separated part, other schemes lose
+    theirs by one anchored regex and take the first part; the rare authority holding ``?`` or
+    ``#`` is cut there too. Splits instead of a capturing regex, and no copy of the URL without
+    its scheme: several times faster on billions of rows. :func:`authority_of` is its exact
+    Python twin.
     """
-    no_scheme = (
-        f"CASE WHEN starts_with({url}, 'http://') THEN substr({url}, 8) "
-        f"WHEN starts_with({url}, 'https://') THEN substr({url}, 9) "
-        f"ELSE regexp_replace({url}, '{SCHEME_PATTERN}', '') END"
+    head = (
+        f"CASE WHEN starts_with({url}, 'http://') OR starts_with({url}, 'https://') "
+        f"THEN split_part({url}, '/', 3) "
+        f"ELSE split_part(regexp_replace({url}, '{SCHEME_PATTERN}', ''), '/', 1) END"
     )
-    return f"split_part(split_part(split_part({no_scheme}, '/', 1), '?', 1), '#', 1)"
+    return (
+        f"CASE WHEN contains({head}, '?') OR contains({head}, '#') "
+        f"THEN split_part(split_part({head}, '?', 1), '#', 1) ELSE {head} END"
+    )
 
 
 def authority_of(url: str) -> str:
