@@ -212,8 +212,14 @@ def _check_file(
     stage, fmt, path = staged.stage, staged.fmt, staged.path
     join = f"{stage} LEFT JOIN {sites} ON {stage}.host = {sites}.host"
     bad_sql = _bad_condition(stage, sites)
+    # the same count as over `join` (every host is in the map once), without joining every
+    # row: only the few hosts that have no site are looked up
+    bad_host = (
+        f"{stage}.host IS NULL OR {stage}.host IN (SELECT host FROM {sites} WHERE site IS NULL)"
+    )
     counts = engine.fetch_arrow(
-        f"SELECT count(*) AS n, count(*) FILTER (WHERE {bad_sql}) AS bad FROM {join}"
+        f"SELECT count(*) AS n, count(*) FILTER (WHERE {stage}.user_raw IS NULL "
+        f"OR {stage}.user_raw = '' OR {stage}.ts IS NULL OR {bad_host}) AS bad FROM {stage}"
     ).to_pylist()[0]
     parser = _parser_rejects(engine, rejects, fmt)
     semantic = counts["bad"]
