@@ -156,3 +156,18 @@ def test_spark_submit_entry_point_runs_the_cli_on_spark(monkeypatch):
         "--engine=spark",
     ]
     assert seen[1] == ["netpersona", "rejoin", "index", "--engine", "duckdb", "logs.csv"]
+
+
+@pytest.mark.spark
+def test_spark_engine_writes_parquet_directories_and_refuses_to_overwrite(spark_engine, tmp_path):
+    import pyarrow.parquet as pq
+
+    from netpersona._exceptions import OutputExistsError
+
+    spark_engine.create_table("to_write", "SELECT 'a' AS user_id, CAST(1.5 AS DOUBLE) AS score")
+    out = tmp_path / "matches.parquet"
+    spark_engine.write("to_write", str(out))
+    assert pq.read_table(out).to_pylist() == [{"user_id": "a", "score": 1.5}]
+    with pytest.raises(OutputExistsError):
+        spark_engine.write("to_write", str(out))
+    spark_engine.write("to_write", str(out), force=True)

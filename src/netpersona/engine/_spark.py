@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from netpersona._exceptions import ConfigError, InputError
+from netpersona._exceptions import ConfigError, InputError, OutputExistsError
 from netpersona.engine._base import Engine
 from netpersona.engine._dialect import CATALOG_VIEW, mark, translate
 
@@ -78,7 +78,8 @@ def session(
     from pyspark.sql import SparkSession
 
     settings = dict(DEFAULT_CONF)
-    if master.startswith("local"):
+    submitted = bool(os.environ.get("PYSPARK_GATEWAY_PORT"))  # launched by spark-submit
+    if master.startswith("local") and not submitted:
         settings.update(LOCAL_CONF)
         if not os.environ.get("PYSPARK_PYTHON") and "spark.pyspark.python" not in (conf or {}):
             # local Python workers (step 5's mapInPandas) run this interpreter, which has
@@ -92,8 +93,7 @@ def session(
                 active.conf.set(key, value)
         return active
     builder = SparkSession.builder.appName(app_name)
-    if not os.environ.get("PYSPARK_GATEWAY_PORT"):
-        # under spark-submit the JVM exists already and its --master wins
+    if not submitted:  # under spark-submit the JVM exists already and its --master wins
         builder = builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -225,6 +225,20 @@ class SparkEngine(Engine):
             stored = frame.persist(StorageLevel.MEMORY_AND_DISK)
             self._frames[name] = stored
         stored.createOrReplaceTempView(name)
+
+    def write(self, name: str, path: str, fmt: str = "parquet", force: bool = False) -> None:
+        """Write table ``name`` to ``path`` (any path Spark writes: local, ``hdfs://``,
+        ``s3a://``) as a Parquet (or ``fmt="csv"``, with a header) directory of part files;
+        an existing output is an error unless ``force``."""
+        writer = self.frame(name).write.mode("overwrite" if force else "errorifexists")
+        if fmt == "csv":
+            writer = writer.option("header", "true")
+        try:
+            writer.format(fmt).save(path)
+        except Exception as exc:
+            if "already exists" in str(exc).lower() or "PATH_ALREADY_EXISTS" in str(exc):
+                raise OutputExistsError(path) from None
+            raise
 
     def frame(self, name: str) -> DataFrame:
         """Table ``name`` as a Spark DataFrame."""
