@@ -79,12 +79,19 @@ def _read_duckdb(url: str, fields: PurchaseFields) -> pa.Table:
     if not Path(path).is_file():
         raise InputError("no such DuckDB database file", path=path)
     query, table = _database_sql(fields)
-    sql = query or f"SELECT * FROM {'.'.join(_quote(p) for p in table.split('.'))}"
     with duckdb.connect(path, read_only=True) as con:
         try:
-            return con.sql(sql).to_arrow_table()
+            return con.sql(query or _table_select(con, table, fields)).to_arrow_table()
         except duckdb.Error as exc:
             raise InputError(f"the purchases query failed: {exc}", path=path) from exc
+
+
+def _table_select(con, table: str, fields: PurchaseFields) -> str:
+    relation = ".".join(_quote(p) for p in table.split("."))
+    names = [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+    if fields.user in names and fields.time in names:  # only the two columns needed
+        return f"SELECT {_quote(fields.user)}, {_quote(fields.time)} FROM {relation}"
+    return f"SELECT * FROM {relation}"  # the caller names the missing column
 
 
 def _quote(identifier: str) -> str:
@@ -115,7 +122,18 @@ def _read_sqlalchemy(url: str, fields: PurchaseFields) -> pa.Table:
         statement = sa.text(query)
     else:
         schema, _, name = table.rpartition(".")
-        statement = sa.select(sa.text("*")).select_from(sa.table(name, schema=schema or None))
+        source = sa.table(
+            name, sa.column(fields.user), sa.column(fields.time), schema=schema or None
+        )
+        try:  # read only the two columns, when the table has them
+            names = {c["name"] for c in sa.inspect(engine).get_columns(name, schema=schema or None)}
+        except sa.exc.SQLAlchemyError:
+            names = set()
+        statement = (
+            sa.select(source.c[fields.user], source.c[fields.time])
+            if {fields.user, fields.time} <= names
+            else sa.select(sa.text("*")).select_from(source)
+        )
     try:
         with engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(statement)
