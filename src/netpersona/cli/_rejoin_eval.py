@@ -80,7 +80,13 @@ SettingsOpt = Annotated[
     ),
 ]
 MethodOpt = Annotated[
-    str, typer.Option("--method", help="Matcher to evaluate (paper: the paper's six steps).")
+    str,
+    typer.Option(
+        "--method",
+        help="Matcher to evaluate: paper (the paper's six steps), learned (the matcher of "
+        "`rejoin train`, fitted on the split's library alone) or tfidf (TF-IDF nearest "
+        "neighbour).",
+    ),
 ]
 
 
