@@ -66,8 +66,9 @@ def test_spark_prefix_join_equals_core_join_on_profiles(spark_built):
     assert len(core) > len(qry.user_ids) / 2
     np.testing.assert_array_equal(mine.query, core.query)
     np.testing.assert_array_equal(mine.library, core.library)
-    np.testing.assert_array_equal(mine.simi_one, core.simi_one)  # bit for bit
-    np.testing.assert_array_equal(mine.simi_two, core.simi_two)
+    np.testing.assert_array_equal(mine.simi_one, core.simi_one)  # the same division
+    # Σ W(d) in another grouping than core's popcount tables: equal to rounding
+    np.testing.assert_allclose(mine.simi_two, core.simi_two, rtol=0, atol=1e-9)
 
 
 def _csr(table: pa.Table, n: int):

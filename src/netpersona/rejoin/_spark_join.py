@@ -10,8 +10,9 @@ the profile tables a :class:`~netpersona.engine.SparkEngine` built:
    site finds every such pair.
 3. **Size filter.** ``t·|x| <= |y| <= |x|/t`` (as floats, with the same 1e-9 slack).
 4. **Verification.** Overlap and Σ W(d) over the shared sites are computed exactly from the
-   full sets (sites ascending, so the sum runs in the same order as on DuckDB and matches it
-   bit for bit); pairs with Jaccard > t (strictly, as the paper) are kept.
+   full sets (the overlap, hence SimiOne, equals the numba join's exactly; Σ W(d) is summed
+   in ascending site order, equal to the numba join's grouped sums to rounding, < 1e-9);
+   pairs with Jaccard > t (strictly, as the paper) are kept.
 
 **Hot sites** (skew). Rarest-first ordering keeps portals out of most prefixes, but small sets
 (one or two frequent sites) hold them in their prefix, and on a real log a single portal can
