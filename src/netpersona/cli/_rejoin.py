@@ -27,7 +27,7 @@ from netpersona.cli._options import (
     TimezoneOpt,
     UrlColOpt,
     UserColOpt,
-    mapping_from_options,
+    mapping_from_params,
 )
 from netpersona.rejoin._settings import SETTING_HELP
 
@@ -105,17 +105,6 @@ SiteHourCosineMinOpt = _setting("--site-hour-cosine-min", "site_hour_cosine_min"
 SimifourKeepOpt = _setting("--simifour-keep", "simifour_keep", float)
 MinRunOpt = _setting("--min-run", "min_run", int)
 TieRatioOpt = _setting("--tie-ratio", "tie_ratio", float)
-
-
-_MAPPING_FLAGS = (
-    "user_col", "time_col", "url_col", "site_col", "no_header", "columns", "sep", "time_unit",
-    "timezone", "pseudonymize_key_file", "max_bad_fraction", "time_origin",
-)  # fmt: skip
-
-
-def _mapping(flags: dict):
-    """The log mapping from a command's mapping flags (its ``locals()``)."""
-    return mapping_from_options(**{name: flags[name] for name in _MAPPING_FLAGS})
 
 
 def _settings(path: Path | None, flags: dict):
@@ -267,7 +256,7 @@ def index(
     from netpersona.rejoin import build_profiles
     from netpersona.rejoin._profiles import table_exists
 
-    mapping = _mapping(locals())
+    mapping = mapping_from_params(locals())
     rejoin_settings = _settings(settings, locals())
     progress = RichProgress()
     with Workspace(workspace) as ws:
@@ -335,7 +324,7 @@ def identify(
     check_writable(out, force)
     if report is not None:
         check_writable(report, force)
-    mapping = _mapping(locals())
+    mapping = mapping_from_params(locals())
     s = _settings(settings, locals())
     matcher = _matcher(method, workspace)
     progress = RichProgress()
@@ -439,7 +428,7 @@ def explain(
     learned, each feature and how much it moved the match probability."""
     from netpersona.rejoin import explain as run_explain
 
-    mapping = _mapping(locals())
+    mapping = mapping_from_params(locals())
     s = _settings(settings, locals())
     matcher = _matcher(method, workspace)
     progress = RichProgress(transient=True)

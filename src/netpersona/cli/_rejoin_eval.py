@@ -25,7 +25,7 @@ from netpersona.cli._options import (
     TimezoneOpt,
     UrlColOpt,
     UserColOpt,
-    mapping_from_options,
+    mapping_from_params,
 )
 
 _PROTOCOL = "Protocol"
@@ -88,14 +88,6 @@ MethodOpt = Annotated[
         "neighbour).",
     ),
 ]
-
-
-def _mapping(options: dict):
-    """The log mapping from a command's own mapping flags (its ``locals()``)."""
-    import inspect
-
-    names = inspect.signature(mapping_from_options).parameters
-    return mapping_from_options(**{k: v for k, v in options.items() if k in names})
 
 
 def _settings(path: Path | None):
@@ -176,7 +168,7 @@ def evaluate_command(
     span = parse_window(window)
     rejoin_settings = _settings(settings)
     get_method(method)  # an unknown method fails before the log is read
-    mapping = _mapping(locals())
+    mapping = mapping_from_params(locals())
     progress = RichProgress(transient=True)
     options = {
         "library_fraction": library_fraction,
@@ -295,7 +287,7 @@ def calibrate_command(
     objective_value({"acc_overall": 0.0, "balanced_accuracy": 0.0}, objective)
     span = parse_window(window)
     start = _settings(settings)
-    mapping = _mapping(locals())
+    mapping = mapping_from_params(locals())
     progress = RichProgress(transient=True)
     with _read(logs, mapping, progress) as engine:
         result = calibrate(
