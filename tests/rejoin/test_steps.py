@@ -94,6 +94,27 @@ def test_greedy_runs_equal_the_naive_procedure(a, b, min_run, offset):
     assert len(used_a) == len(set(used_a)) and len(used_b) == len(set(used_b))
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    a=st.lists(st.integers(0, 2), max_size=50),
+    b=st.lists(st.integers(0, 2), max_size=50),
+    min_run=st.integers(2, 3),
+)
+def test_long_repetitive_sequences_equal_the_naive_procedure(a, b, min_run):
+    # few distinct items, long sequences: many overlapping runs of 4+ items (the 4-gram index)
+    score = common_run_score(np.array(a, np.int64), np.array(b, np.int64), min_run)
+    assert score == _naive_greedy(a, b, min_run)
+
+
+@pytest.mark.parametrize("offset", [0, 1 << 22])
+def test_a_level_with_fewer_free_items_than_its_length_still_passes_on_its_pieces(offset):
+    # after [0, 1, 1] is removed one item of a is free: the length-2 run [1, 0] at (0, 0)
+    # cannot be taken, but its free piece [1] must still be served at length 1
+    a, b = [1, 0, 1, 1], [1, 0, 0, 1, 1]
+    x, y = np.array(a) + offset, np.array(b) + offset
+    assert common_run_score(x, y, 1) == _naive_greedy(a, b, 1) == 4
+
+
 @given(a=st.lists(st.integers(0, 50), min_size=2, max_size=30))
 def test_a_sequence_shares_all_of_itself(a):
     a = np.array(a, np.int64)

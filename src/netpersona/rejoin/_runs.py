@@ -5,13 +5,14 @@ length to the score, delete it from both, repeat until no common run of ``min_ru
 items is left. A deleted run is a barrier: later runs never span it (deleting and
 concatenating would invent adjacencies the user never produced).
 
-Instead of re-running an O(n·m) longest-common-substring search after every deletion, all
-maximal common diagonal runs are enumerated once from an index of the second sequence's
-bigrams, and buckets (one per run length) hand out runs longest first; a run that overlaps an
-already deleted part is split into its still-free pieces, which go back into the buckets.
-Every common run of the remaining items is a piece of some original maximal run, so this is
-exactly the greedy procedure; ties in length go to the run starting earliest in the first
-sequence, then in the second.
+Instead of re-running an O(n·m) longest-common-substring search after every deletion, the
+maximal common diagonal runs of 4 or more items are enumerated once from a hash index of the
+second sequence's 4-grams, and buckets (one per run length) hand out runs longest first; a run
+that overlaps an already deleted part is split into its still-free pieces, which go back into
+the buckets. Every common run of the remaining items is a piece of some original maximal run,
+so this is exactly the greedy procedure; ties in length go to the run starting earliest in the
+first sequence, then in the second. Runs of 3, 2 (and 1) items, most of them, are then served
+level by level without listing them (:func:`_short_level`).
 """
 
 from __future__ import annotations
@@ -31,20 +32,70 @@ def _grown(array, size):
     return bigger
 
 
+_GOLDEN = 0x9E3779B97F4A7C15  # Fibonacci hashing multiplier
+
+
 @numba.njit(cache=True, inline="always")
 def _gram(x, i, g):
-    """The g items from x[i] as one integer (g = 3 needs codes below 2**21)."""
+    """The g items from x[i] as one integer key: exact for g <= 3 (g = 3 needs codes below
+    2**21); g = 4 mixes the fourth item in, so different 4-grams may share a key and matches
+    found through it are verified item by item."""
     if g == 1:
         return np.int64(x[i])
     if g == 2:
         return (np.int64(x[i]) << 32) | np.int64(x[i + 1])
-    return (np.int64(x[i]) << 42) | (np.int64(x[i + 1]) << 21) | np.int64(x[i + 2])
+    three = (np.int64(x[i]) << 42) | (np.int64(x[i + 1]) << 21) | np.int64(x[i + 2])
+    if g == 3:
+        return three
+    mixed = np.uint64(three) * np.uint64(_GOLDEN) + np.uint64(x[i + 3])
+    return np.int64(mixed)
+
+
+@numba.njit(cache=True, inline="always")
+def _home(key, bits):
+    return np.int64((np.uint64(key) * np.uint64(_GOLDEN)) >> np.uint64(64 - bits))
+
+
+@numba.njit(cache=True, nogil=True)
+def _gram_index(b, g):
+    """An open-addressing hash index of b's g-gram keys: ``(slot_key, slot_head, next, bits)``.
+    Slot ``h`` holds one key; ``slot_head[h]`` is its first position in b and ``next[j]`` the
+    one after j, so each chain lists positions in ascending order (-1 ends it)."""
+    nb = max(len(b) - g + 1, 0)
+    bits = 4
+    while (1 << bits) < 2 * nb:
+        bits += 1
+    mask = (1 << bits) - 1
+    slot_key = np.empty(1 << bits, dtype=np.int64)
+    slot_head = np.full(1 << bits, -1, dtype=np.int64)
+    nxt = np.empty(nb, dtype=np.int64)
+    for j in range(nb - 1, -1, -1):
+        key = _gram(b, j, g)
+        h = _home(key, bits)
+        while slot_head[h] != -1 and slot_key[h] != key:
+            h = (h + 1) & mask
+        slot_key[h] = key
+        nxt[j] = slot_head[h]
+        slot_head[h] = j
+    return slot_key, slot_head, nxt, bits
+
+
+@numba.njit(cache=True, inline="always")
+def _find(slot_key, slot_head, bits, key):
+    """The slot holding ``key``, or -1."""
+    mask = (1 << bits) - 1
+    h = _home(key, bits)
+    while slot_head[h] != -1:
+        if slot_key[h] == key:
+            return h
+        h = (h + 1) & mask
+    return -1
 
 
 @numba.njit(cache=True, nogil=True)
 def _maximal_runs(a, b, min_run, g):
     """Maximal common diagonal runs of length >= min_run (>= g), as arrays (start in a, start
-    in b, length), found from an index of b's g-grams."""
+    in b, length) in (i, j) order, found from a hash index of b's g-grams."""
     n, m = len(a), len(b)
     ri = np.empty(64, dtype=np.int64)
     rj = np.empty(64, dtype=np.int64)
@@ -52,50 +103,42 @@ def _maximal_runs(a, b, min_run, g):
     count = 0
     if n < max(min_run, g) or m < max(min_run, g):
         return ri[:0], rj[:0], rl[:0]
-    nb = m - g + 1
-    keys = np.empty(nb, dtype=np.int64)
-    for j in range(nb):
-        keys[j] = _gram(b, j, g)
-    order = np.argsort(keys, kind="mergesort")
-    sorted_keys = keys[order]
+    slot_key, slot_head, nxt, bits = _gram_index(b, g)
     for i in range(n - g + 1):
-        key = _gram(a, i, g)
-        lo = np.searchsorted(sorted_keys, key, side="left")
-        hi = np.searchsorted(sorted_keys, key, side="right")
-        for t in range(lo, hi):
-            j = order[t]
+        h = _find(slot_key, slot_head, bits, _gram(a, i, g))
+        if h < 0:
+            continue
+        j = slot_head[h]
+        while j >= 0:
             if i > 0 and j > 0 and a[i - 1] == b[j - 1]:
+                j = nxt[j]
                 continue  # inside a longer run that starts earlier
-            length = g
+            length = 0
             while i + length < n and j + length < m and a[i + length] == b[j + length]:
                 length += 1
-            if length >= min_run:
+            if length >= min_run and length >= g:  # < g: a 4-gram key shared by chance
                 if count == len(ri):
                     ri, rj, rl = _grown(ri, count + 1), _grown(rj, count + 1), _grown(rl, count + 1)
                 ri[count], rj[count], rl[count] = i, j, length
                 count += 1
+            j = nxt[j]
     return ri[:count].copy(), rj[:count].copy(), rl[:count].copy()  # C layout, not "A"
 
 
 @numba.njit(cache=True, nogil=True)
-def _shortest_level(a, b, k, used_a, used_b):
-    """The greedy procedure's last level, runs of exactly k = min_run items, without listing
-    them: every still-free common k-gram is such a run (a longer free one would have been
-    taken at its own level), and they are served in (i, j) order, so each free position i of
-    a takes the first free matching j of b. A j found unusable stays unusable, so one cursor
-    per k-gram of b moves only forward."""
+def _short_level(a, b, k, used_a, used_b):
+    """One of the greedy procedure's short levels, runs of exactly k <= 3 items, served once
+    every longer level is done, without listing them: every still-free common k-gram is such
+    a run (a longer free one would have been taken at its own level), and they are served in
+    (i, j) order, so each free position i of a takes the first free matching j of b. A j
+    found unusable stays unusable, so one cursor per k-gram of b moves only forward."""
     n, m = len(a), len(b)
     taken = np.empty((max(min(n, m) // k + 1, 1), 3), dtype=np.int64)
     n_taken = 0
     if n < k or m < k:
         return taken[:0]
-    nb = m - k + 1
-    keys = np.empty(nb, dtype=np.int64)
-    for j in range(nb):
-        keys[j] = _gram(b, j, k)
-    order = np.argsort(keys, kind="mergesort")  # within a k-gram: j ascending
-    sorted_keys = keys[order]
-    cursor = np.arange(nb)
+    slot_key, slot_head, nxt, bits = _gram_index(b, k)
+    cursor = slot_head.copy()
     i = 0
     while i <= n - k:
         free = True
@@ -106,15 +149,12 @@ def _shortest_level(a, b, k, used_a, used_b):
         if not free:
             i += 1
             continue
-        key = _gram(a, i, k)
-        lo = np.searchsorted(sorted_keys, key, side="left")
-        if lo == nb or sorted_keys[lo] != key:
+        h = _find(slot_key, slot_head, bits, _gram(a, i, k))
+        if h < 0:
             i += 1
             continue
-        hi = np.searchsorted(sorted_keys, key, side="right")
-        t = cursor[lo]
-        while t < hi:
-            j = order[t]
+        j = cursor[h]
+        while j >= 0:
             usable = True
             for x in range(k):
                 if used_b[j + x]:
@@ -122,18 +162,17 @@ def _shortest_level(a, b, k, used_a, used_b):
                     break
             if usable:
                 break
-            t += 1
-        if t < hi:
-            j = order[t]
+            j = nxt[j]
+        if j >= 0:
             for x in range(k):
                 used_a[i + x] = True
                 used_b[j + x] = True
             taken[n_taken, 0], taken[n_taken, 1], taken[n_taken, 2] = i, j, k
             n_taken += 1
-            cursor[lo] = t + 1
+            cursor[h] = nxt[j]
             i += k
         else:
-            cursor[lo] = t
+            cursor[h] = -1
             i += 1
     return taken[:n_taken]
 
@@ -146,16 +185,17 @@ def greedy_common_runs(a, b, min_run):
     Runs wait in one bucket per length; buckets are served longest first, each in (start in
     a, start in b) order, so the longest run is always taken first and ties go to the earliest.
     A run that overlaps removed items is split into its free pieces, which join the buckets of
-    their (shorter) lengths. The shortest level (min_run items, most of the runs) is served
-    without listing its runs when min_run <= 2 (see _shortest_level).
+    their (shorter) lengths. When codes fit 21 bits, runs of 3 or fewer items (most of them)
+    are served without listing them (see :func:`_short_level`), and the longer ones are found
+    from an index of 4-grams.
     """
     n, m = len(a), len(b)
     if n < min_run or m < min_run or n == 0 or m == 0:
         return np.empty((0, 3), dtype=np.int64)
     top = max(a.max(), b.max())
-    fast = min_run <= 2 and top < (1 << 21)
-    floor = min_run + 1 if fast else min_run  # shortest length served by the buckets
-    g = floor if fast else (2 if min_run >= 2 else 1)
+    fast = min_run <= 3 and top < (1 << 21)
+    floor = 4 if fast else min_run  # shortest length served by the buckets
+    g = 4 if fast else (2 if min_run >= 2 else 1)
     ri, rj, rl = _maximal_runs(a, b, floor, g)
     capacity = len(ri) // 4 + 64
     while True:
@@ -167,10 +207,17 @@ def greedy_common_runs(a, b, min_run):
         capacity *= 4  # more split pieces than room for them: rare, start again with more
     if not fast:
         return taken
-    rest = _shortest_level(a, b, min_run, used_a, used_b)
-    out = np.empty((len(taken) + len(rest), 3), dtype=np.int64)
-    out[: len(taken)] = taken
-    out[len(taken) :] = rest
+    parts = [taken]
+    total = len(taken)
+    for k in range(3, max(min_run, 1) - 1, -1):
+        rest = _short_level(a, b, k, used_a, used_b)
+        parts.append(rest)
+        total += len(rest)
+    out = np.empty((total, 3), dtype=np.int64)
+    at = 0
+    for part in parts:
+        out[at : at + len(part)] = part
+        at += len(part)
     return out
 
 
@@ -229,8 +276,8 @@ def _greedy(n, m, min_run, ri, rj, rl, capacity, used_a, used_b):
     n_pieces = 0
     free_a, free_b = n, m
     for length in range(longest, min_run - 1, -1):
-        if free_a < length or free_b < length:
-            continue
+        # a level is worked through even when fewer than ``length`` items are free: its runs
+        # are not taken then, but their free pieces must still reach the shorter levels
         # this length's pieces, sorted by (i, j)
         count = 0
         k = phead[length]
