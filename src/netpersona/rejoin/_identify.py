@@ -309,6 +309,9 @@ def _extras(
     stage = np.concatenate([np.full(len(c), st) for c, st in stages])
     if len(pool) == 0:
         return pool, np.zeros(0)
+    # stages rank first: a query's candidates in a stage below the one that fills its top_k
+    # cannot be shown, so their similarities are never computed
+    pool, stage = _reachable(pool, stage, top_k)
     missing3 = np.isnan(pool.simi_three)
     if missing3.any():
         part = simi_three_scores(pool.take(missing3), qry, lib)
@@ -322,6 +325,21 @@ def _extras(
     pool, score = pool.take(order), score[order]
     keep = _first_k_per_group(pool.query, top_k)
     return pool.take(keep), score[keep]
+
+
+def _reachable(pool: Candidates, stage: np.ndarray, top_k: int) -> tuple[Candidates, np.ndarray]:
+    """The candidates that may still be among a query's ``top_k`` extras: those of stages
+    whose better stages hold fewer than ``top_k`` of the query's candidates."""
+    order = np.lexsort((-stage, pool.query))
+    query, st = pool.query[order], stage[order]
+    # per (query, stage) group: how many of the query's candidates sit in better stages
+    new_group = np.r_[True, (query[1:] != query[:-1]) | (st[1:] != st[:-1])]
+    new_query = np.r_[True, query[1:] != query[:-1]]
+    position = np.arange(len(query))
+    query_start = np.maximum.accumulate(np.where(new_query, position, 0))
+    group_start = np.maximum.accumulate(np.where(new_group, position, 0))
+    keep = order[(group_start - query_start) < top_k]
+    return pool.take(np.sort(keep)), stage[np.sort(keep)]
 
 
 def _matches_table(
