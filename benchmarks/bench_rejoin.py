@@ -170,6 +170,33 @@ def _bare_group_by(engine, repeat: int = 2) -> float:
     return statistics.median(times)
 
 
+def _plain_identify(engine, tag: str, repeat: int = 3) -> dict:
+    """``identify`` as ``netpersona rejoin identify`` runs it by default (no ``--top-k``, no
+    per-step candidate lists) on the evaluation's profile set ``tag``: the median of
+    ``repeat`` runs, each opening the profiles afresh (so loading them into arrays counts),
+    and the loading alone."""
+    from netpersona.rejoin import identify
+    from netpersona.rejoin._profiles import Profiles
+
+    runs, loads, steps = [], [], []
+    for _ in range(repeat):
+        lib = Profiles.open(engine, f"{tag}_lib")
+        qry = Profiles.open(engine, f"{tag}_qry")
+        began = time.perf_counter()
+        lib.arrays(), qry.arrays()
+        loads.append(time.perf_counter() - began)
+        res = identify(engine, lib, qry, lib.settings)
+        runs.append(time.perf_counter() - began)
+        steps.append(sum(x["seconds"] for x in res.steps))
+    return {
+        "seconds": statistics.median(runs),
+        "load_seconds": statistics.median(loads),
+        "steps_seconds": statistics.median(steps),
+        "runs": runs,
+        "load_average": os.getloadavg()[0],
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # parts
 
@@ -196,6 +223,7 @@ def _paper_part(quick: bool) -> dict:
             "SELECT (SELECT count(*) FROM eval_library_log) AS lib, "
             "(SELECT count(*) FROM eval_query_log) AS qry"
         ).to_pylist()[0]
+        plain = _plain_identify(engine, "eval_pf1")
     finally:
         # the growth part reuses the split; the evaluation's profiles are not needed again
         drop_tables(engine, "eval_pf1" if _wanted("growth") else "eval")
@@ -219,6 +247,7 @@ def _paper_part(quick: bool) -> dict:
         "bare_group_by_seconds": bare,
         "bare_rows_per_s": load["rows"] / bare,
         "identify_seconds": metrics["seconds_total"] - profile_seconds,
+        "plain_identify": plain,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -296,7 +325,15 @@ def _large_part(quick: bool) -> dict:
     library = round(users * LARGE_LIBRARY / LARGE_USERS)
     engine, parquet, load = _prepared(users, PAPER_DAYS, light=True)
     try:
-        ev = evaluate(engine, "log", query_days=5, library_fraction=library / users, seed=0)
+        ev = evaluate(
+            engine,
+            "log",
+            query_days=5,
+            library_fraction=library / users,
+            seed=0,
+            keep_tables=True,
+        )
+        plain = _plain_identify(engine, "eval_pf1")
     finally:
         drop_tables(engine, "eval")
         engine.close()
@@ -309,6 +346,7 @@ def _large_part(quick: bool) -> dict:
         "metrics": {k: v for k, v in m.items() if k != "decisions"},
         "identify_seconds": m["seconds_total"] - m["steps"][0]["seconds"],
         "profile_seconds": m["steps"][0]["seconds"],
+        "plain_identify": plain,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -449,8 +487,9 @@ def _paper_markdown(r: dict) -> str:
         "",
         "| speed and memory | this run | target |",
         "|---|---:|---:|",
-        f"| identification of all {m['n_queries']:,} queries (`identify`: loading the "
-        f"profiles into arrays, then steps 2-6) | {r['identify_seconds']:.2f} s | < 3 s |",
+        *_plain_rows(r, m, "< 3 s"),
+        f"| the evaluation's own identification (`--top-k 1` and each step's candidates kept "
+        f"for the funnel) | {r['identify_seconds']:.2f} s | |",
         f"| of which steps 2-6 | {steps_seconds:.2f} s | |",
         f"| profile build (step 1, library + queries, {r['profile_rows']:,} rows) | "
         f"{r['profile_seconds']:.1f} s = {r['profile_rows_per_s'] / 1e6:.2f} M rows/s "
@@ -485,6 +524,21 @@ def _paper_markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _plain_rows(r: dict, m: dict, target: str) -> list[str]:
+    """Table rows for the default ``identify`` run (absent from results measured before it)."""
+    p = r.get("plain_identify")
+    if not p:
+        return []
+    return [
+        f"| identification of all {m['n_queries']:,} queries (`netpersona rejoin identify`'s "
+        f"default: loading the profiles into arrays, then steps 2-6; median of "
+        f"{len(p['runs'])}, load average {p['load_average']:.1f}) | {p['seconds']:.2f} s | "
+        f"{target} |",
+        f"| of which loading the profiles / steps 2-6 | {p['load_seconds']:.2f} s / "
+        f"{p['steps_seconds']:.2f} s | |",
+    ]
+
+
 def _large_markdown(r: dict) -> str:
     m = r["metrics"]
     return "\n".join(
@@ -498,8 +552,9 @@ def _large_markdown(r: dict) -> str:
             "",
             "| | this run | target |",
             "|---|---:|---:|",
-            f"| identification of all queries (`identify`: loading the profiles into arrays, "
-            f"then steps 2-6) | {r['identify_seconds']:.1f} s | < 40 s |",
+            *_plain_rows(r, m, "< 40 s"),
+            f"| the evaluation's own identification (`--top-k 1`, each step's candidates kept) "
+            f"| {r['identify_seconds']:.1f} s | |",
             f"| of which steps 2-6 | {sum(s['seconds'] for s in m['steps'][1:]):.1f} s | |",
             f"| profiles (step 1) | {r['profile_seconds']:.1f} s | |",
             f"| step-2 mean candidates per query | {m['steps'][1]['mean_candidates']:,.2f} | |",
