@@ -146,3 +146,21 @@ def test_query_profiles_must_be_built_against_the_library():
     alone = build_profiles(engine, "qry_log", "alone")  # no reference: its own site codes
     with pytest.raises(ConfigError, match="reference=library"):
         identify(engine, lib, alone)
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 4])
+def test_extras_skip_only_candidates_that_could_not_be_shown(monkeypatch, top_k):
+    # similarities are computed only for candidates that may reach a query's top_k; the rows
+    # must equal those of scoring every candidate
+    import netpersona.rejoin._identify as identify_module
+
+    # no personal sites: users share portals, so candidates fall at every step
+    library, queries, _ = split_log(habitual_log(40, 14, seed=7, n_personal=0), query_days=4)
+    engine, lib, qry = _profiles(library, queries)
+    pruned = identify(engine, lib, qry, top_k=top_k).matches
+    monkeypatch.setattr(identify_module, "_reachable", lambda pool, stage, k: (pool, stage))
+    assert identify(engine, lib, qry, top_k=top_k).matches.equals(pruned)
+    extras = pa.compute.and_(
+        pa.compute.equal(pruned["answer"], 0), pa.compute.is_valid(pruned["library_user"])
+    )
+    assert pruned.filter(extras).num_rows > len(pruned["query_user"].unique()) // 2
