@@ -183,7 +183,7 @@ def _plain_identify(engine, tag: str, repeat: int = 3) -> dict:
         lib = Profiles.open(engine, f"{tag}_lib")
         qry = Profiles.open(engine, f"{tag}_qry")
         began = time.perf_counter()
-        lib.arrays(), qry.arrays()
+        lib.arrays(sequences=False), qry.arrays(sequences=False)  # as identify loads them
         loads.append(time.perf_counter() - began)
         res = identify(engine, lib, qry, lib.settings)
         runs.append(time.perf_counter() - began)

@@ -97,7 +97,7 @@ def explain(
     progress: Progress = Progress(),
 ) -> Explanation:
     """Explain the verdict on ``query_user`` (an id in the query profiles)."""
-    lib, qry = library.arrays(), queries.arrays()
+    lib, qry = library.arrays(sequences=False), queries.arrays(sequences=False)
     row = qry.user_index.get(str(query_user))
     if row is None:
         raise InputError(

@@ -97,8 +97,9 @@ def identify(
         )
     started = time.perf_counter()
     with progress.step("loading profiles"):
-        lib = library.arrays()
-        qry = queries.arrays()
+        # item sequences stay in the engine: step 5 fetches the few it needs
+        lib = library.arrays(sequences=False)
+        qry = queries.arrays(sequences=False)
     return identify_arrays(
         lib,
         qry,
@@ -248,8 +249,8 @@ def _select_rows(qry: ProfileArrays, rows: np.ndarray) -> _Rows:
         frequent_sites=sites,
         site_hours=qry.site_hours[:0],
         hours=qry.hours[:0],
-        sequence_indptr=qry.sequence_indptr[:1],
-        sequence_items=qry.sequence_items[:0],
+        sequence_indptr=np.zeros(1, dtype=np.int64),
+        sequence_items=np.zeros(0, dtype=np.int32),
         site_names=qry.site_names,
         site_weight=qry.site_weight,
     )

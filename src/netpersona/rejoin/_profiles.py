@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -48,10 +49,17 @@ class Profiles:
         """Engine table holding ``part`` (``users``, ``frequent``, ``hours`` ...)."""
         return table_name(self.name, part)
 
-    def arrays(self) -> ProfileArrays:
-        """The profile set as integer-coded NumPy arrays (loaded once, then cached)."""
+    def arrays(self, sequences: bool = True) -> ProfileArrays:
+        """The profile set as integer-coded NumPy arrays (loaded once, then cached).
+
+        ``sequences=False`` leaves the item sequences (by far the largest part) in the engine:
+        :meth:`ProfileArrays.sequences_of` then fetches just the users it is asked for, as
+        identification does for the few candidates that reach step 5.
+        """
         if self._arrays is None:
-            self._arrays = load_arrays(self)
+            self._arrays = load_arrays(self, sequences=sequences)
+        elif sequences:
+            self._arrays.load_sequences()
         return self._arrays
 
     @classmethod
@@ -158,7 +166,10 @@ class ProfileArrays:
     - ``frequent_indptr``/``frequent_sites``: D(u) in CSR, site codes ascending per user;
       ``site_hours[k]`` is the 24-hour vector of the k-th (user, frequent site) entry.
     - ``hours``: the 24-hour vectors, one row per user.
-    - ``sequence_indptr``/``sequence_items``: item sequences in CSR.
+    - ``sequence_indptr``/``sequence_items``: item sequences in CSR; ``None`` while they are
+      left in the engine (``Profiles.arrays(sequences=False)``), when ``sequence_loader``
+      fetches them on demand (:meth:`sequences_of`, :meth:`load_sequences`).
+      ``sequence_lengths`` is always there.
     - ``site_weight[d]`` = W(d) = 1 / max(V(d), 1), V from the library.
     """
 
@@ -170,14 +181,45 @@ class ProfileArrays:
     frequent_sites: np.ndarray
     site_hours: np.ndarray
     hours: np.ndarray
-    sequence_indptr: np.ndarray
-    sequence_items: np.ndarray
+    sequence_indptr: np.ndarray | None
+    sequence_items: np.ndarray | None
     site_names: pa.Array
     site_weight: np.ndarray
+    sequence_lengths: np.ndarray | None = None
+    sequence_loader: Callable[[np.ndarray | None], tuple[np.ndarray, np.ndarray]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.sequence_lengths is None:
+            if self.sequence_indptr is None:
+                raise ValueError("ProfileArrays needs sequence_indptr or sequence_lengths")
+            self.sequence_lengths = np.diff(self.sequence_indptr)
+        if self.sequence_indptr is None and self.sequence_loader is None:
+            raise ValueError("ProfileArrays without sequences needs a sequence_loader")
 
     @property
     def n_users(self) -> int:
         return len(self.online_days)
+
+    def load_sequences(self) -> None:
+        """Fetch every item sequence now (a no-op when they are already here)."""
+        if self.sequence_indptr is None:
+            assert self.sequence_loader is not None
+            self.sequence_indptr, self.sequence_items = self.sequence_loader(None)
+
+    def sequences_of(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The item sequences of ``users`` (rows, any order, repeats allowed) as CSR
+        ``(indptr, items)`` in that order; fetched from the engine when not loaded."""
+        users = np.asarray(users, dtype=np.int64)
+        if self.sequence_indptr is None:
+            assert self.sequence_loader is not None
+            distinct, back = np.unique(users, return_inverse=True)
+            indptr, items = self.sequence_loader(distinct)
+            if len(distinct) == len(users) and np.array_equal(distinct, users):
+                return indptr, items
+            return _gather(indptr, items, back)
+        return _gather(self.sequence_indptr, self.sequence_items, users)
 
     @cached_property
     def frequent_weight(self) -> np.ndarray:
@@ -197,7 +239,18 @@ class ProfileArrays:
         return self.frequent_sites[self.frequent_indptr[user] : self.frequent_indptr[user + 1]]
 
     def sequence_of(self, user: int) -> np.ndarray:
-        return self.sequence_items[self.sequence_indptr[user] : self.sequence_indptr[user + 1]]
+        return self.sequences_of(np.array([user]))[1]
+
+
+def _gather(indptr: np.ndarray, items: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """CSR rows ``rows`` of ``(indptr, items)``, in that order, as a new CSR."""
+    starts, stops = indptr[rows], indptr[rows + 1]
+    lengths = stops - starts
+    out_indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out_indptr[1:])
+    # index of every kept item: its row's start plus its offset within the row
+    offsets = np.arange(out_indptr[-1]) - np.repeat(out_indptr[:-1], lengths)
+    return out_indptr, items[np.repeat(starts, lengths) + offsets]
 
 
 def _indptr(rows: np.ndarray, n: int) -> np.ndarray:
@@ -206,8 +259,9 @@ def _indptr(rows: np.ndarray, n: int) -> np.ndarray:
     return indptr
 
 
-def load_arrays(profiles: Profiles) -> ProfileArrays:
-    """Fetch a profile set's tables into :class:`ProfileArrays`."""
+def load_arrays(profiles: Profiles, sequences: bool = True) -> ProfileArrays:
+    """Fetch a profile set's tables into :class:`ProfileArrays` (the item sequences only
+    on demand when ``sequences`` is false)."""
     eng, t = profiles.engine, profiles.table
     # rows are put in order here, not by ORDER BY: some engines (DuckDB without
     # preserve_insertion_order) may hand an ordered result back in parallel chunks
@@ -255,17 +309,11 @@ def load_arrays(profiles: Profiles) -> ProfileArrays:
     if h.num_rows:
         hours[h.column("uid").to_numpy(), h.column("hour").to_numpy()] = h.column("days").to_numpy()
 
-    seq = eng.fetch_arrow(f"SELECT uid, items FROM {t('sequences')}")
-    seq = seq.take(np.argsort(seq.column("uid").to_numpy(), kind="stable"))
     lengths = np.zeros(n, dtype=np.int64)
-    items = seq.column("items").combine_chunks()
-    if seq.num_rows:
-        lengths[seq.column("uid").to_numpy()] = pc.list_value_length(items).to_numpy()
-        values = items.flatten().to_numpy().astype(np.int32)
-    else:
-        values = np.zeros(0, dtype=np.int32)
-    sequence_indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=sequence_indptr[1:])
+    counted = eng.fetch_arrow(f"SELECT uid, array_length(items) AS n FROM {t('sequences')}")
+    lengths[counted.column("uid").to_numpy()] = counted.column("n").to_numpy()
+    loader = _SequenceLoader(profiles, lengths)
+    sequence_indptr, values = loader(None) if sequences else (None, None)
 
     return ProfileArrays(
         user_ids=users.column("user_id").combine_chunks(),
@@ -280,4 +328,48 @@ def load_arrays(profiles: Profiles) -> ProfileArrays:
         sequence_items=values,
         site_names=names,
         site_weight=site_weight,
+        sequence_lengths=lengths,
+        sequence_loader=loader,
     )
+
+
+@dataclass
+class _SequenceLoader:
+    """Fetches item sequences of a profile set from its engine: all users (``None``) or some
+    (sorted distinct rows), as CSR ``(indptr, items)``."""
+
+    profiles: Profiles
+    lengths: np.ndarray
+
+    def __call__(self, users: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        eng, table = self.profiles.engine, self.profiles.table("sequences")
+        if users is None:
+            seq = eng.fetch_arrow(f"SELECT uid, items FROM {table}")
+            rows = np.arange(len(self.lengths))
+        else:
+            rows = np.asarray(users, dtype=np.int64)
+            view = f"{self.profiles.name}__wanted_users"
+            eng.register_arrow(view, pa.table({"uid": pa.array(rows, pa.int32())}))
+            try:
+                seq = eng.fetch_arrow(
+                    f"SELECT uid, items FROM {table} WHERE uid IN (SELECT uid FROM {view})"
+                )
+            finally:
+                eng.execute(f"DROP VIEW IF EXISTS {view}")
+        lengths = self.lengths[rows]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        values = np.zeros(indptr[-1], dtype=np.int32)
+        if seq.num_rows:
+            # rows may arrive in any order (engines return parallel chunks): each fetched
+            # sequence is copied to its row's place, users without a row keep length 0
+            items = seq.column("items").combine_chunks()
+            flat = items.flatten().to_numpy().astype(np.int32, copy=False)
+            counts = pc.list_value_length(items).to_numpy(zero_copy_only=False).astype(np.int64)
+            starts = indptr[np.searchsorted(rows, seq.column("uid").to_numpy())]
+            if len(counts) == len(rows) and np.array_equal(starts, indptr[:-1]):
+                values = flat  # already in row order
+            else:
+                offsets = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+                values[np.repeat(starts, counts) + offsets] = flat
+        return indptr, values

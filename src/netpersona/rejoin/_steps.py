@@ -237,17 +237,16 @@ def simi_four_scores(
 ) -> Candidates:
     """Fill SimiFour: the raw common-run score and it divided by the shorter sequence length."""
     c = candidates
-    raw = pair_run_scores(
-        query.sequence_indptr,
-        query.sequence_items,
-        library.sequence_indptr,
-        library.sequence_items,
-        c.query,
-        c.library,
-        min_run,
-    ).astype(np.float64)
-    q_len = np.diff(query.sequence_indptr)[c.query]
-    l_len = np.diff(library.sequence_indptr)[c.library]
+    # only the sequences of these pairs' users (fetched from the engine if not loaded)
+    q_users, q_row = np.unique(c.query, return_inverse=True)
+    l_users, l_row = np.unique(c.library, return_inverse=True)
+    q_indptr, q_items = query.sequences_of(q_users)
+    l_indptr, l_items = library.sequences_of(l_users)
+    raw = pair_run_scores(q_indptr, q_items, l_indptr, l_items, q_row, l_row, min_run).astype(
+        np.float64
+    )
+    q_len = query.sequence_lengths[c.query]
+    l_len = library.sequence_lengths[c.library]
     shorter = np.minimum(q_len, l_len).astype(np.float64)
     c.simi_four_raw = raw
     c.simi_four = np.divide(raw, shorter, out=np.zeros(len(raw)), where=shorter > 0)
