@@ -71,3 +71,12 @@ def test_arrays_without_sequences_need_a_loader(profiles):
     fields["sequence_lengths"] = None
     with pytest.raises(ValueError, match="sequence_lengths"):
         ProfileArrays(**fields)
+
+
+def test_replacing_the_sequences_replaces_their_lengths(profiles):
+    import dataclasses
+
+    eager = _fresh(profiles).arrays()
+    indptr = np.minimum(eager.sequence_indptr, 5)  # every sequence cut to its first items
+    shorter = dataclasses.replace(eager, sequence_indptr=indptr)
+    assert np.array_equal(shorter.sequence_lengths, np.diff(indptr))

@@ -191,10 +191,10 @@ class ProfileArrays:
     )
 
     def __post_init__(self) -> None:
-        if self.sequence_lengths is None:
-            if self.sequence_indptr is None:
-                raise ValueError("ProfileArrays needs sequence_indptr or sequence_lengths")
+        if self.sequence_indptr is not None:  # the lengths always follow the sequences held
             self.sequence_lengths = np.diff(self.sequence_indptr)
+        elif self.sequence_lengths is None:
+            raise ValueError("ProfileArrays needs sequence_indptr or sequence_lengths")
         if self.sequence_indptr is None and self.sequence_loader is None:
             raise ValueError("ProfileArrays without sequences needs a sequence_loader")
 
