@@ -1,65 +1,85 @@
-"""DuckDB vs Spark local[2]: re-join profiles and identification on the same synthetic log, and
-how step 2's candidate pairs grow with the library (measured, then projected to 10M users).
+"""DuckDB vs Spark local[2]: re-join profiles and identification on the same synthetic logs at
+25,809 / 100,000 / 400,000 users, step 2's candidate pairs per query (exact prefix join and
+MinHash, with MinHash's measured recall) at each size, and a projection to 10M users from
+that measured growth.
 
-The synthetic URL log is read once into a canonical Parquet file (user_id, ts, site); each
-engine then reads that file itself, as it would read its own storage. Spark runs with
-``materialize="checkpoint"`` so every statement is timed when it runs, and its driver memory is
-capped (``spark.driver.memory``).
+The paper-scale 25,809 x 60 log (510M rows) is far too big for Spark ``local[2]`` on this
+machine, so the logs here are lighter per day (the same generator settings at every size:
+``GROWTH_VOLUME``, background app traffic off). Each URL log is read once into canonical
+Parquet files (library: a random 80% of users before the last ``QUERY_DAYS`` days; queries:
+everyone in the last days, under fresh ids); each engine then reads those files itself. Every
+size runs in its own process (``python -m benchmarks.bench_spark measure USERS``), DuckDB then
+Spark, so the peak memory of each engine is its own; results are kept in
+``benchmarks/.data/spark_growth_<users>_result.json`` and the section is written from them.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks._common import DATA, write_section
 
-#: the synthetic URL log to use, the synth engineer's if present (users x days)
-FULL = (1200, 30)
-QUICK = (300, 20)
-#: a larger (lighter) synthetic log, if the synth engineer left one: more library sizes
-GROWTH_LOG = "access_5000x60_seed0_light.parquet"
+GROWTH_USERS = (25_809, 100_000, 400_000)
+QUICK_USERS = (300, 600, 1_200)
+GROWTH_DAYS, QUICK_DAYS = 30, 12
+#: the generator's per-day volume at every size (default: 50-200 loads x 1-12 requests)
+GROWTH_VOLUME = {"page_loads_per_day": (2, 5), "requests_per_load": (1, 2)}
 QUERY_DAYS = 5
 LIBRARY_FRACTION = 0.8
+PROJECT_TO = 10_000_000
 SPARK_CONF = {
     "spark.driver.memory": "3g",
-    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.shuffle.partitions": "16",
     "spark.ui.enabled": "false",
 }
+DUCKDB_MEMORY = "3GB"
 
 
-def _url_log(users: int, days: int) -> Path:
-    DATA.mkdir(parents=True, exist_ok=True)
-    found = sorted(DATA.glob(f"access_{users}x{days}_seed0.parquet"))
-    if found:
-        return found[0]
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def growth_log(users: int, days: int) -> Path:
+    """The synthetic URL log of ``users`` (generated once, the same settings at every size)."""
+    from netpersona.synth._settings import AccessLogSettings
     from netpersona.synth.access_logs import write_access_logs
 
-    path = DATA / f"access_{users}x{days}_seed0.parquet"
-    write_access_logs(path, users, days, seed=0)
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"spark_growth_{users}x{days}_seed0.parquet"
+    if path.exists():
+        return path
+    print(f"generating {path.name} ...", flush=True)
+    settings = replace(AccessLogSettings(), background_apps=(0, 0))
+    summary = write_access_logs(path, users, days, seed=0, settings=settings, **GROWTH_VOLUME)
+    print(f"  {summary.rows:,} rows in {summary.seconds:.0f} s", flush=True)
     return path
 
 
-def _canonical_split(url_log: Path) -> tuple[Path, Path, int]:
-    """Library and query logs as canonical Parquet files (the paper's protocol: the last
-    ``QUERY_DAYS`` days are queries under fresh ids, a random 80% of users form the library)."""
+def canonical_split(url_log: Path) -> tuple[Path, Path, int]:
+    """Library and query logs as canonical Parquet files (user_id, ts, site): the paper's
+    protocol, the last ``QUERY_DAYS`` days are queries under fresh ids ('q' + id), a random
+    ``LIBRARY_FRACTION`` of users form the library."""
     from netpersona.engine import DuckDBEngine
     from netpersona.io import LogMapping, read_access_log
 
-    lib_path = DATA / f"spark_lib_{url_log.stem}.parquet"
-    qry_path = DATA / f"spark_qry_{url_log.stem}.parquet"
-    meta = DATA / f"spark_split_{url_log.stem}.json"
+    lib_path = DATA / f"{url_log.stem}_lib.parquet"
+    qry_path = DATA / f"{url_log.stem}_qry.parquet"
+    meta = DATA / f"{url_log.stem}_split.json"
     if lib_path.exists() and qry_path.exists() and meta.exists():
         return lib_path, qry_path, json.loads(meta.read_text())["rows"]
-    with DuckDBEngine(threads=2, memory_limit="3GB") as duck:
+    with DuckDBEngine(threads=2, memory_limit=DUCKDB_MEMORY) as duck:
         summary = read_access_log(url_log, LogMapping(), duck, table="log")
         duck.execute(
-            f"""CREATE TABLE cut AS SELECT CAST(max(ts) AS DATE) - {QUERY_DAYS - 1} AS day
-            FROM log"""
+            f"CREATE TABLE cut AS SELECT CAST(max(ts) AS DATE) - {QUERY_DAYS - 1} AS day FROM log"
         )
         duck.execute(
             f"""CREATE TABLE kept AS SELECT user_id FROM (SELECT DISTINCT user_id FROM log)
@@ -79,8 +99,41 @@ def _canonical_split(url_log: Path) -> tuple[Path, Path, int]:
     return lib_path, qry_path, summary.rows
 
 
-def _run_engine(engine, lib_path: Path, qry_path: Path, spark: bool) -> dict:
-    """Profiles (library + queries, loaded as arrays) and identification on one engine."""
+# --------------------------------------------------------------------------------------------
+# one size, one process
+
+
+def _rss_peak_mb(pid: int | str = "self") -> float:
+    """Peak resident memory (VmHWM) of a process, MB (0 when it cannot be read)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _children_peak_mb() -> float:
+    """Largest peak resident memory among this process's live children (Spark's JVM)."""
+    me, peak = str(os.getpid()), 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = next(
+                line.split()[1]
+                for line in (entry / "status").read_text().splitlines()
+                if line.startswith("PPid:")
+            )
+        except (OSError, StopIteration):
+            continue
+        if ppid == me:
+            peak = max(peak, _rss_peak_mb(entry.name))
+    return peak
+
+
+def _profiles_and_identify(engine, lib_path: Path, qry_path: Path, spark: bool) -> dict:
     from netpersona.rejoin import RejoinSettings, build_profiles, identify
 
     if spark:
@@ -100,69 +153,65 @@ def _run_engine(engine, lib_path: Path, qry_path: Path, spark: bool) -> dict:
     qry = build_profiles(engine, "qry_log", "qry", settings, reference=lib)
     lib.arrays(), qry.arrays()
     profiles_s = time.perf_counter() - started
-    result = identify(engine, lib, qry, settings)  # the first run also compiles (numba)
+    hooks, kept = None, {}
+    if spark:  # Spark's own steps 2 and 5 (as identify picks them), step 2's pairs kept
+        from netpersona.rejoin._identify import StepHooks
+        from netpersona.rejoin._spark_steps import spark_step_hooks
+
+        own = spark_step_hooks(lib, qry, settings)
+
+        def step_two():
+            kept["pairs"] = own.simi_one()
+            return kept["pairs"]
+
+        hooks = StepHooks(simi_one=step_two, simi_four_scores=own.simi_four_scores)
     started = time.perf_counter()
-    identify(engine, lib, qry, settings)
-    identify_s = time.perf_counter() - started
-    out = {
+    result = identify(engine, lib, qry, settings, hooks=hooks)
+    return {
         "rows": rows,
         "n_library": lib.n_users,
         "n_queries": qry.n_users,
         "profiles_s": profiles_s,
-        "identify_s": identify_s,
+        "identify_s": time.perf_counter() - started,
+        "steps": result.steps,
         "matches": result.matches,
         "lib": lib,
         "qry": qry,
+        "settings": settings,
+        "exact_pairs": kept.get("pairs"),
     }
-    if spark:
-        out.update(_spark_steps(engine, lib, qry, settings))
-    return out
 
 
-def _spark_steps(engine, lib, qry, settings) -> dict:
-    """Spark's own distributed step 2 (exact and MinHash) and step 5, timed."""
-    from netpersona.rejoin._spark_join import minhash_recall, spark_simi_one
-    from netpersona.rejoin._spark_runs import spark_simi_four_scores
-    from netpersona.rejoin._steps import (
-        simi_four_scores,
-        simi_one,
-        simi_three_trim,
-        simi_two_trim,
-    )
-
-    exact = spark_simi_one(engine, lib, qry, settings.jaccard_min)
-    minhash = spark_simi_one(
-        engine, lib, qry, settings.jaccard_min, candidates="minhash", out="qry_minhash"
-    )
-    recall = minhash_recall(exact, minhash)
-    la, qa = lib.arrays(), qry.arrays()
-    mine, core = exact.candidates(), simi_one(qa, la, settings.jaccard_min)
-    identical = (
-        len(mine) == len(core)
-        and all(np.array_equal(getattr(mine, f), getattr(core, f)) for f in ("query", "library"))
-        and all(
-            np.allclose(getattr(mine, f), getattr(core, f), rtol=0, atol=1e-9)
-            for f in ("simi_one", "simi_two")
-        )
-    )
-    three = simi_two_trim(mine, settings.simitwo_keep)
-    four = simi_three_trim(three, qa, la, settings.hour_cosine_min, settings.site_hour_cosine_min)
-    core_four = simi_four_scores(four.take(np.arange(len(four))), qa, la, settings.min_run)
-    started = time.perf_counter()
-    mine_four = spark_simi_four_scores(engine, four, lib, qry, settings.min_run)
+def _exact_per_query(engine, run: dict) -> dict:
+    """Step 2's exact join as identification ran it: candidates and pairs per query."""
+    step2 = engine.step2_runs[-1]
+    n = max(run["n_queries"], 1)
     return {
-        "spark_join_identical": identical,
-        "spark_step5_identical": bool(
-            np.array_equal(mine_four.simi_four_raw, core_four.simi_four_raw)
-        ),
-        "spark_join_s": exact.seconds,
-        "spark_join_pairs": exact.n_pairs,
-        "spark_join_candidates": exact.n_candidates,
-        "minhash_s": minhash.seconds,
-        "minhash_candidates": minhash.n_candidates,
-        "minhash_recall": recall.recall,
-        "spark_step5_pairs": len(four),
-        "spark_step5_s": time.perf_counter() - started,
+        "exact_candidates_per_query": step2.n_candidates / n,
+        "exact_pairs_per_query": step2.n_pairs / n,
+        "exact_join_s": step2.seconds,
+    }
+
+
+def _minhash_per_query(engine, run: dict) -> dict:
+    """MinHash banding on the same profiles: candidates and pairs per query, and its recall
+    of the exact pairs identification found."""
+    from netpersona.rejoin._spark_join import spark_simi_one
+
+    lib, qry, t = run["lib"], run["qry"], run["settings"].jaccard_min
+    minhash = spark_simi_one(engine, lib, qry, t, candidates="minhash", out="bench_minhash")
+    found, exact = minhash.candidates(), run["exact_pairs"]
+
+    def keys(c):
+        return c.query.astype(np.int64) << 32 | c.library.astype(np.int64)
+
+    hit = np.isin(keys(exact), keys(found)).sum() if len(exact) else 0
+    n = max(qry.n_users, 1)
+    return {
+        "minhash_candidates_per_query": minhash.n_candidates / n,
+        "minhash_pairs_per_query": minhash.n_pairs / n,
+        "minhash_join_s": minhash.seconds,
+        "minhash_recall": float(hit / len(exact)) if len(exact) else 1.0,
     }
 
 
@@ -185,68 +234,21 @@ def _same_matches(a, b) -> tuple[bool, float]:
     return worst <= 1e-9, worst
 
 
-def _growth(lib_arrays, qry_arrays, jaccard_min: float, fractions) -> list[dict]:
-    """Step-2 candidates and pairs per query at several library sizes (random user subsets)."""
-    from netpersona.rejoin._join import jaccard_join
-    from netpersona.rejoin._steps import join_weights
-
-    rng = np.random.default_rng(0)
-    order = rng.permutation(lib_arrays.n_users)
-    weights = join_weights(qry_arrays, lib_arrays)
-    rows = []
-    for fraction in fractions:
-        keep = np.sort(order[: max(1, round(fraction * lib_arrays.n_users))])
-        starts, stops = lib_arrays.frequent_indptr[keep], lib_arrays.frequent_indptr[keep + 1]
-        indptr = np.zeros(len(keep) + 1, dtype=np.int64)
-        np.cumsum(stops - starts, out=indptr[1:])
-        sites = np.concatenate(
-            [lib_arrays.frequent_sites[a:b] for a, b in zip(starts, stops, strict=True)]
-        )
-        started = time.perf_counter()
-        joined = jaccard_join(
-            qry_arrays.frequent_indptr, qry_arrays.frequent_sites, indptr, sites, jaccard_min,
-            weights, threads=2,
-        )  # fmt: skip
-        rows.append(
-            {
-                "library": len(keep),
-                "pairs_per_query": joined.n_pairs / max(qry_arrays.n_users, 1),
-                "seconds": time.perf_counter() - started,
-            }
-        )
-    return rows
-
-
-def _slope(rows: list[dict]) -> float:
-    x = np.log([r["library"] for r in rows])
-    y = np.log([max(r["pairs_per_query"], 1e-9) for r in rows])
-    return float(np.polyfit(x, y, 1)[0]) if len(rows) > 1 else 1.0
-
-
-def main(quick: bool) -> None:
+def measure(users: int, days: int, save=None) -> dict:
+    """Both engines on the ``users`` log: rows, seconds, step-2 growth figures, peak memory.
+    ``save(result)`` is called with the result so far before the MinHash run (the longest)."""
     from netpersona.engine import DuckDBEngine
-    from netpersona.engine._spark import SparkEngine, session, spark_available
+    from netpersona.engine._spark import SparkEngine, session
 
-    users, days = QUICK if quick else FULL
-    lib_path, qry_path, url_rows = _canonical_split(_url_log(users, days))
-    with DuckDBEngine(threads=2, memory_limit="3GB") as duck:
-        d = _run_engine(duck, lib_path, qry_path, spark=False)
-        growth = _growth(d["lib"].arrays(), d["qry"].arrays(), 0.6, (0.125, 0.25, 0.5, 1.0))
-    for row in growth:
-        row["log"] = f"{users}x{days}"
-    bigger = DATA / GROWTH_LOG
-    if not quick and bigger.exists():  # a larger library for the growth curve (DuckDB only)
-        with DuckDBEngine(threads=2, memory_limit="3GB") as duck:
-            g = _run_engine(duck, *_canonical_split(bigger)[:2], spark=False)
-            larger = _growth(g["lib"].arrays(), g["qry"].arrays(), 0.6, (0.125, 0.25, 0.5, 1.0))
-        for row in larger:
-            row["log"] = bigger.stem.removeprefix("access_").removesuffix("_seed0_light")
-            row["log"] += " (light)"
-        growth += larger
-    reason = spark_available()
-    if reason:
-        write_section("spark", f"Spark benchmark not run: {reason}.")
-        return
+    url_log = growth_log(users, days)
+    lib_path, qry_path, url_rows = canonical_split(url_log)
+    out: dict = {"users": users, "days": days, "url_rows": url_rows, "file": url_log.name}
+    out["load_before"] = os.getloadavg()
+    with DuckDBEngine(threads=2, memory_limit=DUCKDB_MEMORY) as duck:
+        d = _profiles_and_identify(duck, lib_path, qry_path, spark=False)
+    out["duckdb"] = {k: d[k] for k in ("rows", "profiles_s", "identify_s", "steps")}
+    out["duckdb"]["peak_mb"] = _rss_peak_mb()
+    out["n_library"], out["n_queries"] = d["n_library"], d["n_queries"]
     conf = {**SPARK_CONF, "spark.sql.warehouse.dir": str(DATA / "spark-warehouse")}
     started = time.perf_counter()
     spark = session("local[2]", conf, app_name="netpersona-bench")
@@ -254,76 +256,212 @@ def main(quick: bool) -> None:
     start_s = time.perf_counter() - started
     engine = SparkEngine(spark, materialize="checkpoint")
     try:
-        s = _run_engine(engine, lib_path, qry_path, spark=True)
-        s["start_s"] = start_s
+        s = _profiles_and_identify(engine, lib_path, qry_path, spark=True)
+        out["spark"] = {k: s[k] for k in ("rows", "profiles_s", "identify_s", "steps")}
+        out["spark"]["start_s"] = start_s
+        out["spark"].update(_exact_per_query(engine, s))
+        out["same_matches"], out["worst_score_diff"] = _same_matches(d["matches"], s["matches"])
+        out["load_after"] = os.getloadavg()
+        out["spark"]["driver_peak_mb"] = _rss_peak_mb() - out["duckdb"]["peak_mb"]
+        out["spark"]["jvm_peak_mb"] = _children_peak_mb()
+        if save is not None:
+            save(out)
+        out["spark"].update(_minhash_per_query(engine, s))
+        out["spark"]["driver_peak_mb"] = _rss_peak_mb() - out["duckdb"]["peak_mb"]
+        out["spark"]["jvm_peak_mb"] = _children_peak_mb()
     finally:
         engine.close()
-    same, worst = _same_matches(d["matches"], s["matches"])
-    fitted = [r for r in growth if r["log"] == growth[-1]["log"]]  # the largest log's series
-    slope = _slope(fitted)
-    per_query_10m = fitted[-1]["pairs_per_query"] * (10_000_000 / fitted[-1]["library"]) ** slope
-    write_section("spark", _markdown(users, days, url_rows, d, s, same, worst, growth, slope,
-                                     per_query_10m, quick))  # fmt: skip
+    out["load_after"] = os.getloadavg()
+    out["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return out
 
 
-def _markdown(users, days, url_rows, d, s, same, worst, growth, slope, per_10m, quick) -> str:
+def _result_path(users: int, days: int) -> Path:
+    return DATA / f"spark_growth_{users}x{days}_result.json"
+
+
+def _measured(users: int, days: int) -> dict:
+    """The result for ``users``, measured in a fresh process unless it is stored already."""
+    path = _result_path(users, days)
+    if not path.exists():
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_spark", "measure", str(users), str(days)],
+            check=True,
+            env=env,
+        )
+    return json.loads(path.read_text())
+
+
+# --------------------------------------------------------------------------------------------
+# the section
+
+
+def _caveats(rows: list[dict]) -> list[str]:
+    """What the figures do not show, read off the measured funnels."""
+    out = []
+    survivors = [
+        next(st["mean_candidates"] for st in r["duckdb"]["steps"] if st["step"] == "4_simithree")
+        for r in rows
+    ]
+    if max(survivors) == 0:
+        out.append(
+            "On these light logs (a few requests per active day) no candidate survives step "
+            "4: five query days of so few requests give hour profiles too thin for the "
+            "paper's cosine thresholds, so every query is answered 'new' and steps 5-6 see "
+            "no pairs. The identification times therefore measure steps 2-4 (step 2 "
+            "dominates); step 5 on the executors is exercised, and checked equal to "
+            "DuckDB's, by the cross-engine tests rather than here. Nearly every prefix "
+            "candidate verifies here (candidates ~ pairs above), so MinHash has little to "
+            "prune on such logs."
+        )
+    return out
+
+
+def _fit(rows: list[dict], key: str) -> tuple[float, float]:
+    """Exponent b and the value at ``PROJECT_TO`` library users of key = a * library^b."""
+    x = np.log([r["n_library"] for r in rows])
+    y = np.log([max(r["spark"][key], 1e-9) for r in rows])
+    slope = float(np.polyfit(x, y, 1)[0]) if len(rows) > 1 else 1.0
+    last = rows[-1]
+    return slope, last["spark"][key] * (PROJECT_TO / last["n_library"]) ** slope
+
+
+def main(quick: bool) -> None:
+    from netpersona.engine._spark import spark_available
+
+    reason = spark_available()
+    if reason:
+        write_section("spark", f"Spark benchmark not run: {reason}.")
+        return
+    sizes, days = (QUICK_USERS, QUICK_DAYS) if quick else (GROWTH_USERS, GROWTH_DAYS)
+    rows = [_measured(users, days) for users in sizes]
+    write_section("spark", _markdown(rows, quick))
+
+
+def _markdown(rows: list[dict], quick: bool) -> str:
+    first = rows[0]
+    load = ", ".join(
+        f"{r['users']:,}: {r['load_before'][0]:.1f} -> {r['load_after'][0]:.1f}" for r in rows
+    )
+    sizes = ", ".join(f"{r['users']:,}" for r in rows)
     lines = [
-        "## Spark vs DuckDB (re-join)",
+        "## Spark vs DuckDB (re-join), growth to 400,000 users",
         "",
-        f"Synthetic log: {users:,} users x {days} days ({url_rows:,} URL rows; library "
-        f"{d['n_library']:,} users, {d['n_queries']:,} query users, last {QUERY_DAYS} days), "
-        f"{'quick run' if quick else 'full run'}. Both engines read the same canonical Parquet "
-        f"files ({d['rows']:,} rows) and run the same SQL; DuckDB with 2 threads, Spark "
-        f"`local[2]` with 3 GB driver memory. `python -m benchmarks spark`.",
+        f"Synthetic logs of {sizes} users x "
+        f"{first['days']} days, the same generator settings at every size "
+        f"(`write_access_logs(..., page_loads_per_day={GROWTH_VOLUME['page_loads_per_day']}, "
+        f"requests_per_load={GROWTH_VOLUME['requests_per_load']})`, background app traffic "
+        "off: lighter than the paper-scale log, whose 510M rows Spark local[2] cannot handle "
+        "here in reasonable time). Protocol: the last "
+        f"{QUERY_DAYS} days are queries under fresh ids, a random {LIBRARY_FRACTION:.0%} of users "
+        "the library. Both engines read the same canonical Parquet files and run the same SQL "
+        f"(DuckDB 2 threads, {DUCKDB_MEMORY}; Spark `local[2]`, "
+        f"{SPARK_CONF['spark.driver.memory']} driver). Identification on Spark runs step 2 as "
+        "the salted prefix-filter join in Spark SQL and step 5 on the executors "
+        "(`mapInPandas`), the rest on the driver; on DuckDB all of steps 2-6 run in numba. "
+        f"{'Quick run. ' if quick else ''}"
+        f"`python -m benchmarks spark`. Load average (1 min) before -> after each size: {load}.",
         "",
-        "| | DuckDB | Spark local[2] | Spark / DuckDB |",
-        "|---|---:|---:|---:|",
-        f"| profiles, library + queries (step 1, loaded as arrays) | {d['profiles_s']:.1f} s | "
-        f"{s['profiles_s']:.1f} s | {s['profiles_s'] / d['profiles_s']:.1f}x |",
-        f"| starting the engine | - | {s['start_s']:.1f} s | |",
-        f"| identification, steps 2-6 on the driver | {d['identify_s']:.2f} s | "
-        f"{s['identify_s']:.2f} s | {s['identify_s'] / max(d['identify_s'], 1e-9):.1f}x |",
+        "| users | log rows (library + queries) | library / queries | profiles DuckDB | "
+        "profiles Spark | identify DuckDB | identify Spark | same MATCHES | peak MB "
+        "DuckDB | peak MB Spark JVM | peak MB Python, Spark's driver |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        d, s = r["duckdb"], r["spark"]
+        lines.append(
+            f"| {r['users']:,} | {d['rows']:,} | {r['n_library']:,} / {r['n_queries']:,} | "
+            f"{d['profiles_s']:.1f} s | {s['profiles_s']:.1f} s "
+            f"({s['profiles_s'] / d['profiles_s']:.1f}x) | {d['identify_s']:.1f} s | "
+            f"{s['identify_s']:.1f} s ({s['identify_s'] / max(d['identify_s'], 1e-9):.1f}x) | "
+            f"{'yes' if r['same_matches'] else 'NO'} ({r['worst_score_diff']:.0e}) | "
+            f"{d['peak_mb']:,.0f} | {s['jvm_peak_mb']:,.0f} | "
+            f"{d['peak_mb'] + max(s['driver_peak_mb'], 0):,.0f} |"
+        )
+    lines += [
         "",
-        f"Same MATCHES on both engines: **{'yes' if same else 'NO'}** (largest score "
-        f"difference {worst:.1e}). Identification runs the same driver code on the same "
-        "arrays on both engines (timed after a warm-up run), so its ratio is noise; the "
-        "engines differ in step 1 and in the distributed pieces below.",
+        "Spark's start (JVM, session) is not in these times: "
+        + ", ".join(f"{r['spark']['start_s']:.0f} s" for r in rows)
+        + ". Peak resident memory: DuckDB's is the Python process's after the DuckDB run; "
+        "Spark's JVM (driver and local executors) is its own; the Python process then also "
+        "holds Spark's driver side (profile arrays, identification), its peak shown last.",
         "",
-        "Spark's distributed pieces on the same profiles:",
+        "### Step 2: candidate pairs per query as the library grows (measured)",
         "",
-        f"- step 2 as Spark SQL (exact prefix join, hot sites salted): {s['spark_join_s']:.1f} s, "
-        f"{s['spark_join_candidates']:,} prefix candidates verified to "
-        f"{s['spark_join_pairs']:,} pairs "
-        f"({'the same' if s['spark_join_identical'] else 'NOT the same'} as the numba "
-        "join's pairs, scores within 1e-9, checked here);",
-        f"- MinHash banding (32 x 4): {s['minhash_s']:.1f} s, {s['minhash_candidates']:,} "
-        f"candidates, measured recall **{s['minhash_recall']:.4f}** of the exact pairs;",
-        f"- step 5 via `mapInPandas` on {s['spark_step5_pairs']:,} surviving pairs: "
-        f"{s['spark_step5_s']:.1f} s, scores "
-        f"{'identical' if s['spark_step5_identical'] else 'NOT identical'} to core's.",
+        "| library users | exact: prefix candidates / query | exact: pairs J > 0.6 / query | "
+        "exact join s | MinHash 32x4: candidates / query | MinHash pairs / query | MinHash "
+        "recall | MinHash join s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        s = r["spark"]
+        minhash = (
+            f"{s['minhash_candidates_per_query']:,.1f} | {s['minhash_pairs_per_query']:,.2f} | "
+            f"{s['minhash_recall']:.4f} | {s['minhash_join_s']:.1f}"
+            if "minhash_recall" in s
+            else "not measured (run stopped for time) | | |"
+        )
+        lines.append(
+            f"| {r['n_library']:,} | {s['exact_candidates_per_query']:,.1f} | "
+            f"{s['exact_pairs_per_query']:,.2f} | {s['exact_join_s']:.1f} | {minhash} |"
+        )
+    b_exact, at_exact = _fit(rows, "exact_candidates_per_query")
+    b_pairs, at_pairs = _fit(rows, "exact_pairs_per_query")
+    hashed = [r for r in rows if "minhash_recall" in r["spark"]]
+    b_mh, at_mh = _fit(hashed, "minhash_candidates_per_query")
+    last, last_mh = rows[-1], hashed[-1]
+    lines += [
         "",
-        "### Step-2 growth with the library (measured) and a projection to 10M users",
+        f"**Projection to {PROJECT_TO:,} library users** (log-log fit over the measured "
+        "sizes; the same per-user behaviour, so the query count scales with the library):",
         "",
-        "| log (users x days) | library users | pairs with J > 0.6 per query | "
-        "join seconds (numba, 2 threads) |",
-        "|---|---:|---:|---:|",
-        *[
-            f"| {r['log']} | {r['library']:,} | {r['pairs_per_query']:.2f} | {r['seconds']:.3f} |"
-            for r in growth
-        ],
+        f"- exact prefix join: candidates per query grow as library^{b_exact:.2f}, about "
+        f"{at_exact:,.0f} per query at 10M, {at_exact * PROJECT_TO:,.2e} candidate pairs to "
+        "verify for 10M queries;",
+        f"- verified pairs (J > 0.6) grow as library^{b_pairs:.2f}: about {at_pairs:,.1f} per "
+        f"query, {at_pairs * PROJECT_TO:,.2e} in all: step 2's output, which steps 3-6 trim;",
+        f"- MinHash banding (fit over {len(hashed)} sizes): candidates grow as "
+        f"library^{b_mh:.2f}, about {at_mh:,.0f} per query at 10M, at the recall measured "
+        f"above ({last_mh['spark']['minhash_recall']:.4f} at {last_mh['n_library']:,}).",
         "",
-        f"Pairs per query grow as library^{slope:.2f} over the {growth[-1]['log']} sizes "
-        f"(log-log fit, random library subsets, the same queries). At that "
-        f"rate a 10M-user library gives about {per_10m:,.0f} step-2 pairs per query, "
-        f"{per_10m * 1e7:,.0f} for 10M queries. This is measured only up to "
-        f"{growth[-1]['library']:,} library users on this machine (the 25k/100k/400k points "
-        "of the issue were not run here), so the projection is an extrapolation of a "
-        "clean power law, not a measurement. Linear growth (exponent ~1) means step 2's "
-        "output, not its search, dominates, which is why it runs as a distributed join "
-        "there and why steps 3-6 only ever see its trimmed survivors. The prefix join's work "
-        "is its candidate count (above: candidates before verification); the MinHash mode "
-        "bounds it by bands x bucket size at a measured recall cost. Local mode is slower "
-        "than DuckDB on one machine (JVM start, stage scheduling); Spark pays off when the "
-        "log does not fit one machine.",
+        "An exponent near 1 means the pairs per query grow in proportion to the library, so "
+        "step 2's total work and output grow with the square of the users: that, not the "
+        "six steps' bookkeeping, is what a cluster must absorb at 10M users, and why step 2 "
+        "runs as a distributed join there. This is an extrapolation over a "
+        f"{last['n_library'] / rows[0]['n_library']:.0f}x range of measured sizes, not a "
+        "measurement at 10M.",
+        "",
+        *_caveats(rows),
     ]
     return "\n".join(lines)
+
+
+def write_stored(days: int = GROWTH_DAYS) -> None:
+    """Write the section from the results stored so far (a run stopped before MinHash at the
+    largest size counts with what it measured)."""
+    rows = []
+    for users in GROWTH_USERS:
+        path = _result_path(users, days)
+        partial = path.with_suffix(".partial.json")
+        for found in (path, partial):
+            if found.exists():
+                rows.append(json.loads(found.read_text()))
+                break
+    write_section("spark", _markdown(rows, quick=False))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "write":
+        write_stored()
+    if len(sys.argv) >= 3 and sys.argv[1] == "measure":
+        n_users = int(sys.argv[2])
+        n_days = int(sys.argv[3]) if len(sys.argv) > 3 else GROWTH_DAYS
+
+        def _save(result: dict) -> None:
+            text = json.dumps(result, indent=1, default=str)
+            _result_path(n_users, n_days).with_suffix(".partial.json").write_text(text)
+
+        result = measure(n_users, n_days, save=_save)
+        _result_path(n_users, n_days).write_text(json.dumps(result, indent=1, default=str))
+        print(json.dumps(result, default=str)[:2000], flush=True)

@@ -9,6 +9,14 @@ import typer
 
 from netpersona._progress import RichProgress
 from netpersona.cli._apps import devices_app, synth_app
+from netpersona.cli._options import (
+    EngineKind,
+    EngineOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    TableOpt,
+    engine_from_params,
+)
 
 _READ = "Report fields"
 _BUY = "Purchases"
@@ -29,16 +37,23 @@ def _progress():
 
 @devices_app.command("features")
 def features(
+    month: Annotated[str, typer.Option("--month", help="Month to describe, YYYY-MM.")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            help="Features file, .parquet or .csv (on Spark .parquet is a Parquet directory, "
+            "any path Spark writes).",
+        ),
+    ],
     reports: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option(
             "--reports",
             help="Report files: JSON Lines (.jsonl[.gz]) or session "
-            "exports (.csv[.gz]); repeat the flag or use a glob.",
+            "exports (.csv[.gz]); repeat the flag or use a glob. Or --table.",
         ),
-    ],
-    month: Annotated[str, typer.Option("--month", help="Month to describe, YYYY-MM.")],
-    out: Annotated[Path, typer.Option("--out", help="Features file, .parquet or .csv.")],
+    ] = None,
     purchases: Annotated[
         str | None,
         typer.Option(
@@ -153,15 +168,31 @@ def features(
         str | None, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 2GB.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
+    engine: EngineOpt = EngineKind.duckdb,
+    spark_master: SparkMasterOpt = "local[*]",
+    spark_conf: SparkConfOpt = None,
+    table: TableOpt = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            dir_okay=False,
+            help="With --table on DuckDB: the workspace file holding the sessions table.",
+            rich_help_panel="Engine (DuckDB on this machine, or Apache Spark)",
+        ),
+    ] = None,
 ) -> None:
-    """Device reports (+ purchases) -> avgontime, avguseflow, buycounts per user for a month."""
+    """Device reports (+ purchases) -> avgontime, avguseflow, buycounts per user for a month.
+
+    With --table, the sessions come from a table (user_id, logon, logoff, up, down: local
+    times, bytes) instead of report files. On Spark, report files and purchases are read and
+    checked on this machine and the features computed on Spark."""
     from dataclasses import replace
 
     from rich.table import Table
 
     from netpersona.devices import RADIUS_EXPORT, PurchaseFields, ReportFields, extract_features
     from netpersona.devices._quarantine import default_quarantine_path
-    from netpersona.engine import DuckDBEngine
     from netpersona.io import mask_id
 
     fields = ReportFields(
@@ -176,12 +207,17 @@ def features(
         user=purchases_user_col, time=purchases_time_col, table=purchases_table,
         query=purchases_query,
     )  # fmt: skip
-    quarantine = quarantine or default_quarantine_path(out)
-    with DuckDBEngine(threads=threads, memory_limit=memory_limit) as engine:
+    choice = engine_from_params(locals())
+    if (reports is None) == (table is None):
+        from netpersona._exceptions import ConfigError
+
+        raise ConfigError("give --reports FILES or --table NAME (the sessions), one of them")
+    quarantine = quarantine or default_quarantine_path(Path(out))
+    with _features_engine(choice, threads, memory_limit, workspace) as on:
         result = extract_features(
-            [str(p) for p in reports], month, purchases=purchases, fields=fields,
+            [str(p) for p in reports or []], month, purchases=purchases, fields=fields,
             purchase_fields=purchase_fields, out=out, quarantine=quarantine, force=force,
-            engine=engine, progress=_progress(),
+            engine=on, progress=_progress(), sessions_table=_sessions_table(choice),
         )  # fmt: skip
     console = _console()
     summary = result.reports
@@ -204,6 +240,33 @@ def features(
             "sessions: probably one subscriber exported twice"
         )
     console.print(f"features: {result.output}")
+
+
+def _sessions_table(choice) -> str | None:
+    """``--table`` as the engine names it (DuckDB: the attached workspace's table)."""
+    if choice.table is None or choice.spark or "." in choice.table:
+        return choice.table
+    return f"ws.{choice.table}"
+
+
+def _features_engine(choice, threads, memory_limit, workspace):
+    """The engine of ``devices features``: Spark, or DuckDB (the workspace attached read-only
+    when --table names a table in it)."""
+    from netpersona._exceptions import ConfigError, InputError
+    from netpersona.engine import DuckDBEngine
+
+    if choice.spark:
+        return choice.open_spark()
+    engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
+    if choice.table is not None:
+        if workspace is None:
+            engine.close()
+            raise ConfigError("--table on DuckDB reads a table of a workspace: give --workspace")
+        if not workspace.exists():
+            engine.close()
+            raise InputError("no such workspace", path=workspace, hint="check the path")
+        engine.execute(f"ATTACH '{workspace}' AS ws (READ_ONLY)")
+    return engine
 
 
 @devices_app.command("train")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,20 +14,37 @@ import typer
 
 from netpersona._progress import Progress, RichProgress
 from netpersona.cli._apps import rejoin_app
+from netpersona.cli._engines import (
+    EngineChoice,
+    check_output,
+    input_sources,
+    load_log,
+    print_step2_runs,
+    spark_database,
+    write_arrow_output,
+)
 from netpersona.cli._options import (
+    CandidateMode,
+    CandidatesOpt,
     ColumnsOpt,
+    EngineKind,
+    EngineOpt,
     ForceOpt,
     MaxBadFractionOpt,
     NoHeaderOpt,
     PseudonymizeKeyOpt,
     SepOpt,
     SiteColOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    TableOpt,
     TimeColOpt,
     TimeOriginOpt,
     TimeUnitOpt,
     TimezoneOpt,
     UrlColOpt,
     UserColOpt,
+    engine_from_params,
     mapping_from_params,
 )
 from netpersona.rejoin._settings import SETTING_HELP
@@ -38,35 +56,33 @@ LIBRARY = "library"
 _SETTINGS = "Re-join settings (default: the paper's values, or --settings)"
 
 LogsArg = Annotated[
-    list[Path],
+    list[str] | None,
     typer.Argument(
-        exists=True, dir_okay=False, help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz)."
+        help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz); with --engine spark any "
+        "path Spark reads (hdfs://, s3a://). Or --table.",
+        show_default=False,
     ),
 ]
 QueriesOpt = Annotated[
-    list[Path],
+    list[str] | None,
     typer.Option(
         "--queries",
-        exists=True,
-        dir_okay=False,
-        help="Log files of the new numbers to identify (repeat for several files).",
+        help="Log files of the new numbers to identify (repeat for several files); or --table.",
     ),
 ]
 LibraryOpt = Annotated[
-    list[Path] | None,
+    list[str] | None,
     typer.Option(
         "--library",
-        exists=True,
-        dir_okay=False,
         help="Library log files, used instead of an indexed --workspace (repeatable).",
     ),
 ]
 OptionalWorkspaceOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--workspace",
-        dir_okay=False,
-        help="Workspace built by `netpersona rejoin index` (holds the library's profiles).",
+        help="Workspace built by `netpersona rejoin index` (holds the library's profiles); "
+        "on Spark the name of its database in the Spark catalog.",
     ),
 ]
 SettingsFileOpt = Annotated[
@@ -138,7 +154,7 @@ OneToOneOpt = Annotated[
 _LEARNED_EXPLAIN_MAX = 20
 
 
-def _matcher(method: str, workspace: Path | None):
+def _matcher(method: str, workspace: str | None):
     """The fitted matcher ``--method learned|tfidf`` needs (None for the paper's method)."""
     from netpersona._exceptions import ConfigError
 
@@ -153,7 +169,7 @@ def _matcher(method: str, workspace: Path | None):
         )
     from netpersona.rejoin._learned import load_matcher, workspace_matcher_dir
 
-    folder = workspace_matcher_dir(workspace)
+    folder = workspace_matcher_dir(Path(workspace))
     if not folder.exists():
         raise ConfigError(
             f"no trained matcher for {workspace} (looked in {folder}); run "
@@ -164,18 +180,19 @@ def _matcher(method: str, workspace: Path | None):
 
 @contextmanager
 def _library_and_queries(
-    queries: list[Path],
-    workspace: Path | None,
-    library: list[Path] | None,
+    queries: list[str] | None,
+    workspace: str | None,
+    library: list[str] | None,
     mapping,
     settings,
     progress: Progress,
+    choice: EngineChoice,
 ) -> Iterator[tuple]:
-    """(library profiles, query profiles) from a workspace or library logs; temporary tables
-    are dropped on the way out, so a workspace keeps only what `rejoin index` put there."""
+    """(library profiles, query profiles) from a workspace or library logs, on the chosen
+    engine; temporary tables are dropped on the way out, so a workspace keeps only what
+    `rejoin index` put there."""
     from netpersona._exceptions import InputError
     from netpersona.engine import DuckDBEngine, Workspace
-    from netpersona.io import read_access_log
     from netpersona.rejoin import Profiles, build_profiles
 
     if (workspace is None) == (library is None):
@@ -183,13 +200,18 @@ def _library_and_queries(
             "give either --workspace (a library indexed with `netpersona rejoin index`) or "
             "--library LOGS, not both and not neither"
         )
-    if workspace is not None and not workspace.exists():
+    sources = input_sources(queries, choice)
+    library_files = input_sources(library, replace(choice, table=None)) if library else []
+    if choice.spark:
+        engine = choice.open_spark(spark_database(workspace))
+    elif workspace is not None and not Path(workspace).exists():
         raise InputError(
             "no such workspace",
             path=workspace,
             hint="build it with `netpersona rejoin index LOGS --workspace W`",
         )
-    engine = Workspace(workspace) if workspace is not None else DuckDBEngine()
+    else:
+        engine = Workspace(Path(workspace)) if workspace is not None else DuckDBEngine()
     tag = uuid.uuid4().hex[:8]
     temporary: list = []
     query_log = f"_rejoin_queries_{tag}"
@@ -207,9 +229,11 @@ def _library_and_queries(
                 )  # fmt: skip
                 temporary.append(lib)
         else:
-            read_access_log(library, mapping, engine, table=LIBRARY_LOG, progress=progress)
+            plain = replace(choice, table=None)
+            load_log(engine, plain, library_files, mapping, LIBRARY_LOG, progress)
             lib = build_profiles(engine, LIBRARY_LOG, LIBRARY, settings, progress=progress)
-        read_access_log(queries, mapping, engine, table=query_log, progress=progress)
+        where = f"workspace {workspace}" if workspace else "the library's DuckDB"
+        load_log(engine, choice, sources, mapping, query_log, progress, where=where)
         qry = build_profiles(
             engine, query_log, f"_rejoin_qry_{tag}", settings, reference=lib, progress=progress
         )
@@ -224,11 +248,15 @@ def _library_and_queries(
 
 @rejoin_app.command("index")
 def index(
-    logs: LogsArg,
+    logs: LogsArg = None,
     workspace: Annotated[
-        Path,
-        typer.Option("--workspace", dir_okay=False, help="Workspace file (created if missing)."),
-    ],
+        str,
+        typer.Option(
+            "--workspace",
+            help="Workspace file (created if missing); on Spark the name of a database of the "
+            "Spark catalog (created if missing).",
+        ),
+    ] = ...,
     user_col: UserColOpt = "user_id",
     time_col: TimeColOpt = "ts",
     url_col: UrlColOpt = "url",
@@ -245,10 +273,15 @@ def index(
     frequent_ratio: FrequentRatioOpt = None,
     active_minutes: ActiveMinutesOpt = None,
     force: ForceOpt = False,
+    engine: EngineOpt = EngineKind.duckdb,
+    spark_master: SparkMasterOpt = "local[*]",
+    spark_conf: SparkConfOpt = None,
+    table: TableOpt = None,
 ) -> None:
-    """Add LOGS to the workspace's library and build its profiles (step 1).
+    """Add LOGS (or --table) to the workspace's library and build its profiles (step 1).
 
-    Files already ingested are skipped; --force starts the library afresh from LOGS alone."""
+    Files already ingested are skipped; --force starts the library afresh from LOGS alone.
+    On Spark the library is replaced as a whole (--force) rather than added to."""
     from rich.console import Console
 
     from netpersona.engine import Workspace
@@ -256,14 +289,22 @@ def index(
     from netpersona.rejoin import build_profiles
     from netpersona.rejoin._profiles import table_exists
 
+    choice = engine_from_params(locals())
+    sources = input_sources(logs, choice)
     mapping = mapping_from_params(locals())
     rejoin_settings = _settings(settings, locals())
     progress = RichProgress()
-    with Workspace(workspace) as ws:
+    if choice.spark:
+        _index_spark(choice, sources, workspace, mapping, rejoin_settings, force, progress)
+        return
+    with Workspace(Path(workspace)) as ws:
         if force and table_exists(ws, LIBRARY_LOG):
             ws.execute(f"DROP TABLE {LIBRARY_LOG}")
             ws.execute(f"DELETE FROM {LEDGER} WHERE table_name = '{LIBRARY_LOG}'")
-        read = ws.ingest(logs, mapping, table=LIBRARY_LOG, progress=progress)
+        if choice.table:
+            read = _ingest_table(ws, choice, mapping, progress, workspace)
+        else:
+            read = ws.ingest([Path(s) for s in sources], mapping, LIBRARY_LOG, progress=progress)
         profiles = build_profiles(ws, LIBRARY_LOG, LIBRARY, rejoin_settings, progress=progress)
         rows = ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}")
     Console().print(
@@ -274,10 +315,55 @@ def index(
     )
 
 
+def _ingest_table(ws, choice: EngineChoice, mapping, progress: Progress, workspace: str):
+    """A table of the workspace appended to the library's log (no file ledger: tables have
+    no content hash, so the same table twice is added twice)."""
+    from netpersona.io import ReadSummary
+    from netpersona.rejoin._profiles import table_exists
+
+    staged = f"_rejoin_table_{uuid.uuid4().hex[:8]}"
+    try:
+        rows = load_log(ws, choice, [], mapping, staged, progress, where=f"workspace {workspace}")
+        if table_exists(ws, LIBRARY_LOG):
+            ws.execute(f"INSERT INTO {LIBRARY_LOG} SELECT * FROM {staged}")
+        else:
+            ws.execute(f"CREATE TABLE {LIBRARY_LOG} AS SELECT * FROM {staged}")
+    finally:
+        ws.execute(f"DROP TABLE IF EXISTS {staged}")
+    return ReadSummary(table=LIBRARY_LOG, rows=rows)
+
+
+def _index_spark(choice, sources, workspace, mapping, settings, force, progress) -> None:
+    """``rejoin index --engine spark``: the library as Parquet tables of a catalog database."""
+    from rich.console import Console
+
+    from netpersona._exceptions import OutputExistsError
+    from netpersona.rejoin import build_profiles
+
+    database = spark_database(workspace)
+    with choice.open_spark(database) as spark:
+        if spark.has_table(LIBRARY_LOG) and not force:
+            # Spark keeps no ledger of ingested files: --force replaces the library
+            raise OutputExistsError(f"Spark table {database}.{LIBRARY_LOG}")
+        rows = load_log(spark, choice, sources, mapping, LIBRARY_LOG, progress)
+        profiles = build_profiles(spark, LIBRARY_LOG, LIBRARY, settings, progress=progress)
+    Console().print(
+        f"library of Spark database {database}: {profiles.n_users:,} users, "
+        f"{profiles.n_sites:,} sites, {rows:,} rows; profiles built in {profiles.seconds:.1f} s"
+    )
+
+
 @rejoin_app.command("identify")
 def identify(
-    queries: QueriesOpt,
-    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="MATCHES.csv to write.")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            help="MATCHES.csv to write; on Spark a path not ending in .csv is written as a "
+            "Parquet directory (any path Spark writes).",
+        ),
+    ],
+    queries: QueriesOpt = None,
     workspace: OptionalWorkspaceOpt = None,
     library: LibraryOpt = None,
     user_col: UserColOpt = "user_id",
@@ -313,6 +399,11 @@ def identify(
         typer.Option("--report", dir_okay=False, help="Also write an HTML summary here."),
     ] = None,
     force: ForceOpt = False,
+    engine: EngineOpt = EngineKind.duckdb,
+    spark_master: SparkMasterOpt = "local[*]",
+    spark_conf: SparkConfOpt = None,
+    table: TableOpt = None,
+    candidates: CandidatesOpt = CandidateMode.exact,
 ) -> None:
     """Identify every user of the query logs against the library: MATCHES.csv, one verdict per
     query (match / ambiguous / new)."""
@@ -321,14 +412,18 @@ def identify(
     from netpersona.rejoin._explain import explain_matches
     from netpersona.rejoin._identify import write_matches_csv
 
-    check_writable(out, force)
+    choice = engine_from_params(locals())
+    check_output(out, force)
     if report is not None:
         check_writable(report, force)
     mapping = mapping_from_params(locals())
     s = _settings(settings, locals())
     matcher = _matcher(method, workspace)
     progress = RichProgress()
-    with _library_and_queries(queries, workspace, library, mapping, s, progress) as (lib, qry):
+    with _library_and_queries(queries, workspace, library, mapping, s, progress, choice) as (
+        lib,
+        qry,
+    ):
         if matcher is None:
             result = run_identify(None, lib, qry, s, top_k=top_k, progress=progress)
         else:
@@ -338,7 +433,10 @@ def identify(
                 method, None, lib, qry, s, matcher=matcher, top_k=top_k,
                 one_to_one=one_to_one, progress=progress,
             )  # fmt: skip
-        write_matches_csv(result.matches, out, force=force)
+        write_arrow_output(
+            lib.engine, result.matches, out, force, write_matches_csv, "_rejoin_matches"
+        )
+        print_step2_runs(lib.engine, typer.echo)
         if explain and matcher is not None:
             users = list(dict.fromkeys(result.matches["query_user"].to_pylist()))
             for user in users[:_LEARNED_EXPLAIN_MAX]:
@@ -395,7 +493,7 @@ def _print_summary(result, out: Path) -> None:
 @rejoin_app.command("explain")
 def explain(
     query_user: Annotated[str, typer.Argument(help="The query user's id, as in the query logs.")],
-    queries: QueriesOpt,
+    queries: QueriesOpt = None,
     workspace: OptionalWorkspaceOpt = None,
     library: LibraryOpt = None,
     user_col: UserColOpt = "user_id",
@@ -422,17 +520,26 @@ def explain(
     tie_ratio: TieRatioOpt = None,
     top_k: TopKOpt = 3,
     method: MethodOpt = "paper",
+    engine: EngineOpt = EngineKind.duckdb,
+    spark_master: SparkMasterOpt = "local[*]",
+    spark_conf: SparkConfOpt = None,
+    table: TableOpt = None,
+    candidates: CandidatesOpt = CandidateMode.exact,
 ) -> None:
     """Why QUERY_USER got its verdict: shared frequent sites and their weights, the two hour
     profiles side by side, the longest shared runs of visits (ids masked); with --method
     learned, each feature and how much it moved the match probability."""
     from netpersona.rejoin import explain as run_explain
 
+    choice = engine_from_params(locals())
     mapping = mapping_from_params(locals())
     s = _settings(settings, locals())
     matcher = _matcher(method, workspace)
     progress = RichProgress(transient=True)
-    with _library_and_queries(queries, workspace, library, mapping, s, progress) as (lib, qry):
+    with _library_and_queries(queries, workspace, library, mapping, s, progress, choice) as (
+        lib,
+        qry,
+    ):
         if matcher is not None:
             typer.echo(_explain_learned(matcher, lib, qry, query_user, top_k))
         else:

@@ -11,20 +11,29 @@ import typer
 
 from netpersona._progress import RichProgress
 from netpersona.cli._apps import rejoin_app
+from netpersona.cli._engines import EngineChoice, input_sources, load_log, print_step2_runs
 from netpersona.cli._options import (
+    CandidateMode,
+    CandidatesOpt,
     ColumnsOpt,
+    EngineKind,
+    EngineOpt,
     ForceOpt,
     MaxBadFractionOpt,
     NoHeaderOpt,
     PseudonymizeKeyOpt,
     SepOpt,
     SiteColOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    TableOpt,
     TimeColOpt,
     TimeOriginOpt,
     TimeUnitOpt,
     TimezoneOpt,
     UrlColOpt,
     UserColOpt,
+    engine_from_params,
     mapping_from_params,
 )
 
@@ -36,6 +45,14 @@ LogsArg = Annotated[
         exists=True,
         dir_okay=False,
         help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz) holding the whole period.",
+    ),
+]
+EvalLogsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Access-log files (CSV/TSV/space/JSONL/Parquet, .gz) holding the whole period; "
+        "with --engine spark any path Spark reads (hdfs://, s3a://). Or --table.",
+        show_default=False,
     ),
 ]
 QueryDaysOpt = Annotated[
@@ -107,16 +124,44 @@ def _read(logs: list[Path], mapping, progress):
     return engine
 
 
+def _read_on(
+    choice: EngineChoice, logs: list[str] | None, workspace: str | None, mapping, progress
+):
+    """The log in table ``access_log`` of the chosen engine (files, or ``--table``: on DuckDB
+    a table of the ``--workspace`` file, opened read-only)."""
+    from netpersona.engine import DuckDBEngine
+
+    sources = input_sources(logs, choice)
+    if not choice.spark and not choice.table:
+        return _read([Path(s) for s in sources], mapping, progress)
+    if choice.spark:
+        engine = choice.open_spark()
+    elif workspace is None:
+        from netpersona._exceptions import ConfigError
+
+        raise ConfigError("--table on DuckDB reads a table of a workspace: give --workspace FILE")
+    else:
+        engine = DuckDBEngine()
+        engine.execute(f"ATTACH '{workspace}' AS ws (READ_ONLY)")
+        choice = EngineChoice(table=choice.table if "." in choice.table else f"ws.{choice.table}")
+    try:
+        load_log(engine, choice, sources, mapping, "access_log", progress, where=str(workspace))
+    except BaseException:
+        engine.close()
+        raise
+    return engine
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
 @rejoin_app.command("evaluate")
 def evaluate_command(
-    logs: LogsArg,
+    logs: EvalLogsArg = None,
     json_out: Annotated[
         Path, typer.Option("--json", dir_okay=False, help="Where to write the metrics (JSON).")
-    ],
+    ] = ...,
     query_days: QueryDaysOpt = 5,
     library_fraction: LibraryFractionOpt = 0.8,
     seed: SeedOpt = 0,
@@ -152,6 +197,19 @@ def evaluate_command(
     pseudonymize_key_file: PseudonymizeKeyOpt = None,
     max_bad_fraction: MaxBadFractionOpt = 0.01,
     force: ForceOpt = False,
+    engine: EngineOpt = EngineKind.duckdb,
+    spark_master: SparkMasterOpt = "local[*]",
+    spark_conf: SparkConfOpt = None,
+    table: TableOpt = None,
+    candidates: CandidatesOpt = CandidateMode.exact,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            help="With --table on DuckDB: the workspace file holding the table.",
+            rich_help_panel="Engine (DuckDB on this machine, or Apache Spark)",
+        ),
+    ] = None,
 ) -> None:
     """The paper's protocol on LOGS: the last --query-days days are re-joining queries under
     fresh ids, a random --library-fraction of the earlier users the library; prints and writes
@@ -161,6 +219,7 @@ def evaluate_command(
     from netpersona.rejoin._protocol import parse_window
     from netpersona.rejoin._report import write_evaluation_report
 
+    choice = engine_from_params(locals())
     check_writable(json_out, force)
     if report_dir is not None:
         check_writable(report_dir / "evaluation.html", force)
@@ -177,14 +236,13 @@ def evaluate_command(
         "settings": rejoin_settings,
         "method": method,
     }
-    with _read(logs, mapping, progress) as engine:
-        evaluation = evaluate(
-            engine, "access_log", query_days=query_days, progress=progress, **options
-        )
+    with _read_on(choice, logs, workspace, mapping, progress) as on:
+        evaluation = evaluate(on, "access_log", query_days=query_days, progress=progress, **options)
         if days:
             evaluation.sweep = sweep_days(
-                engine, "access_log", days, known=[evaluation], progress=progress, **options
+                on, "access_log", days, known=[evaluation], progress=progress, **options
             )
+        print_step2_runs(on, typer.echo)
     write_text_atomic(json_out, json.dumps(evaluation.to_json(), indent=2) + "\n", force=force)
     _print_evaluation(evaluation.to_json())
     typer.echo(f"metrics: {json_out}")

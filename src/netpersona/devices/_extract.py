@@ -13,8 +13,8 @@ from netpersona.devices._features import FEATURES_TABLE, monthly_features
 from netpersona.devices._fields import PurchaseFields, ReportFields
 from netpersona.devices._parse import sql_str
 from netpersona.devices._purchases import PURCHASES_TABLE, PurchaseSummary, load_purchases
-from netpersona.devices._reports import ReadSummary, load_sessions
-from netpersona.engine import DuckDBEngine
+from netpersona.devices._reports import SESSIONS_TABLE, ReadSummary, load_sessions
+from netpersona.engine import DuckDBEngine, Engine
 from netpersona.io import atomic_output, check_writable
 
 
@@ -39,42 +39,100 @@ def extract_features(
     out: str | Path | None = None,
     quarantine: str | Path | None = None,
     force: bool = False,
-    engine: DuckDBEngine | None = None,
+    engine: Engine | None = None,
+    sessions_table: str | None = None,
     progress: Progress = Progress(),
 ) -> FeatureResult:
     """Read device reports (and purchases) and compute ``avgontime, avguseflow, buycounts``.
 
     ``out`` (``.parquet`` or ``.csv``) receives the features; ``quarantine`` (CSV) the reports
-    that could not be used. Pass an ``engine`` to control DuckDB's threads and memory.
+    that could not be used. Pass an ``engine`` to control DuckDB's threads and memory, or a
+    Spark engine: report files and purchases are then read and checked here (the DuckDB
+    reader, with its quarantine) and the features computed on Spark, written as a Parquet
+    directory (``.parquet``) or the same CSV as DuckDB's. ``sessions_table``: a table of the
+    engine holding the sessions already (``user_id, logon, logoff, up, down``: local times,
+    bytes), used instead of ``reports``.
     """
     if out is not None:
-        check_writable(out, force)
         _format(out)
+        if not _is_url(out):  # Spark refuses an existing remote output itself
+            check_writable(out, force)
     own = engine is None
     engine = engine or DuckDBEngine()
+    local = engine if engine.dialect == "duckdb" else DuckDBEngine()
     try:
-        summary = load_sessions(
-            engine, reports, fields, quarantine=quarantine, force=force, progress=progress
-        )
+        if sessions_table is not None:
+            summary = _sessions_from_table(engine, sessions_table)
+        else:
+            summary = load_sessions(
+                local, reports, fields, quarantine=quarantine, force=force, progress=progress
+            )
+            _hand_over(local, engine, SESSIONS_TABLE, "user_id, logon, logoff, up, down")
         bought = None
         if purchases is not None:
             with progress.step("reading purchases"):
                 bought = load_purchases(
-                    engine,
+                    local,
                     purchases,
                     purchase_fields,
                     max_bad_fraction=fields.max_bad_fraction,
                 )
+            _hand_over(local, engine, PURCHASES_TABLE, "user_id, bought")
         with progress.step(f"features for {month}"):
             monthly_features(engine, month, PURCHASES_TABLE if bought else None)
-        table = engine.con.sql(f"SELECT * FROM {FEATURES_TABLE} ORDER BY user").to_arrow_table()
+        table = engine.fetch_arrow(f"SELECT * FROM {FEATURES_TABLE} ORDER BY user")
         written = None
         if out is not None:
-            written = write_features(engine, out, force=force)
+            written = write_features(engine, out, force=force, table=table)
         return FeatureResult(table, summary, bought, month, written)
     finally:
+        if local is not engine:
+            local.close()
         if own:
             engine.close()
+
+
+def _is_url(path: str | Path) -> bool:
+    return "://" in str(path)
+
+
+def _hand_over(local: Engine, engine: Engine, table: str, columns: str) -> None:
+    """Table ``table`` read here (DuckDB) made available to ``engine`` (Spark)."""
+    if local is not engine:
+        engine.register_arrow(table, local.fetch_arrow(f"SELECT {columns} FROM {table}"))
+
+
+def _sessions_from_table(engine: Engine, name: str) -> ReadSummary:
+    """``device_sessions`` from a table of the engine that holds sessions already."""
+    try:
+        have = engine.fetch_arrow(f"SELECT * FROM {name} LIMIT 0").column_names
+    except Exception:  # each engine has its own "no such table" error
+        raise InputError(
+            f"no table {name!r} in the engine",
+            hint="on Spark name a table of its catalog (db.name); on DuckDB a table of the "
+            "--workspace file",
+        ) from None
+    columns = ("user_id", "logon", "logoff", "up", "down")
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise ColumnNotFoundError(
+            f"table {name} has no column(s) {', '.join(missing)}; it has {', '.join(have)}",
+            column=missing[0],
+        )
+    engine.create_table(
+        SESSIONS_TABLE,
+        f"SELECT CAST(user_id AS VARCHAR) AS user_id, CAST(logon AS TIMESTAMP) AS logon, "
+        f"CAST(logoff AS TIMESTAMP) AS logoff, CAST(up AS DOUBLE) AS up, "
+        f"CAST(down AS DOUBLE) AS down FROM {name}",
+    )
+    sessions, users = (
+        engine.fetch_arrow(
+            f"SELECT count(*) AS n, count(DISTINCT user_id) AS u FROM {SESSIONS_TABLE}"
+        )
+        .to_pylist()[0]
+        .values()
+    )
+    return ReadSummary(files=[name], reports=sessions, sessions=sessions, users=users)
 
 
 def _format(path: str | Path) -> str:
@@ -88,9 +146,24 @@ def _format(path: str | Path) -> str:
     )
 
 
-def write_features(engine, out: str | Path, force: bool = False) -> Path:
-    """Write the engine's features table to ``out`` (Parquet or CSV), atomically."""
+def write_features(
+    engine: Engine, out: str | Path, force: bool = False, table: pa.Table | None = None
+) -> str | Path:
+    """Write the engine's features table to ``out`` (Parquet or CSV), atomically.
+
+    On Spark, ``.parquet`` is a Parquet directory written by Spark (any path it writes);
+    ``.csv`` is the very CSV DuckDB writes (``table``, the features fetched, written here).
+    """
     fmt = _format(out)
+    if engine.dialect == "spark" and fmt == "parquet":
+        engine.write(FEATURES_TABLE, str(out), "parquet", force=force)
+        return out
+    if engine.dialect != "duckdb":
+        with DuckDBEngine() as local:
+            if table is None:
+                table = engine.fetch_arrow(f"SELECT * FROM {FEATURES_TABLE} ORDER BY user")
+            local.register_arrow(FEATURES_TABLE, table)
+            return write_features(local, out, force)
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     with atomic_output(out, force=force) as tmp:
         engine.con.execute(
@@ -106,9 +179,14 @@ def read_features(path: str | Path) -> pa.Table:
     It needs a ``user`` column and the feature columns the model was trained on.
     """
     path = Path(path)
+    fmt = _format(path)
+    if fmt == "parquet" and path.is_dir():  # a Parquet directory (Spark's output)
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        return _with_user(table, path)
     if not path.is_file():
         raise InputError("no such file", path=path, hint="write it with `devices features`")
-    fmt = _format(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -119,6 +197,10 @@ def read_features(path: str | Path) -> pa.Table:
         table = pacsv.read_csv(
             path, convert_options=pacsv.ConvertOptions(column_types={"user": pa.string()})
         )
+    return _with_user(table, path)
+
+
+def _with_user(table: pa.Table, path: Path) -> pa.Table:
     if "user" not in table.column_names:
         raise ColumnNotFoundError(
             f"no 'user' column; the file has {', '.join(table.column_names)}",

@@ -37,7 +37,8 @@ def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
 
 
 def monthly_features(engine, month: str, purchases_table: str | None = None) -> int:
-    """Build the ``device_features`` table for ``month`` from ``device_sessions``.
+    """Build the ``device_features`` table for ``month`` from ``device_sessions``, on any
+    :class:`~netpersona.engine.Engine` (one query, translated for Spark).
 
     ``purchases_table`` (``user_id, bought`` local times) gives ``buycounts``; without it every
     user has 0. Only users online in the month get a row. Returns the number of users.
@@ -50,9 +51,9 @@ def monthly_features(engine, month: str, purchases_table: str | None = None) -> 
         if purchases_table
         else "SELECT NULL::VARCHAR AS user_id, 0 AS buycounts WHERE false"
     )
-    engine.con.execute(
-        f"""CREATE OR REPLACE TABLE {FEATURES_TABLE} AS
-        WITH clipped AS (  -- the part of each session inside the month
+    engine.create_table(
+        FEATURES_TABLE,
+        f"""WITH clipped AS (  -- the part of each session inside the month
             SELECT user_id, greatest(logon, {lo}) AS s, least(logoff, {hi}) AS e,
                 (up + down) * CASE WHEN logoff > logon
                     THEN epoch(least(logoff, {hi}) - greatest(logon, {lo}))
@@ -95,6 +96,6 @@ def monthly_features(engine, month: str, purchases_table: str | None = None) -> 
             f.flow / {_MB} / p.online_days AS avguseflow,
             coalesce(b.buycounts, 0)::BIGINT AS buycounts
         FROM per_user p JOIN flows f USING (user_id) LEFT JOIN ({buys}) b USING (user_id)
-        ORDER BY p.user_id"""
+        ORDER BY p.user_id""",
     )
-    return engine.con.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]
+    return int(engine.fetch_scalar(f"SELECT count(*) FROM {FEATURES_TABLE}"))

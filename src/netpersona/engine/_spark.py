@@ -108,7 +108,10 @@ class SparkEngine(Engine):
     first used (no Spark job per statement: best for many small steps), ``"checkpoint"``
     computes it at once and cuts its lineage (timings per statement are then honest).
     ``stop_on_close``: stop the session on :meth:`close` (default: only when this engine
-    started it).
+    started it). ``candidates``: how identification's step 2 finds candidate pairs here,
+    ``"exact"`` (salted prefix-filter join) or ``"minhash"`` (banding, verified exactly; with
+    ``measure_recall`` the exact join also runs, to measure its recall); each run is recorded
+    in ``step2_runs``.
     """
 
     dialect = "spark"
@@ -122,11 +125,20 @@ class SparkEngine(Engine):
         database: str | None = None,
         materialize: str = "cache",
         stop_on_close: bool | None = None,
+        candidates: str = "exact",
+        measure_recall: bool = True,
     ) -> None:
         if materialize not in ("cache", "checkpoint"):
             raise ConfigError(f"materialize must be 'cache' or 'checkpoint', not {materialize!r}")
+        if candidates not in ("exact", "minhash"):
+            raise ConfigError(f"candidates must be 'exact' or 'minhash', not {candidates!r}")
+        self.candidates = candidates
+        self.measure_recall = measure_recall
+        self.step2_runs: list = []
         self.materialize = materialize
-        own = spark is None
+        # a session this engine starts is its own to stop; an active one (spark-submit's, a
+        # notebook's, a test run's) is only borrowed
+        own = spark is None and _active_session() is None
         self.spark = spark if spark is not None else session(master, conf)
         self.database = database
         self.stop_on_close = own if stop_on_close is None else stop_on_close
@@ -266,6 +278,15 @@ class SparkEngine(Engine):
         if self.database and "." not in name:
             self.spark.sql(f"DROP TABLE IF EXISTS {self.database}.{name}")
         self.spark.catalog.dropTempView(name)
+
+
+def _active_session() -> SparkSession | None:
+    """The active Spark session of this thread, if pyspark is here and one is running."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
 
 
 def to_arrow(frame: DataFrame) -> pa.Table:

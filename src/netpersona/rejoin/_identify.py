@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ from netpersona.rejoin._steps import (
     simi_three_scores,
     simi_three_trim,
     simi_two_trim,
+    top_share_mask,
     total_similarity,
 )
 
@@ -51,6 +53,20 @@ MATCH_SCHEMA = pa.schema(
         ("simi_four", pa.float64()),
     ]
 )
+
+
+@dataclass(frozen=True)
+class StepHooks:
+    """Where steps 2 and 5 compute their scores; everything else stays here, one implementation.
+
+    ``None`` (the default) computes them here, in numba. An engine that runs them distributed
+    (Spark: :func:`netpersona.rejoin._spark_steps.spark_step_hooks`) gives ``simi_one()``: every
+    step-2 pair as :class:`Candidates` (row numbers of the loaded arrays, SimiOne and SimiTwo
+    filled), and ``simi_four_scores(candidates)``: the same candidates with SimiFour filled.
+    """
+
+    simi_one: Callable[[], Candidates] | None = None
+    simi_four_scores: Callable[[Candidates], Candidates] | None = None
 
 
 @dataclass
@@ -82,12 +98,14 @@ def identify(
     *,
     threads: int | None = None,
     chunk: int = 256,
+    hooks: StepHooks | None = None,
 ) -> IdentifyResult:
     """Identify every user of ``queries`` against ``library`` with the paper's six steps.
 
     ``top_k`` adds, per query, up to that many further candidates (``answer`` 0) after the
     output set. ``engine`` is accepted for symmetry with the other calls; the profiles know
-    theirs.
+    theirs. ``hooks``: where steps 2 and 5 run (default: here; on a Spark engine, its
+    distributed join and executors, see :class:`StepHooks`).
     """
     if queries.reference != library.name:
         raise ConfigError(
@@ -110,7 +128,17 @@ def identify(
         threads=threads,
         chunk=chunk,
         started=started,
+        hooks=hooks if hooks is not None else _engine_hooks(library, queries, settings),
     )
+
+
+def _engine_hooks(library: Profiles, queries: Profiles, settings: RejoinSettings) -> StepHooks:
+    """The profiles' engine's own steps 2 and 5 (Spark: distributed), else the local ones."""
+    if getattr(library.engine, "dialect", "duckdb") != "spark":
+        return StepHooks()
+    from netpersona.rejoin._spark_steps import spark_step_hooks
+
+    return spark_step_hooks(library, queries, settings)
 
 
 def identify_arrays(
@@ -125,22 +153,30 @@ def identify_arrays(
     chunk: int = 256,
     rows: np.ndarray | None = None,
     started: float | None = None,
+    hooks: StepHooks = StepHooks(),
 ) -> IdentifyResult:
     """:func:`identify` on loaded arrays; ``rows`` limits it to some query rows."""
     started = time.perf_counter() if started is None else started
     s = settings
     threads = threads or os.cpu_count() or 1
-    weights = join_weights(qry, lib)
     t0 = time.perf_counter()
-    index = JaccardIndex(lib.frequent_indptr, lib.frequent_sites, s.jaccard_min, len(weights))
-    index_seconds = time.perf_counter() - t0
     rows = np.arange(qry.n_users) if rows is None else np.asarray(rows)
     n_q = len(rows)
+    if hooks.simi_one is None:
+        weights = join_weights(qry, lib)
+        index = JaccardIndex(lib.frequent_indptr, lib.frequent_sites, s.jaccard_min, len(weights))
+        step_two = None
+    else:  # step 2 ran on the engine: each chunk takes its queries' pairs
+        step_two = _by_row(hooks.simi_one(), rows, qry.n_users)
+    index_seconds = time.perf_counter() - t0
 
     def run_chunk(bounds: tuple[int, int]):
         part = _select_rows(qry, rows[bounds[0] : bounds[1]])
         t = time.perf_counter()
-        two = simi_one(part.arrays, lib, s.jaccard_min, index=index)
+        if step_two is None:
+            two = simi_one(part.arrays, lib, s.jaccard_min, index=index)
+        else:
+            two = _chunk_pairs(step_two, bounds)
         t2 = time.perf_counter()
         three = simi_two_trim(two, s.simitwo_keep)
         reserve = _reserve(two, three, top_k) if top_k else Candidates.empty()
@@ -178,7 +214,11 @@ def identify_arrays(
         steps.append(_step("4_simithree", len(four), n_q, time.perf_counter() - t))
     with progress.step("re-join step 5 (SimiFour: visit order)"):
         t = time.perf_counter()
-        five = simi_four_trim(four, qry, lib, s.min_run, s.simifour_keep)
+        if hooks.simi_four_scores is None:
+            five = simi_four_trim(four, qry, lib, s.min_run, s.simifour_keep)
+        else:
+            scored = hooks.simi_four_scores(four)
+            five = scored.take(top_share_mask(scored.query, scored.simi_four_raw, s.simifour_keep))
         steps.append(_step("5_simifour", len(five), n_q, time.perf_counter() - t))
     with progress.step("re-join step 6 (decision)"):
         t = time.perf_counter()
@@ -220,6 +260,28 @@ def _step(name: str, n: int, n_queries: int, seconds: float) -> dict:
         "mean_candidates": n / n_queries if n_queries else 0.0,
         "seconds": float(seconds),
     }
+
+
+def _by_row(pairs: Candidates, rows: np.ndarray, n_users: int) -> tuple[Candidates, np.ndarray]:
+    """Step-2 pairs of the queries in ``rows``, ``query`` renumbered to positions in ``rows``
+    and sorted by it (then library), with the start of each position's pairs."""
+    position = np.full(n_users, -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    at = position[pairs.query]
+    pairs = pairs.take(at >= 0)
+    at = at[at >= 0]
+    order = np.lexsort((pairs.library, at))
+    pairs = pairs.take(order)
+    pairs.query = at[order].astype(np.int32)
+    return pairs, np.searchsorted(pairs.query, np.arange(len(rows) + 1))
+
+
+def _chunk_pairs(step_two: tuple[Candidates, np.ndarray], bounds: tuple[int, int]) -> Candidates:
+    """The pairs of chunk ``bounds`` (positions), ``query`` relative to the chunk's start."""
+    pairs, starts = step_two
+    part = pairs.take(np.arange(starts[bounds[0]], starts[bounds[1]]))
+    part.query = part.query - np.int32(bounds[0])
+    return part
 
 
 @dataclass
