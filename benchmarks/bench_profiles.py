@@ -66,6 +66,64 @@ FROM (SELECT ts, site_id, lag(ts) OVER w AS previous_ts, lag(site_id) OVER w AS 
       WINDOW w AS (PARTITION BY uid ORDER BY ts, site_id)) AS o"""
 
 
+#: the alternative tried (issue 3's suggestion): every order-free part by hash aggregates over
+#: the rows deduplicated on (user, ts, site), and only the item sequence from a sorted pass
+ALTERNATIVE = "alt"
+_ALT_ROWS = (
+    "SELECT DISTINCT u.uid, s.site_id, r.ts FROM log AS r "
+    "JOIN alt_user_code AS u ON u.user_id = r.user_id JOIN alt_sites AS s ON s.site = r.site "
+    "WHERE r.user_id IS NOT NULL AND r.ts IS NOT NULL AND r.site IS NOT NULL"
+)
+_ALT_REPLACED = {
+    "marks": _ALT_ROWS,
+    "cells": "SELECT uid, site_id, CAST(ts AS DATE) AS day, CAST(hour(ts) AS INTEGER) AS hour "
+    "FROM alt_marks GROUP BY uid, site_id, CAST(ts AS DATE), CAST(hour(ts) AS INTEGER)",
+    "users": "SELECT c.uid, c.user_id, CAST(d.online_days AS INTEGER) AS online_days, "
+    "t.first_ts, t.last_ts FROM alt_user_code AS c "
+    "JOIN (SELECT uid, count(DISTINCT day) AS online_days FROM alt_cells GROUP BY uid) AS d "
+    "ON d.uid = c.uid "
+    "JOIN (SELECT uid, min(ts) AS first_ts, max(ts) AS last_ts FROM alt_marks GROUP BY uid) "
+    "AS t ON t.uid = c.uid",
+    "hours": "SELECT uid, hour, CAST(count(*) AS INTEGER) AS days FROM ("
+    "SELECT uid, CAST(ts AS DATE) AS day, CAST(hour(ts) AS INTEGER) AS hour FROM alt_marks "
+    "GROUP BY uid, CAST(ts AS DATE), CAST(hour(ts) AS INTEGER) "
+    "HAVING count(DISTINCT minute(ts)) >= {active_minutes}) AS a GROUP BY uid, hour",
+    "sequences": "SELECT uid, list(site_id ORDER BY ts, site_id) AS items FROM ("
+    "SELECT uid, site_id, ts, lag(site_id) OVER (PARTITION BY uid ORDER BY ts, site_id) AS p "
+    "FROM alt_marks) AS o WHERE p IS NULL OR p <> site_id GROUP BY uid",
+}
+
+
+def _alternative_statements() -> list[tuple[str, str]]:
+    """The library build with the parts above replaced (the rest as in the library)."""
+    from netpersona.rejoin import RejoinSettings
+    from netpersona.rejoin._sql import profile_statements, render
+
+    settings = RejoinSettings()
+    out = []
+    for table, select, lists in profile_statements("log", ALTERNATIVE, settings):
+        part = table.removeprefix(f"{ALTERNATIVE}_")
+        replaced = _ALT_REPLACED.get(part)
+        if replaced is not None:
+            select, lists = replaced.format(active_minutes=settings.active_minutes), ()
+        out.append((table, render(select, "duckdb", lists)))
+    return out
+
+
+def _same_tables(engine, a: str, b: str) -> bool:
+    """Whether profile sets ``a`` and ``b`` hold the same rows in every part."""
+    from netpersona.rejoin._sql import PARTS
+
+    for part in PARTS:
+        if part == "meta":
+            continue
+        tables = [engine.fetch_arrow(f"SELECT * FROM {n}_{part}") for n in (a, b)]
+        keys = [(c, "ascending") for c in tables[0].column_names if c != "items"]
+        if not tables[0].sort_by(keys).equals(tables[1].sort_by(keys)):
+            return False
+    return True
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -155,13 +213,19 @@ def _statement_times(engine) -> list[dict]:
 
 def _measure(db: Path, label: str) -> dict:
     from netpersona.rejoin import build_profiles
-    from netpersona.rejoin._sql import PARTS
+    from netpersona.rejoin._sql import PARTS, TEMPORARY
 
     engine = _engine(db)
     rows = int(engine.fetch_scalar("SELECT count(*) FROM log"))
     users = int(engine.fetch_scalar("SELECT count(DISTINCT user_id) FROM log"))
     load_before = os.getloadavg()
-    runs: dict[str, list[tuple[float, float]]] = {"bare": [], "ordered": [], "build": []}
+    runs: dict[str, list[tuple[float, float]]] = {
+        "bare": [],
+        "ordered": [],
+        "build": [],
+        "alternative": [],
+    }
+    alternative = _alternative_statements()
     try:
         for table, select in CODES:
             engine.create_table(table, select)
@@ -169,13 +233,17 @@ def _measure(db: Path, label: str) -> dict:
             runs["bare"].append(_timed(lambda: engine.fetch_scalar(BARE)))
             runs["ordered"].append(_timed(lambda: engine.fetch_scalar(ORDERED_PASS)))
             runs["build"].append(_timed(lambda: build_profiles(engine, "log", "bench")))
+            runs["alternative"].append(
+                _timed(lambda: [engine.create_table(t, q) for t, q in alternative])
+            )
+        same = _same_tables(engine, "bench", ALTERNATIVE)
         statements = _statement_times(engine)
         exact, same_second = engine.fetch_arrow(REPEATS).to_pylist()[0].values()
     finally:
         for table, _ in CODES:
             engine.execute(f"DROP TABLE IF EXISTS {table}")
-        for name in ("bench", "split"):  # keep the input file to its log
-            for part in PARTS:
+        for name in ("bench", "split", ALTERNATIVE):  # keep the input file to its log
+            for part in PARTS + TEMPORARY:
                 engine.execute(f"DROP TABLE IF EXISTS {name}_{part}")
         engine.close()
     medians = {
@@ -196,6 +264,7 @@ def _measure(db: Path, label: str) -> dict:
         "statements": statements,
         "exact_repeats": int(exact),
         "same_second_repeats": int(same_second),
+        "alternative_equal": same,
     }
 
 
@@ -235,6 +304,7 @@ def _render(results: list[dict], quick: bool) -> str:
             ("bare `GROUP BY user_id, site`", bare),
             ("ordered pass alone (sort floor)", ordered),
             ("profile build (`build_profiles`)", build),
+            ("alternative: hash aggregates + sorted sequence only", m["alternative"]),
         ):
             lines.append(
                 f"| {name} | {row['wall']:.2f} | {_rate(r['rows'], row['wall'])} | "
@@ -254,6 +324,13 @@ def _render(results: list[dict], quick: bool) -> str:
             f"the previous request's site within the same second (about what whole-second "
             f"times would make exact repeats): "
             f"{r['same_second_repeats']:,} ({r['same_second_repeats'] / r['rows']:.1%}).",
+            "",
+            "The alternative (issue 3's suggestion, kept in `benchmarks/bench_profiles.py`): "
+            "rows deduplicated on (user, ts, site) by a DISTINCT, cells, online days, first and "
+            "last times and the 20-active-minutes rule by GROUP BYs over them, only the item "
+            "sequence from a sorted pass; its tables "
+            + ("equal" if r["alternative_equal"] else "**differ from**")
+            + " the library build's.",
             "",
             "Where one build's time goes (statements in order; `marks` is the ordered pass):",
             "",
