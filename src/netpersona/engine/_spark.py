@@ -16,6 +16,13 @@ from __future__ import annotations
 import os
 import re
 import sys
+
+if __name__ == "__main__":
+    # run as a script (spark-submit of this file): Python put this folder first on the path,
+    # where our _duckdb.py would shadow duckdb's own _duckdb module
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
