@@ -26,12 +26,12 @@ from netpersona.rejoin._learned._side import Side
 from netpersona.rejoin._profiles import ProfileArrays
 from netpersona.rejoin._steps import (
     Candidates,
-    _site_hour_means,
     cosine_rows,
     join_weights,
     simi_four_scores,
     simi_one_two,
     simi_three_scores,
+    site_hour_means,
 )
 
 DAY = 86_400.0
@@ -181,7 +181,7 @@ def _overlap_features(pq, pl, qa: Activity, la: Activity, weight: np.ndarray) ->
     cl_w = _set_sums(la.core_indptr, la.core_ids, weight)[pl]
     out["core_jaccard"] = _ratio(c_shared, cq_n + cl_n - c_shared)
     out["core_rare_jaccard"] = np.clip(_ratio(c_w, cq_w + cl_w - c_w), 0.0, 1.0)
-    out["core_site_hour"] = _site_hour_means(
+    out["core_site_hour"] = site_hour_means(
         pq, pl, qa.core_indptr, qa.core_ids, qa.core_hours, la.core_indptr, la.core_ids,
         la.core_hours,
     )  # fmt: skip

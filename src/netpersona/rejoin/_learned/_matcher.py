@@ -46,7 +46,10 @@ class LearnedMatcher:
 
     - ``objective``: ``overall`` | ``balanced`` | ``far:X`` (see :mod:`._threshold`)
     - ``k``, ``quiet``, ``paper_candidates``: candidate sources (see :mod:`._candidates`)
-    - ``query_days``, ``drop_fraction``, ``cuts``: the simulation (see :mod:`._selfsup`)
+    - ``query_days``, ``drop_fraction``, ``cuts``, ``simulated_users``, ``target_queries``: the
+      simulation (see :mod:`._selfsup`): at most ``cuts`` cuts of a sample of at most
+      ``simulated_users`` library users, stopping once ``target_queries`` simulated queries
+      are collected
     - ``folds``: out-of-fold predictions by simulated query, for the threshold and the choice
     - ``ambiguity_margin``: candidates whose probability is within this of the best (and above
       the threshold) are output too, and the verdict is "ambiguous"
@@ -63,6 +66,8 @@ class LearnedMatcher:
     query_days: int = 5
     drop_fraction: float = 0.2
     cuts: int = 4
+    simulated_users: int | None = 4_000
+    target_queries: int | None = 3_000
     folds: int = 3
     ambiguity_margin: float = 0.02
     models: tuple[str, ...] = MODEL_NAMES
@@ -117,6 +122,8 @@ class LearnedMatcher:
                 drop_fraction=self.drop_fraction,
                 cuts=self.cuts,
                 seed=self.seed,
+                max_users=self.simulated_users,
+                target_queries=self.target_queries,
                 prefix="learnsim",
                 progress=progress,
             )
