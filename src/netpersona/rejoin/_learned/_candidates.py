@@ -13,11 +13,14 @@ Three sources, united per query:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
+from netpersona.rejoin._join import run_parallel
 from netpersona.rejoin._learned._activity import Activity
 from netpersona.rejoin._profiles import ProfileArrays
 from netpersona.rejoin._settings import RejoinSettings
@@ -84,17 +87,18 @@ def top_k_cosine(
     queries = _widen(queries, width)
     library_t = _widen(library, width).T.tocsc()
     block = max(1, block_cells // max(n_l, 1))
-    parts: list[tuple[np.ndarray, ...]] = []
-    for lo in range(0, n_q, block):
+
+    def one_block(lo: int) -> tuple[np.ndarray, ...]:
         hi = min(lo + block, n_q)
         scores = (queries[lo:hi] @ library_t).toarray()
-        if n_l == 0 or k <= 0:
-            continue
         rows, cols = _block_top_k(scores, k)
         vals = scores[rows, cols]
         starts = np.searchsorted(rows, np.arange(hi - lo))
         rank = np.arange(len(rows)) - starts[rows] + 1
-        parts.append((rows + lo, cols, vals, rank))
+        return rows + lo, cols, vals, rank
+
+    # blocks run on all cores: the sparse product and the partition release the GIL
+    parts = [] if n_l == 0 or k <= 0 else list(run_parallel(one_block, range(0, n_q, block)))
     if not parts:
         z = np.zeros(0, dtype=np.int64)
         return TopK(z, z, np.zeros(0), z)
@@ -110,16 +114,48 @@ def _widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
     )
 
 
+@numba.njit(cache=True, nogil=True)
+def _pair_dots(lo, hi, pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals):
+    """Dot products of the CSR rows of pairs ``lo:hi`` (ids sorted within each row)."""
+    out = np.zeros(hi - lo)
+    for k in range(hi - lo):
+        a, a_end = q_indptr[pq[lo + k]], q_indptr[pq[lo + k] + 1]
+        b, b_end = l_indptr[pl[lo + k]], l_indptr[pl[lo + k] + 1]
+        total = 0.0
+        while a < a_end and b < b_end:
+            if q_ids[a] < l_ids[b]:
+                a += 1
+            elif q_ids[a] > l_ids[b]:
+                b += 1
+            else:
+                total += q_vals[a] * l_vals[b]
+                a += 1
+                b += 1
+        out[k] = total
+    return out
+
+
 def pair_cosine(
     queries: sp.csr_matrix, library: sp.csr_matrix, query: np.ndarray, lib: np.ndarray
 ) -> np.ndarray:
-    """Cosine of given (query row, library row) pairs (rows already normalised)."""
-    if len(query) == 0:
+    """Cosine of given (query row, library row) pairs (rows already normalised), by merging
+    the two sparse rows of each pair (no pair-sized sparse matrices), on all cores."""
+    n = len(query)
+    if n == 0:
         return np.zeros(0)
-    width = max(queries.shape[1], library.shape[1])
-    a = _widen(queries, width)[query]
-    b = _widen(library, width)[lib]
-    return np.clip(np.asarray(a.multiply(b).sum(axis=1)).ravel(), 0.0, 1.0)
+    q, lb = queries.tocsr(), library.tocsr()
+    q.sort_indices()
+    lb.sort_indices()
+    args = (
+        np.ascontiguousarray(query, dtype=np.int64),
+        np.ascontiguousarray(lib, dtype=np.int64),
+        q.indptr.astype(np.int64), q.indices, q.data.astype(np.float64),
+        lb.indptr.astype(np.int64), lb.indices, lb.data.astype(np.float64),
+    )  # fmt: skip
+    step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
+    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    parts = run_parallel(lambda b: _pair_dots(b[0], b[1], *args), bounds)
+    return np.clip(np.concatenate(list(parts)), 0.0, 1.0)
 
 
 def quiet_candidates(

@@ -99,6 +99,13 @@ class LearnedMatcher:
             )
         if self.k < 1 or self.quiet < 0 or self.folds < 2 or self.cuts < 1:
             raise ConfigError("k >= 1, quiet >= 0, folds >= 2 and cuts >= 1 are required")
+        if (self.simulated_users is not None and self.simulated_users < 2) or (
+            self.target_queries is not None and self.target_queries < 1
+        ):
+            raise ConfigError(
+                "simulated_users must be at least 2 and target_queries at least 1 (or None: "
+                f"no limit); got {self.simulated_users} and {self.target_queries}"
+            )
         if not 0.0 <= self.ambiguity_margin < 1.0:
             raise ConfigError(f"ambiguity_margin must be in [0, 1), got {self.ambiguity_margin}")
         return objective
