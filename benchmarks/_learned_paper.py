@@ -152,6 +152,7 @@ def paper_scale(figures) -> dict:
             k: {**figures(v), "threshold": v["threshold"]} for k, v in matcher.simulated_.items()
         },
         "fit_seconds": matcher.fit_seconds_,
+        "fit_timings": matcher.timings_,
         "candidate_recall_simulated": matcher.training_.recall,
         "identify_seconds": speed["identify_seconds"],
         "n_training_pairs": len(matcher.training_.label),

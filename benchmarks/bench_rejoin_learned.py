@@ -252,7 +252,9 @@ def _paper_scale_notes(r: dict) -> list[str]:
         "",
         f"**Speed at the paper's scale**: training from the {r['protocol']['n_library']:,}-user "
         f"library {speed['train_seconds']:.0f} s ({learned.get('n_simulated_queries', 0):,} "
-        f"simulated queries, {learned.get('n_training_pairs', 0):,} pairs); candidates, "
+        f"simulated queries, {learned.get('n_training_pairs', 0):,} pairs"
+        + "".join(f", {k} {v:.0f} s" for k, v in learned.get("fit_timings", {}).items())
+        + "); candidates, "
         f"features and decisions for all {r['protocol']['n_queries']:,} queries "
         f"{speed['identify_seconds']:.1f} s (median of 3); peak memory of the process "
         f"{speed['identify_peak_mb']:,.0f} MB (DuckDB's own limit 4 GB included). "

@@ -83,6 +83,9 @@ class LearnedMatcher:
     simulated_: dict[str, dict] = field(default_factory=dict)
     training_: TrainingSet | None = field(default=None, repr=False)
     fit_seconds_: float = 0.0
+    #: seconds of the fit's parts: ``simulation`` (profiles of the simulated cuts), ``features``
+    #: (their candidates and pair features), ``models`` (choosing and fitting the classifier)
+    timings_: dict[str, float] = field(default_factory=dict)
 
     def options(self) -> CandidateOptions:
         return CandidateOptions(k=self.k, quiet=self.quiet, paper=self.paper_candidates)
@@ -134,9 +137,17 @@ class LearnedMatcher:
                 prefix="learnsim",
                 progress=progress,
             )
+        simulated = time.perf_counter()
         with progress.step("candidates and features of the simulated queries"):
             data = training_set(cuts, settings, self.options())
-        return self.fit_training(data, settings, objective, progress, started)
+        featured = time.perf_counter()
+        self.fit_training(data, settings, objective, progress, started)
+        self.timings_ = {
+            "simulation": simulated - started,
+            "features": featured - simulated,
+            "models": time.perf_counter() - featured,
+        }
+        return self
 
     def fit_training(
         self,
@@ -226,4 +237,5 @@ class LearnedMatcher:
             "n_training_pairs": 0 if self.training_ is None else len(self.training_.label),
             "n_simulated_queries": 0 if self.training_ is None else self.training_.n_queries,
             "fit_seconds": self.fit_seconds_,
+            "timings": self.timings_,
         }
