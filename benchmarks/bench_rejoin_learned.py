@@ -260,7 +260,7 @@ def _paper_scale_notes(r: dict) -> list[str]:
         f"{speed['identify_peak_mb']:,.0f} MB (DuckDB's own limit 4 GB included). "
         f"Load average at the start: {speed.get('load_average', float('nan')):.1f}.",
         "",
-    ]
+    ] + ([speed["note"], ""] if speed.get("note") else [])
 
 
 def main(quick: bool = False) -> None:
