@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.preprocessing import normalize
 
 from netpersona.rejoin._learned._candidates import (
     _block_top_k,
@@ -70,3 +72,25 @@ def test_quiet_candidates_are_the_latest_before_the_query():
     # query 0 starts at 45: library users last seen at 40 (rows 3 and 5) went quiet just before
     # query 1 starts before anyone went quiet; query 2 after everyone: 99 then 50
     assert pairs == [(0, 3), (0, 5), (2, 1), (2, 4)]
+
+
+@pytest.mark.parametrize("k", [1, 7, 600])
+def test_blocked_top_k_is_the_exact_top_k_with_ties_to_the_lower_row(k):
+    rng = np.random.default_rng(k)
+
+    def users(n: int, seed: int) -> sp.csr_matrix:
+        m = sp.random(n, 400, density=0.03, random_state=seed, format="lil")
+        m[:, :10] = rng.random((n, 10))  # sites nearly everyone visits: the dense part
+        return normalize(m.tocsr())
+
+    library = users(500, 2)
+    library = sp.vstack([library, library[:20]]).tocsr()  # identical users tie exactly
+    queries = sp.vstack([users(200, 1), library[:30], sp.csr_matrix((3, 400))]).tocsr()
+    top = top_k_cosine(queries, library, k, block_cells=20_000)
+    full = (queries @ library.T).toarray()
+    for q in range(queries.shape[0]):
+        ranked = np.lexsort((np.arange(full.shape[1]), -full[q]))
+        expected = ranked[full[q][ranked] > 0][:k]
+        mine = top.query == q
+        assert np.array_equal(top.library[mine], expected)
+        assert np.array_equal(top.rank[mine], np.arange(1, len(expected) + 1))

@@ -163,3 +163,8 @@ def test_bad_parameters_are_refused():
         LearnedMatcher(models=("svm",)).check()
     with pytest.raises(ConfigError, match="objective"):
         LearnedMatcher(objective="best").check()
+    with pytest.raises(ConfigError, match="simulated_users"):
+        LearnedMatcher(simulated_users=1).check()
+    with pytest.raises(ConfigError, match="target_queries"):
+        LearnedMatcher(target_queries=0).check()
+    LearnedMatcher(simulated_users=None, target_queries=None).check()

@@ -114,3 +114,36 @@ def test_objective_parsing():
         Objective.parse("far:2")
     with pytest.raises(ConfigError, match="unknown objective"):
         Objective.parse("accuracy")
+
+
+def test_a_large_library_is_simulated_on_a_sample_of_its_users(engine):
+    everyone = engine.fetch_scalar("SELECT count(DISTINCT user_id) FROM lib_log")
+    cuts = simulate(engine, "lib_log", RejoinSettings(), query_days=3, cuts=2, max_users=12)
+    for cut in cuts:
+        library = set(cut.library.arrays.user_ids.to_pylist())
+        assert cut.split.n_library_active <= 12 < everyone
+        assert cut.queries.n_users <= 12 and len(library) == cut.split.n_library
+        # the sample keeps each drawn user's whole history: profiles equal the unsampled ones
+        row = cut.library.arrays.user_index[sorted(library)[0]]
+        days = engine.fetch_scalar(
+            f"SELECT count(DISTINCT CAST(ts AS DATE)) FROM lib_log WHERE user_id = "
+            f"'{sorted(library)[0]}' AND CAST(ts AS DATE) BETWEEN DATE "
+            f"'{cut.split.library_period[0]}' AND DATE '{cut.split.library_period[1]}'"
+        )
+        assert cut.library.arrays.online_days[row] == days
+    # the same seed draws the same users; the sample's tables are gone afterwards
+    again = simulate(engine, "lib_log", RejoinSettings(), query_days=3, cuts=2, max_users=12)
+    assert [c.library.arrays.user_ids.to_pylist() for c in again] == [
+        c.library.arrays.user_ids.to_pylist() for c in cuts
+    ]
+    left = engine.fetch_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'selfsup%'"
+    )
+    assert left == 0
+
+
+def test_cutting_stops_once_enough_queries_are_simulated(engine):
+    one = simulate(engine, "lib_log", RejoinSettings(), query_days=3, cuts=3, target_queries=1)
+    three = simulate(engine, "lib_log", RejoinSettings(), query_days=3, cuts=3)
+    assert len(one) == 1 and len(three) == 3
+    assert one[0].queries.n_users == three[0].queries.n_users

@@ -112,6 +112,24 @@ def train(
             rich_help_panel=_MATCHER,
         ),
     ] = 4,
+    simulated_users: Annotated[
+        int,
+        typer.Option(
+            "--simulated-users",
+            min=0,
+            help="Simulate on a seeded sample of this many library users (0: all of them).",
+            rich_help_panel=_MATCHER,
+        ),
+    ] = 4_000,
+    target_queries: Annotated[
+        int,
+        typer.Option(
+            "--target-queries",
+            min=0,
+            help="Stop cutting once this many simulated queries are collected (0: all cuts).",
+            rich_help_panel=_MATCHER,
+        ),
+    ] = 3_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation and models.")] = 0,
     user_col: UserColOpt = "user_id",
     time_col: TimeColOpt = "ts",
@@ -140,7 +158,14 @@ def train(
 
     library_log, library = "library_log", "library"  # as `rejoin index` names them
     matcher = LearnedMatcher(
-        objective=objective, k=k, quiet=quiet, query_days=query_days, cuts=cuts, seed=seed
+        objective=objective,
+        k=k,
+        quiet=quiet,
+        query_days=query_days,
+        cuts=cuts,
+        simulated_users=simulated_users or None,
+        target_queries=target_queries or None,
+        seed=seed,
     )
     matcher.check()
     target = check_writable(workspace_matcher_dir(workspace), force)

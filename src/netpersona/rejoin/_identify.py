@@ -472,6 +472,10 @@ def _pair_table(qry: ProfileArrays, lib: ProfileArrays, q: np.ndarray, u: np.nda
     )
 
 
+#: (query_user, library_user) of coded candidate pairs, for other matchers' funnels
+pair_table = _pair_table
+
+
 def write_matches_csv(matches: pa.Table, path, force: bool = False):
     """Write MATCHES rows to ``path`` as CSV, atomically, refusing to overwrite unless
     ``force``. Missing values (the rank-0 row of a query without candidates) are empty."""

@@ -162,6 +162,10 @@ def _site_hour_means(pq, pl, q_indptr, q_sites, q_hours, l_indptr, l_sites, l_ho
     return out
 
 
+#: per pair, the mean cosine of the hour vectors of the sites both users' CSR site sets share
+site_hour_means = _site_hour_means
+
+
 # -- step 2 ------------------------------------------------------------------------------------
 def simi_one(
     query: ProfileArrays,

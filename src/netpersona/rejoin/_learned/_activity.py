@@ -96,14 +96,29 @@ def load_activity(
     arrays = arrays if arrays is not None else profiles.arrays()
     n = arrays.n_users
     users, sites = profiles.table("users"), profiles.table("sites")
-    rows = (
-        f"(SELECT u.uid, s.site_id, l.ts FROM {profiles.log_table} AS l "
+    # one pass over the raw rows: events per (user, site, day, hour); the rest derives from it
+    cells = f"{profiles.name}__activity_cells"
+    eng.create_table(
+        cells,
+        f"SELECT u.uid, s.site_id, CAST(l.ts AS DATE) AS day, CAST(hour(l.ts) AS INTEGER) AS h, "
+        f"count(*) AS events FROM {profiles.log_table} AS l "
         f"JOIN {users} AS u ON u.user_id = l.user_id JOIN {sites} AS s ON s.site = l.site "
-        "WHERE l.ts IS NOT NULL)"
+        "WHERE l.ts IS NOT NULL GROUP BY u.uid, s.site_id, CAST(l.ts AS DATE), "
+        "CAST(hour(l.ts) AS INTEGER)",
     )
+    try:
+        return _from_cells(eng, cells, arrays, n, core_ratio, core_max)
+    finally:
+        eng.execute(f"DROP TABLE IF EXISTS {cells}")
+
+
+def _from_cells(
+    eng, cells: str, arrays: ProfileArrays, n: int, core_ratio: float, core_max: int
+) -> Activity:
+    """:class:`Activity` from the table of events per (user, site, day, hour)."""
     per_site = eng.fetch_arrow(
-        f"SELECT uid, site_id, count(*) AS events, count(DISTINCT CAST(ts AS DATE)) AS days "
-        f"FROM {rows} AS r GROUP BY uid, site_id ORDER BY uid, site_id"
+        f"SELECT uid, site_id, sum(events) AS events, count(DISTINCT day) AS days "
+        f"FROM {cells} GROUP BY uid, site_id ORDER BY uid, site_id"
     )
     s_uid = per_site.column("uid").to_numpy().astype(np.int64)
     s_ids = per_site.column("site_id").to_numpy().astype(np.int64)
@@ -112,17 +127,14 @@ def load_activity(
     site_indptr = _indptr(s_uid, n)
 
     hour_events = np.zeros((n, HOURS))
-    hours = eng.fetch_arrow(
-        f"SELECT uid, CAST(hour(ts) AS INTEGER) AS h, count(*) AS events FROM {rows} AS r "
-        "GROUP BY uid, CAST(hour(ts) AS INTEGER)"
-    )
+    hours = eng.fetch_arrow(f"SELECT uid, h, sum(events) AS events FROM {cells} GROUP BY uid, h")
     hour_events[hours.column("uid").to_numpy(), hours.column("h").to_numpy()] = hours.column(
         "events"
     ).to_numpy()
     dow_events = np.zeros((n, DAYS_OF_WEEK))
     dows = eng.fetch_arrow(
-        f"SELECT uid, CAST(dayofweek(ts) AS INTEGER) AS d, count(*) AS events FROM {rows} AS r "
-        "GROUP BY uid, CAST(dayofweek(ts) AS INTEGER)"
+        f"SELECT uid, CAST(dayofweek(day) AS INTEGER) AS d, sum(events) AS events FROM {cells} "
+        "GROUP BY uid, CAST(dayofweek(day) AS INTEGER)"
     )
     dow_events[dows.column("uid").to_numpy(), dows.column("d").to_numpy() % 7] = dows.column(
         "events"
@@ -132,13 +144,13 @@ def load_activity(
     c_uid, c_ids = s_uid[core], s_ids[core]
     core_hours = np.zeros((len(c_uid), HOURS))
     if len(c_uid):
-        name = f"{profiles.name}__core_sites"
+        name = f"{cells}__core"
         eng.register_arrow(name, pa.table({"uid": c_uid, "site_id": c_ids}))
         try:
             ch = eng.fetch_arrow(
-                f"SELECT r.uid, r.site_id, CAST(hour(r.ts) AS INTEGER) AS h, count(*) AS events "
-                f"FROM {rows} AS r JOIN {name} AS c ON c.uid = r.uid AND c.site_id = r.site_id "
-                "GROUP BY r.uid, r.site_id, CAST(hour(r.ts) AS INTEGER)"
+                f"SELECT r.uid, r.site_id, r.h, sum(r.events) AS events "
+                f"FROM {cells} AS r JOIN {name} AS c ON c.uid = r.uid AND c.site_id = r.site_id "
+                "GROUP BY r.uid, r.site_id, r.h"
             )
         finally:
             eng.execute(f"DROP VIEW IF EXISTS {name}")

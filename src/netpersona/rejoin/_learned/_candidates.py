@@ -13,11 +13,15 @@ Three sources, united per query:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 
+import numba
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
+from netpersona.rejoin._join import run_parallel
 from netpersona.rejoin._learned._activity import Activity
 from netpersona.rejoin._profiles import ProfileArrays
 from netpersona.rejoin._settings import RejoinSettings
@@ -25,6 +29,11 @@ from netpersona.rejoin._steps import simi_one
 
 #: dense score cells per block of the blocked product (bounds memory: 8 bytes each)
 BLOCK_CELLS = 4_000_000
+#: sites visited by at least this share of the library (at most DENSE_MAX of them, the most
+#: visited) are multiplied as dense matrices (BLAS) and the rest as sparse ones: a sparse
+#: product pays per pair of users sharing a site, which for the few sites nearly everyone
+#: visits is every pair; the sum is the same cosine
+DENSE_SHARE, DENSE_MAX = 0.15, 2_048
 #: bit flags in :attr:`CandidatePairs.source`
 FROM_TFIDF, FROM_PAPER, FROM_QUIET = 1, 2, 4
 
@@ -58,21 +67,41 @@ class TopK:
 
 def _block_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(row, column) of the top ``k`` positive cells per row, ties to the lower column,
-    ordered by row then score descending then column."""
+    ordered by row then score descending then column.
+
+    A partition picks k cells per row; only rows where the k-th value is tied with a cell
+    the partition left out (rare: equal cosines) are settled over the whole row."""
     n_rows, n_cols = scores.shape
-    if k < n_cols:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        kth = scores[np.arange(n_rows)[:, None], part].min(axis=1)
-    else:
-        kth = np.full(n_rows, -np.inf)
+    k = min(k, n_cols)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_vals = np.take_along_axis(scores, part, axis=1)
+    kth = part_vals.min(axis=1)
+    unsettled = np.count_nonzero(scores == kth[:, None], axis=1) > np.count_nonzero(
+        part_vals == kth[:, None], axis=1
+    )
+    rows = np.repeat(np.arange(n_rows), k).reshape(n_rows, k)
+    keep = (part_vals > 0) & ~unsettled[:, None]
+    rows, cols = rows[keep], part[keep]
+    if unsettled.any():
+        which = np.flatnonzero(unsettled)
+        r, c = _exact_top_k(scores[which], kth[which], k, which)
+        rows, cols = np.concatenate([rows, r]), np.concatenate([cols, c])
+    vals = scores[rows, cols]
+    order = np.lexsort((cols, -vals, rows))
+    return rows[order], cols[order]
+
+
+def _exact_top_k(
+    scores: np.ndarray, kth: np.ndarray, k: int, row_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``k`` positive cells of each row given its k-th value, ties to the lower
+    column (``row_ids``: the rows' numbers in the block)."""
     above = scores > kth[:, None]
     tied = scores == kth[:, None]
     need = k - above.sum(axis=1)
     tied &= np.cumsum(tied, axis=1) <= need[:, None]
     rows, cols = np.nonzero((above | tied) & (scores > 0))
-    vals = scores[rows, cols]
-    order = np.lexsort((cols, -vals, rows))
-    return rows[order], cols[order]
+    return row_ids[rows], cols
 
 
 def top_k_cosine(
@@ -81,25 +110,43 @@ def top_k_cosine(
     """Exact top-``k`` cosine neighbours of every query row among the library rows."""
     n_q, n_l = queries.shape[0], library.shape[0]
     width = max(queries.shape[1], library.shape[1])
-    queries = _widen(queries, width)
-    library_t = _widen(library, width).T.tocsc()
+    queries, library = _widen(queries, width).tocsr(), _widen(library, width).tocsc()
+    head = _dense_columns(library)
+    tail = np.setdiff1d(np.arange(width), head)
+    q_head, q_tail = queries[:, head], queries[:, tail]
+    l_head = np.ascontiguousarray(library[:, head].toarray().T)  # sites x users
+    l_tail = library[:, tail].T.tocsc()
     block = max(1, block_cells // max(n_l, 1))
-    parts: list[tuple[np.ndarray, ...]] = []
-    for lo in range(0, n_q, block):
+
+    def one_block(lo: int) -> tuple[np.ndarray, ...]:
         hi = min(lo + block, n_q)
-        scores = (queries[lo:hi] @ library_t).toarray()
-        if n_l == 0 or k <= 0:
-            continue
+        scores = (q_tail[lo:hi] @ l_tail).toarray()
+        if len(head):
+            scores += q_head[lo:hi].toarray() @ l_head
         rows, cols = _block_top_k(scores, k)
         vals = scores[rows, cols]
         starts = np.searchsorted(rows, np.arange(hi - lo))
         rank = np.arange(len(rows)) - starts[rows] + 1
-        parts.append((rows + lo, cols, vals, rank))
+        return rows + lo, cols, vals, rank
+
+    # blocks run on all cores (the products and the partition release the GIL), BLAS on one
+    with threadpool_limits(1):
+        todo = range(0, n_q, block) if n_l and k > 0 else range(0)
+        parts = list(run_parallel(one_block, todo))
     if not parts:
         z = np.zeros(0, dtype=np.int64)
         return TopK(z, z, np.zeros(0), z)
     q, lib, cos, rank = (np.concatenate(p) for p in zip(*parts, strict=True))
     return TopK(q.astype(np.int64), lib.astype(np.int64), np.minimum(cos, 1.0), rank)
+
+
+def _dense_columns(library: sp.csc_matrix) -> np.ndarray:
+    """Columns (sites) of the library multiplied densely: see :data:`DENSE_SHARE`."""
+    df = np.diff(library.indptr)
+    heavy = np.flatnonzero(df >= max(DENSE_SHARE * library.shape[0], 1.0))
+    if len(heavy) > DENSE_MAX:
+        heavy = np.sort(heavy[np.argsort(-df[heavy], kind="stable")[:DENSE_MAX]])
+    return heavy
 
 
 def _widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
@@ -110,16 +157,48 @@ def _widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
     )
 
 
+@numba.njit(cache=True, nogil=True)
+def _pair_dots(lo, hi, pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals):
+    """Dot products of the CSR rows of pairs ``lo:hi`` (ids sorted within each row)."""
+    out = np.zeros(hi - lo)
+    for k in range(hi - lo):
+        a, a_end = q_indptr[pq[lo + k]], q_indptr[pq[lo + k] + 1]
+        b, b_end = l_indptr[pl[lo + k]], l_indptr[pl[lo + k] + 1]
+        total = 0.0
+        while a < a_end and b < b_end:
+            if q_ids[a] < l_ids[b]:
+                a += 1
+            elif q_ids[a] > l_ids[b]:
+                b += 1
+            else:
+                total += q_vals[a] * l_vals[b]
+                a += 1
+                b += 1
+        out[k] = total
+    return out
+
+
 def pair_cosine(
     queries: sp.csr_matrix, library: sp.csr_matrix, query: np.ndarray, lib: np.ndarray
 ) -> np.ndarray:
-    """Cosine of given (query row, library row) pairs (rows already normalised)."""
-    if len(query) == 0:
+    """Cosine of given (query row, library row) pairs (rows already normalised), by merging
+    the two sparse rows of each pair (no pair-sized sparse matrices), on all cores."""
+    n = len(query)
+    if n == 0:
         return np.zeros(0)
-    width = max(queries.shape[1], library.shape[1])
-    a = _widen(queries, width)[query]
-    b = _widen(library, width)[lib]
-    return np.clip(np.asarray(a.multiply(b).sum(axis=1)).ravel(), 0.0, 1.0)
+    q, lb = queries.tocsr(), library.tocsr()
+    q.sort_indices()
+    lb.sort_indices()
+    args = (
+        np.ascontiguousarray(query, dtype=np.int64),
+        np.ascontiguousarray(lib, dtype=np.int64),
+        q.indptr.astype(np.int64), q.indices, q.data.astype(np.float64),
+        lb.indptr.astype(np.int64), lb.indices, lb.data.astype(np.float64),
+    )  # fmt: skip
+    step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
+    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    parts = run_parallel(lambda b: _pair_dots(b[0], b[1], *args), bounds)
+    return np.clip(np.concatenate(list(parts)), 0.0, 1.0)
 
 
 def quiet_candidates(

@@ -10,10 +10,12 @@ candidates (and the query's among the candidate's).
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numba
 import numpy as np
 
+from netpersona.rejoin._join import run_parallel
 from netpersona.rejoin._learned._activity import Activity
 from netpersona.rejoin._learned._candidates import (
     FROM_PAPER,
@@ -26,12 +28,12 @@ from netpersona.rejoin._learned._side import Side
 from netpersona.rejoin._profiles import ProfileArrays
 from netpersona.rejoin._steps import (
     Candidates,
-    _site_hour_means,
     cosine_rows,
     join_weights,
     simi_four_scores,
     simi_one_two,
     simi_three_scores,
+    site_hour_means,
 )
 
 DAY = 86_400.0
@@ -119,17 +121,16 @@ UNIT_RANGE = (
 
 
 @numba.njit(cache=True, nogil=True)
-def _overlap(pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight):
-    """Per pair over two sorted CSR id sets: shared count, Σ weight over shared ids, and the
-    Σ of each side's values over shared ids (``weight`` indexed by id; empty = all ones)."""
-    n = len(pq)
+def _overlap_range(lo, hi, pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight):
+    """:func:`_overlap` of the pairs ``lo:hi``."""
+    n = hi - lo
     shared = np.zeros(n)
     w_shared = np.zeros(n)
     q_sum = np.zeros(n)
     l_sum = np.zeros(n)
     for k in range(n):
-        a, a_end = q_indptr[pq[k]], q_indptr[pq[k] + 1]
-        b, b_end = l_indptr[pl[k]], l_indptr[pl[k] + 1]
+        a, a_end = q_indptr[pq[lo + k]], q_indptr[pq[lo + k] + 1]
+        b, b_end = l_indptr[pl[lo + k]], l_indptr[pl[lo + k] + 1]
         while a < a_end and b < b_end:
             if q_ids[a] < l_ids[b]:
                 a += 1
@@ -143,6 +144,18 @@ def _overlap(pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight):
                 a += 1
                 b += 1
     return shared, w_shared, q_sum, l_sum
+
+
+def _overlap(pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight):
+    """Per pair over two sorted CSR id sets: shared count, Σ weight over shared ids, and the
+    Σ of each side's values over shared ids (``weight`` indexed by id; empty = all ones).
+    Chunks of pairs run on all cores (the merge loop releases the GIL)."""
+    n = len(pq)
+    step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
+    args = (pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight)
+    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, 0)]
+    parts = list(run_parallel(lambda b: _overlap_range(b[0], b[1], *args), bounds))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
 
 
 def _set_sums(indptr: np.ndarray, ids: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -181,7 +194,7 @@ def _overlap_features(pq, pl, qa: Activity, la: Activity, weight: np.ndarray) ->
     cl_w = _set_sums(la.core_indptr, la.core_ids, weight)[pl]
     out["core_jaccard"] = _ratio(c_shared, cq_n + cl_n - c_shared)
     out["core_rare_jaccard"] = np.clip(_ratio(c_w, cq_w + cl_w - c_w), 0.0, 1.0)
-    out["core_site_hour"] = _site_hour_means(
+    out["core_site_hour"] = site_hour_means(
         pq, pl, qa.core_indptr, qa.core_ids, qa.core_hours, la.core_indptr, la.core_ids,
         la.core_hours,
     )  # fmt: skip

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from netpersona._progress import Progress
-from netpersona.rejoin._identify import IdentifyResult, _pair_table
+from netpersona.rejoin._identify import IdentifyResult, pair_table
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._matcher import LearnedMatcher
 from netpersona.rejoin._learned._matches import AMBIGUOUS, MATCH, NEW, build_matches, group_starts
@@ -113,11 +113,7 @@ def identify_learned(
         n_queries=n_q,
         n_library=library.n_users,
         step_candidates=(
-            {
-                "2_candidates": _pair_table(
-                    queries.arrays, library.arrays, pairs.query, pairs.library
-                )
-            }
+            {"2_candidates": pair_table(queries.arrays, library.arrays, pairs.query, pairs.library)}
             if keep_step_candidates
             else None
         ),

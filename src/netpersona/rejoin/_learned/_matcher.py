@@ -46,7 +46,10 @@ class LearnedMatcher:
 
     - ``objective``: ``overall`` | ``balanced`` | ``far:X`` (see :mod:`._threshold`)
     - ``k``, ``quiet``, ``paper_candidates``: candidate sources (see :mod:`._candidates`)
-    - ``query_days``, ``drop_fraction``, ``cuts``: the simulation (see :mod:`._selfsup`)
+    - ``query_days``, ``drop_fraction``, ``cuts``, ``simulated_users``, ``target_queries``: the
+      simulation (see :mod:`._selfsup`): at most ``cuts`` cuts of a sample of at most
+      ``simulated_users`` library users, stopping once ``target_queries`` simulated queries
+      are collected
     - ``folds``: out-of-fold predictions by simulated query, for the threshold and the choice
     - ``ambiguity_margin``: candidates whose probability is within this of the best (and above
       the threshold) are output too, and the verdict is "ambiguous"
@@ -63,6 +66,8 @@ class LearnedMatcher:
     query_days: int = 5
     drop_fraction: float = 0.2
     cuts: int = 4
+    simulated_users: int | None = 4_000
+    target_queries: int | None = 3_000
     folds: int = 3
     ambiguity_margin: float = 0.02
     models: tuple[str, ...] = MODEL_NAMES
@@ -78,6 +83,9 @@ class LearnedMatcher:
     simulated_: dict[str, dict] = field(default_factory=dict)
     training_: TrainingSet | None = field(default=None, repr=False)
     fit_seconds_: float = 0.0
+    #: seconds of the fit's parts: ``simulation`` (profiles of the simulated cuts), ``features``
+    #: (their candidates and pair features), ``models`` (choosing and fitting the classifier)
+    timings_: dict[str, float] = field(default_factory=dict)
 
     def options(self) -> CandidateOptions:
         return CandidateOptions(k=self.k, quiet=self.quiet, paper=self.paper_candidates)
@@ -94,6 +102,13 @@ class LearnedMatcher:
             )
         if self.k < 1 or self.quiet < 0 or self.folds < 2 or self.cuts < 1:
             raise ConfigError("k >= 1, quiet >= 0, folds >= 2 and cuts >= 1 are required")
+        if (self.simulated_users is not None and self.simulated_users < 2) or (
+            self.target_queries is not None and self.target_queries < 1
+        ):
+            raise ConfigError(
+                "simulated_users must be at least 2 and target_queries at least 1 (or None: "
+                f"no limit); got {self.simulated_users} and {self.target_queries}"
+            )
         if not 0.0 <= self.ambiguity_margin < 1.0:
             raise ConfigError(f"ambiguity_margin must be in [0, 1), got {self.ambiguity_margin}")
         return objective
@@ -117,12 +132,22 @@ class LearnedMatcher:
                 drop_fraction=self.drop_fraction,
                 cuts=self.cuts,
                 seed=self.seed,
+                max_users=self.simulated_users,
+                target_queries=self.target_queries,
                 prefix="learnsim",
                 progress=progress,
             )
+        simulated = time.perf_counter()
         with progress.step("candidates and features of the simulated queries"):
             data = training_set(cuts, settings, self.options())
-        return self.fit_training(data, settings, objective, progress, started)
+        featured = time.perf_counter()
+        self.fit_training(data, settings, objective, progress, started)
+        self.timings_ = {
+            "simulation": simulated - started,
+            "features": featured - simulated,
+            "models": time.perf_counter() - featured,
+        }
+        return self
 
     def fit_training(
         self,
@@ -212,4 +237,5 @@ class LearnedMatcher:
             "n_training_pairs": 0 if self.training_ is None else len(self.training_.label),
             "n_simulated_queries": 0 if self.training_ is None else self.training_.n_queries,
             "fit_seconds": self.fit_seconds_,
+            "timings": self.timings_,
         }

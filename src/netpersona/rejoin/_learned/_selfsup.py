@@ -6,7 +6,14 @@ a random ``drop_fraction`` of users is left out of the simulated library so that
 queries are "new". The cut is the evaluation protocol itself
 (:func:`netpersona.rejoin._protocol.split_log`), so a simulated query's library profile holds
 only rows from before its query period. ``cuts`` > 1 repeats the cut ending ``query_days``
-earlier each time, for more training queries.
+earlier each time, for more training queries, until ``target_queries`` simulated queries are
+collected.
+
+A large library is simulated on a seeded sample of ``max_users`` of its users (whole histories,
+cut the same way): building the simulated profiles re-reads those users' rows, and a few
+thousand simulated re-joins are plenty to fit a matcher of 32 features. The simulated library
+is then smaller than the real one (fewer impostors per query); the gap between simulated and
+real figures in docs/benchmarks.md shows what that costs.
 """
 
 from __future__ import annotations
@@ -15,12 +22,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from netpersona._exceptions import ConfigError, InputError
 from netpersona._progress import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._learned._side import Side, build_side
-from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth, split_log
+from netpersona.rejoin._protocol import (
+    Split,
+    drop_tables,
+    fetch_truth,
+    split_log,
+    user_rank_key,
+)
 from netpersona.rejoin._settings import RejoinSettings
 
 
@@ -58,18 +72,72 @@ def simulate(
     drop_fraction: float = 0.2,
     cuts: int = 2,
     seed: int = 0,
+    max_users: int | None = None,
+    target_queries: int | None = None,
     prefix: str = "selfsup",
     progress: Progress = Progress(),
 ) -> list[SimulatedCut]:
-    """Cut ``library_log`` into ``cuts`` simulated re-joins (see the module docstring).
+    """Cut ``library_log`` into at most ``cuts`` simulated re-joins (see the module docstring):
+    over a sample of ``max_users`` users when it has more (``None``: all), stopping once
+    ``target_queries`` simulated queries are collected (``None``: all cuts).
 
     Each cut's tables are dropped once its sides are loaded into memory.
     """
     if not 0.0 <= drop_fraction < 1.0:
         raise ConfigError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
+    if max_users is not None and max_users < 2:
+        raise ConfigError(f"max_users must be at least 2, got {max_users}")
     first, last = log_days(engine, library_log)
+    try:
+        source = sample_users(engine, library_log, max_users, seed, f"{prefix}_sample_log")
+        return _cuts(
+            engine, source, settings, first, last, query_days, drop_fraction, cuts, seed,
+            target_queries, prefix, progress,
+        )  # fmt: skip
+    finally:
+        drop_tables(engine, f"{prefix}_sample")
+
+
+def sample_users(
+    engine: Engine, log_table: str, max_users: int | None, seed: int, name: str
+) -> str:
+    """``log_table`` itself, or when it has more than ``max_users`` users a table ``name`` of
+    the rows of a seeded sample of them (drawn by the protocol's keyed hash)."""
+    if max_users is None:
+        return log_table
+    users = engine.fetch_arrow(f"SELECT DISTINCT user_id FROM {log_table}")
+    ids = users.column("user_id").to_pylist()
+    if len(ids) <= max_users:
+        return log_table
+    picked = sorted(ids, key=lambda u: user_rank_key(seed, "simulation", u))[:max_users]
+    view = f"{name}__users"
+    engine.register_arrow(view, pa.table({"user_id": pa.array(picked, pa.string())}))
+    engine.create_table(
+        name,
+        f"SELECT user_id, ts, site FROM {log_table} WHERE user_id IN (SELECT user_id FROM {view})",
+    )
+    engine.execute(f"DROP VIEW IF EXISTS {view}")
+    return name
+
+
+def _cuts(
+    engine: Engine,
+    library_log: str,
+    settings: RejoinSettings,
+    first: dt.date,
+    last: dt.date,
+    query_days: int,
+    drop_fraction: float,
+    cuts: int,
+    seed: int,
+    target_queries: int | None,
+    prefix: str,
+    progress: Progress,
+) -> list[SimulatedCut]:
     out: list[SimulatedCut] = []
     for i in range(cuts):
+        if target_queries is not None and sum(c.queries.n_users for c in out) >= target_queries:
+            break
         end = last - dt.timedelta(days=i * query_days)
         if (end - first).days + 1 <= 2 * query_days:
             break  # the simulated library would be shorter than the query period

@@ -46,6 +46,8 @@ class TfidfMatcher:
     query_days: int = 5
     drop_fraction: float = 0.2
     cuts: int = 2
+    simulated_users: int | None = 4_000
+    target_queries: int | None = 3_000
     seed: int = 0
     threshold_: float = float("nan")
     simulated_: dict = field(default_factory=dict)
@@ -68,6 +70,8 @@ class TfidfMatcher:
             drop_fraction=self.drop_fraction,
             cuts=self.cuts,
             seed=self.seed,
+            max_users=self.simulated_users,
+            target_queries=self.target_queries,
             prefix="tfidfsim",
             progress=progress,
         ):
