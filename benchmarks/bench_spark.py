@@ -401,7 +401,9 @@ def _markdown(rows: list[dict], quick: bool) -> str:
         "the salted prefix-filter join in Spark SQL and step 5 on the executors "
         "(`mapInPandas`), the rest on the driver; on DuckDB all of steps 2-6 run in numba. "
         f"{'Quick run. ' if quick else ''}"
-        f"`python -m benchmarks spark`. Load average (1 min) before -> after each size: {load}.",
+        f"`python -m benchmarks spark`. Load average (1 min) before -> after each size: {load}: "
+        "the machine was shared with other jobs, so compare the engines within a row (both "
+        "ran back to back in one process), not absolute times across rows.",
         "",
         "| users | log rows (library + queries) | library / queries | profiles DuckDB | "
         "profiles Spark | identify DuckDB | identify Spark | same MATCHES | peak MB "
