@@ -105,3 +105,14 @@ def test_in_memory_engine_spills_to_a_private_temp_folder_removed_on_close():
     assert temp.name.startswith("netpersona-duckdb-") and temp.is_dir()
     engine.close()
     assert not temp.exists()
+
+
+def test_python_dash_m_runs_the_same_tool():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "netpersona", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"netpersona {netpersona.__version__}"
