@@ -53,3 +53,29 @@ def test_spark_reader_gives_the_duckdb_readers_rows(spark_engine, tmp_path):
         assert again == n
     finally:
         spark_engine.spark.sql("DROP TABLE IF EXISTS np_log_tbl")
+
+
+@pytest.mark.spark
+def test_spark_reader_keeps_the_rows_it_leaves_out_with_the_reason(spark_engine, tmp_path):
+    from netpersona.engine._spark import read_canonical_log
+
+    log = pa.table(
+        {
+            "user_id": pa.array(["13800000001", None, "13800000003", "13800000004"]),
+            "ts": pa.array(["2024-03-01 10:00:00", "2024-03-01 10:01:00", "not a time", None]),
+            "site": pa.array(["a.com", "b.com", "c.com", "d.com"]),
+        }
+    )
+    path = tmp_path / "bad.parquet"
+    pq.write_table(log, path)
+    rows = read_canonical_log(spark_engine, str(path), "badlog", url_col=None, site_col="site")
+    assert rows == 1
+    kept = spark_engine.fetch_arrow(
+        "SELECT reason, raw_user, raw_time, raw_site FROM badlog_rejected ORDER BY raw_site"
+    ).to_pylist()
+    assert [(r["reason"], r["raw_site"]) for r in kept] == [
+        ("no user id", "b.com"),
+        ("time missing or not a time", "c.com"),
+        ("time missing or not a time", "d.com"),
+    ]
+    assert kept[1]["raw_time"] == "not a time"

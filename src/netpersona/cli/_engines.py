@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import typer
 
 from netpersona._exceptions import ConfigError, InputError
 from netpersona._progress import Progress
@@ -221,7 +222,19 @@ def _spark_log(engine, sources: list[str], table_in: str | None, mapping, table:
         read_canonical_log(engine, source, part, fmt=fmt, options=options, **columns)
         parts.append(part)
     engine.create_table(table, " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts))
-    for part in parts:
+    rejected = [f"{p}_rejected" for p in parts if engine.has_table(f"{p}_rejected")]
+    engine.execute(f"DROP TABLE IF EXISTS {table}_rejected")
+    if rejected:  # never dropped silently: counted, said, and kept with the reason
+        engine.create_table(
+            f"{table}_rejected", " UNION ALL ".join(f"SELECT * FROM {r}" for r in rejected)
+        )
+        count = int(engine.fetch_scalar(f"SELECT count(*) FROM {table}_rejected"))
+        typer.echo(
+            f"{count:,} rows without a user, a time or a site were left out; they are kept "
+            f"with the reason in table {table}_rejected",
+            err=True,
+        )
+    for part in parts + rejected:
         engine.execute(f"DROP TABLE IF EXISTS {part}")
     return int(engine.fetch_scalar(f"SELECT count(*) FROM {table}"))
 

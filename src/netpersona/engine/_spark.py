@@ -346,7 +346,8 @@ def read_canonical_log(
     ``ms``) and strings with an offset are instants shown in ``timezone``. Sites: ``site_col``
     as given (lower-cased), else the registrable domain of ``url_col``'s host, by the same
     code as the DuckDB reader (host cut in SQL, Public Suffix List once per distinct host on
-    the driver). Rows without user, time or site are left out.
+    the driver). Rows without user, time or site are left out of ``table`` and kept, with the
+    reason and their raw values, in ``<table>_rejected`` (absent when there are none).
     """
     from netpersona.io._sites import authority_sql, sites_for_hosts
 
@@ -372,7 +373,8 @@ def read_canonical_log(
     else:  # ISO text: with an offset it is an instant, without one it is wall time already
         ts = (
             f"CASE WHEN {t} RLIKE '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$' "
-            f"THEN from_utc_timestamp(to_timestamp({t}), '{zone}') ELSE to_timestamp({t}) END"
+            f"THEN from_utc_timestamp(try_to_timestamp({t}), '{zone}') "
+            f"ELSE try_to_timestamp({t}) END"
         )
     user = f"CAST(`{user_col}` AS STRING)"
     if site_col:
@@ -400,14 +402,37 @@ def read_canonical_log(
         raw = f"{table}__authority"
         sites_join = f"LEFT JOIN {hosts_table} AS h ON h.authority = r.authority__"
         site = "h.site"
+    source_column = f"`{site_col or url_col}`"
+    engine.create_table(
+        f"{table}__typed",
+        mark(engine.dialect)
+        + f"""SELECT {user} AS user_id, {ts} AS ts, {site} AS site,
+            CAST(`{user_col}` AS STRING) AS raw_user, CAST({t} AS STRING) AS raw_time,
+            CAST({source_column} AS STRING) AS raw_site
+        FROM {raw} AS r {sites_join}""",
+    )
     engine.create_table(
         table,
-        mark(engine.dialect)
-        + f"""SELECT * FROM (
-            SELECT {user} AS user_id, {ts} AS ts, {site} AS site FROM {raw} AS r {sites_join})
+        f"""SELECT user_id, ts, site FROM {table}__typed
         WHERE user_id IS NOT NULL AND ts IS NOT NULL AND site IS NOT NULL""",
     )
+    # rows left out are kept, with the reason, in <table>_rejected (dropped when there are none)
+    rejected = f"{table}_rejected"
+    literal = "'" + source.replace("'", "''") + "'"
+    engine.create_table(
+        rejected,
+        f"""SELECT {literal} AS source,
+            CASE WHEN user_id IS NULL THEN 'no user id'
+                 WHEN ts IS NULL THEN 'time missing or not a time'
+                 ELSE 'no site (missing, or no registrable domain)' END AS reason,
+            raw_user, raw_time, raw_site
+        FROM {table}__typed
+        WHERE user_id IS NULL OR ts IS NULL OR site IS NULL""",
+    )
     rows = int(engine.fetch_scalar(f"SELECT count(*) FROM {table}"))
+    if not int(engine.fetch_scalar(f"SELECT count(*) FROM {rejected}")):
+        engine.execute(f"DROP TABLE IF EXISTS {rejected}")
+    engine.execute(f"DROP TABLE IF EXISTS {table}__typed")
     for scratch in (f"{table}__raw", f"{table}__authority", f"{table}__hosts"):
         engine.execute(f"DROP VIEW IF EXISTS {scratch}")
     return rows
