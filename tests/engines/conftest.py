@@ -25,6 +25,9 @@ TEST_SPARK_CONF = {
     "spark.sql.adaptive.enabled": "false",
     # tiny test tables: compiling generated code costs more than it saves
     "spark.sql.codegen.wholeStage": "false",
+    # on a busy machine Python may take more than the default 15 s to connect to the JVM's
+    # result server (SPARK-33143), which fails a collect with Py4JJavaError ... getResult
+    "spark.python.authenticate.socketTimeout": "120s",
 }
 
 ENGINES = [
