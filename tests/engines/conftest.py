@@ -21,7 +21,11 @@ TEST_SPARK_CONF = {
     "spark.sql.shuffle.partitions": "1",
     "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
-    "spark.driver.memory": "2g",
+    "spark.driver.memory": "3g",
+    # one session serves every test: broadcasting even small tables from a driver whose heap
+    # holds the earlier tests' state failed late in the run ("Not enough memory to build and
+    # broadcast the table"); shuffle joins cost nothing noticeable on test-sized tables
+    "spark.sql.autoBroadcastJoinThreshold": "-1",
     "spark.sql.adaptive.enabled": "false",
     # tiny test tables: compiling generated code costs more than it saves
     "spark.sql.codegen.wholeStage": "false",
