@@ -20,7 +20,7 @@ from netpersona._exceptions import ConfigError
 from netpersona._progress import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._join import JaccardIndex, run_parallel
-from netpersona.rejoin._profiles import ProfileArrays, Profiles
+from netpersona.rejoin._profiles import ProfileArrays, Profiles, gather_rows
 from netpersona.rejoin._settings import RejoinSettings
 from netpersona.rejoin._steps import (
     Candidates,
@@ -292,16 +292,7 @@ class _Rows:
 
 def _select_rows(qry: ProfileArrays, rows: np.ndarray) -> _Rows:
     """A view of some query rows as a small ProfileArrays holding only their frequent sets."""
-    starts, stops = qry.frequent_indptr[rows], qry.frequent_indptr[rows + 1]
-    lengths = stops - starts
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and np.all(np.diff(rows) == 1):
-        sites = qry.frequent_sites[starts[0] : stops[-1]] if len(rows) else qry.frequent_sites[:0]
-    else:
-        sites = np.concatenate(
-            [qry.frequent_sites[a:b] for a, b in zip(starts, stops, strict=True)]
-        )
+    indptr, sites = gather_rows(qry.frequent_indptr, qry.frequent_sites, rows)
     view = ProfileArrays(
         user_ids=qry.user_ids,
         online_days=qry.online_days[rows],

@@ -218,8 +218,8 @@ class ProfileArrays:
             indptr, items = self.sequence_loader(distinct)
             if len(distinct) == len(users) and np.array_equal(distinct, users):
                 return indptr, items
-            return _gather(indptr, items, back)
-        return _gather(self.sequence_indptr, self.sequence_items, users)
+            return gather_rows(indptr, items, back)
+        return gather_rows(self.sequence_indptr, self.sequence_items, users)
 
     @cached_property
     def frequent_weight(self) -> np.ndarray:
@@ -242,7 +242,7 @@ class ProfileArrays:
         return self.sequences_of(np.array([user]))[1]
 
 
-def _gather(indptr: np.ndarray, items: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+def gather_rows(indptr: np.ndarray, items: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     """CSR rows ``rows`` of ``(indptr, items)``, in that order, as a new CSR."""
     starts, stops = indptr[rows], indptr[rows + 1]
     lengths = stops - starts
