@@ -9,11 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.preprocessing import normalize
 
-from netpersona.rejoin._learned._candidates import (
-    _block_top_k,
-    quiet_candidates,
-    top_k_cosine,
-)
+from netpersona.rejoin._learned._candidates import quiet_candidates, top_k_cosine
 
 
 def _random_rows(rng: np.random.Generator, n: int, width: int, density: float) -> sp.csr_matrix:
@@ -57,11 +53,15 @@ def test_top_k_equals_brute_force(seed, n_q, n_l, k, block):
     np.testing.assert_allclose(top.cosine, expected, atol=1e-12)
 
 
-def test_block_top_k_ties_go_to_lower_column():
-    scores = np.array([[0.5, 0.9, 0.5, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
-    rows, cols = _block_top_k(scores, 3)
-    assert rows.tolist() == [0, 0, 0]
-    assert cols.tolist() == [1, 0, 2]
+def test_top_k_ties_go_to_lower_column_and_zeros_are_left_out():
+    # query 0 scores 0.9 with library row 1 and 0.5 with rows 0, 2 and 3; query 1 meets nobody
+    library = sp.csr_matrix(np.array([[0.5, 0.0], [0.9, 0.0], [0.5, 0.0], [0.5, 0.0], [0.0, 1.0]]))
+    queries = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    top = top_k_cosine(queries, library, 3)
+    assert top.query.tolist() == [0, 0, 0]
+    assert top.library.tolist() == [1, 0, 2]
+    assert top.rank.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(top.cosine, [0.9, 0.5, 0.5])
 
 
 def test_quiet_candidates_are_the_latest_before_the_query():

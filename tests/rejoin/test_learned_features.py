@@ -122,3 +122,56 @@ def test_recent_items_keep_the_end_of_each_sequence():
         full = side.arrays.sequence_of(user).tolist()
         assert cut.sequence_of(user).tolist() == full[-4:]
     assert recent_items(side.arrays, 100) is side.arrays
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sets=st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 300), max_size=60, unique=True),
+            st.lists(st.integers(0, 300), max_size=200, unique=True),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    weighted=st.booleans(),
+)
+def test_overlap_equals_set_intersection(sets, weighted):
+    """The galloping merge finds exactly the shared ids, whichever side is shorter."""
+    from netpersona.rejoin._learned._features import _overlap
+
+    def csr(lists):
+        indptr = np.r_[0, np.cumsum([len(x) for x in lists])].astype(np.int64)
+        ids = np.array([i for x in lists for i in sorted(x)], dtype=np.int64)
+        return indptr, ids, (ids * 0.5 + 1.0).astype(np.float64)
+
+    q_lists = [a for a, _ in sets]
+    l_lists = [b for _, b in sets] + [q_lists[0]]  # a pair of identical sets as well
+    qi, qids, qv = csr(q_lists)
+    li, lids, lv = csr(l_lists)
+    weight = np.linspace(0.1, 3.0, 301) if weighted else np.zeros(0)
+    pq = np.r_[np.arange(len(sets)), 0].astype(np.int64)
+    pl = np.arange(len(l_lists)).astype(np.int64)
+    shared, w_shared, q_sum, l_sum = _overlap(pq, pl, qi, qids, qv, li, lids, lv, weight)
+    for k in range(len(pq)):
+        common = set(q_lists[pq[k]]) & set(l_lists[pl[k]])
+        assert shared[k] == len(common)
+        w = sum(weight[i] for i in common) if weighted else float(len(common))
+        assert np.isclose(w_shared[k], w)
+        assert np.isclose(q_sum[k], sum(i * 0.5 + 1.0 for i in common))
+        assert np.isclose(l_sum[k], q_sum[k])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 30), width=st.integers(1, 24))
+def test_pair_row_cosines_equal_the_gathered_row_cosines(seed, n, width):
+    from netpersona.rejoin._learned._features import pair_row_cosines
+    from netpersona.rejoin._steps import cosine_rows
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (6, width)).astype(float)  # some rows all zero
+    y = rng.integers(0, 4, (5, width)).astype(float)
+    pq, pl = rng.integers(0, 6, n), rng.integers(0, 5, n)
+    got = pair_row_cosines(pq, pl, x, y)
+    np.testing.assert_allclose(got, cosine_rows(x[pq], y[pl]), atol=1e-12)
+    assert ((got >= 0) & (got <= 1)).all()

@@ -6,6 +6,9 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 from _core_data import habitual_log
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from netpersona._exceptions import ConfigError, InputError, ModelFormatError, OutputExistsError
 from netpersona.engine import DuckDBEngine
@@ -168,3 +171,28 @@ def test_bad_parameters_are_refused():
     with pytest.raises(ConfigError, match="target_queries"):
         LearnedMatcher(target_queries=0).check()
     LearnedMatcher(simulated_users=None, target_queries=None).check()
+
+
+@hyp_settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, 1.0])),
+        max_size=30,
+    )
+)
+def test_decision_scores_are_each_querys_best_second_and_share(pairs):
+    from netpersona.rejoin._learned._training import decision_scores
+
+    group = np.array([g for g, _ in pairs], dtype=np.int64)
+    prob = np.array([p for _, p in pairs])
+    got = decision_scores(group, prob, 7)
+    for g in range(7):
+        mine = sorted((p for q, p in pairs if q == g), reverse=True)
+        if not mine:
+            assert got["probability"][g] == -np.inf and got["margin"][g] == -np.inf
+            continue
+        second = mine[1] if len(mine) > 1 else 0.0
+        assert got["probability"][g] == mine[0]
+        assert got["margin"][g] == mine[0] - second
+        share = mine[0] / sum(mine) if sum(mine) > 0 else 0.0
+        assert np.isclose(got["share"][g], mine[0] * share)

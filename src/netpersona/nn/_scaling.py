@@ -42,7 +42,10 @@ class MinMaxScaling:
 
     def transform(self, data: np.ndarray) -> np.ndarray:
         """Scale ``data`` into the target interval (for the training range)."""
-        return (np.asarray(data, dtype=np.float64) - self.data_min) * self.gain + self.lo
+        out = np.subtract(np.asarray(data, dtype=np.float64), self.data_min)
+        out *= self.gain
+        out += self.lo
+        return out
 
     def inverse(self, scaled: np.ndarray) -> np.ndarray:
         """Map scaled values back to the original units."""

@@ -33,7 +33,7 @@ BLOCK_CELLS = 4_000_000
 #: visited) are multiplied as dense matrices (BLAS) and the rest as sparse ones: a sparse
 #: product pays per pair of users sharing a site, which for the few sites nearly everyone
 #: visits is every pair; the sum is the same cosine
-DENSE_SHARE, DENSE_MAX = 0.15, 2_048
+DENSE_SHARE, DENSE_MAX = 0.4, 2_048
 #: bit flags in :attr:`CandidatePairs.source`
 FROM_TFIDF, FROM_PAPER, FROM_QUIET = 1, 2, 4
 
@@ -65,71 +65,114 @@ class TopK:
     rank: np.ndarray
 
 
-def _block_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of the top ``k`` positive cells per row, ties to the lower column,
-    ordered by row then score descending then column.
-
-    A partition picks k cells per row; only rows where the k-th value is tied with a cell
-    the partition left out (rare: equal cosines) are settled over the whole row."""
-    n_rows, n_cols = scores.shape
-    k = min(k, n_cols)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    part_vals = np.take_along_axis(scores, part, axis=1)
-    kth = part_vals.min(axis=1)
-    unsettled = np.count_nonzero(scores == kth[:, None], axis=1) > np.count_nonzero(
-        part_vals == kth[:, None], axis=1
-    )
-    rows = np.repeat(np.arange(n_rows), k).reshape(n_rows, k)
-    keep = (part_vals > 0) & ~unsettled[:, None]
-    rows, cols = rows[keep], part[keep]
-    if unsettled.any():
-        which = np.flatnonzero(unsettled)
-        r, c = _exact_top_k(scores[which], kth[which], k, which)
-        rows, cols = np.concatenate([rows, r]), np.concatenate([cols, c])
-    vals = scores[rows, cols]
-    order = np.lexsort((cols, -vals, rows))
-    return rows[order], cols[order]
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sift_down(heap_v, heap_c, size, i):
+    """Restore the min-heap below ``i``: the root is the worst kept cell (lowest value, and of
+    equal values the higher column)."""
+    while True:
+        worst, left, right = i, 2 * i + 1, 2 * i + 2
+        for child in (left, right):
+            if child < size and (
+                heap_v[child] < heap_v[worst]
+                or (heap_v[child] == heap_v[worst] and heap_c[child] > heap_c[worst])
+            ):
+                worst = child
+        if worst == i:
+            return
+        heap_v[i], heap_v[worst] = heap_v[worst], heap_v[i]
+        heap_c[i], heap_c[worst] = heap_c[worst], heap_c[i]
+        i = worst
 
 
-def _exact_top_k(
-    scores: np.ndarray, kth: np.ndarray, k: int, row_ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The top ``k`` positive cells of each row given its k-th value, ties to the lower
-    column (``row_ids``: the rows' numbers in the block)."""
-    above = scores > kth[:, None]
-    tied = scores == kth[:, None]
-    need = k - above.sum(axis=1)
-    tied &= np.cumsum(tied, axis=1) <= need[:, None]
-    rows, cols = np.nonzero((above | tied) & (scores > 0))
-    return row_ids[rows], cols
+@numba.njit(cache=True, nogil=True)
+def _add_tail_and_top_k(scores, lo, q_indptr, q_ids, q_vals, postings_ptr, postings_user,
+                        postings_val, k, out_cols, out_vals, out_n):  # fmt: skip
+    """For each row ``r`` of the block (query ``lo + r``): add the sparse part of its cosines
+    into ``scores[r]`` (for each of the query's sites, the library users who visited it), then
+    keep its top ``k`` positive cells, best first, ties to the lower column.
+
+    A min-heap of the ``k`` best so far is filled scanning columns in ascending order, so a
+    later cell equal to the worst kept one never displaces it: ties go to the lower column."""
+    heap_v = np.empty(k)
+    heap_c = np.empty(k, dtype=np.int64)
+    for r in range(scores.shape[0]):
+        row = scores[r]
+        for a in range(q_indptr[lo + r], q_indptr[lo + r + 1]):
+            site, w = q_ids[a], q_vals[a]
+            for b in range(postings_ptr[site], postings_ptr[site + 1]):
+                row[postings_user[b]] += w * postings_val[b]
+        size = 0
+        for c in range(row.shape[0]):
+            v = row[c]
+            if v <= 0.0:
+                continue
+            if size < k:
+                i = size
+                size += 1
+                heap_v[i], heap_c[i] = v, c
+                while i > 0:  # sift up
+                    parent = (i - 1) // 2
+                    if heap_v[i] < heap_v[parent] or (
+                        heap_v[i] == heap_v[parent] and heap_c[i] > heap_c[parent]
+                    ):
+                        heap_v[i], heap_v[parent] = heap_v[parent], heap_v[i]
+                        heap_c[i], heap_c[parent] = heap_c[parent], heap_c[i]
+                        i = parent
+                    else:
+                        break
+            elif v > heap_v[0]:
+                heap_v[0], heap_c[0] = v, c
+                _sift_down(heap_v, heap_c, size, 0)
+        # pop worst-first into the output from the back: best first, ties by lower column
+        out_n[r] = size
+        for j in range(size - 1, -1, -1):
+            out_vals[r, j], out_cols[r, j] = heap_v[0], heap_c[0]
+            size -= 1
+            heap_v[0], heap_c[0] = heap_v[size], heap_c[size]
+            _sift_down(heap_v, heap_c, size, 0)
 
 
 def top_k_cosine(
     queries: sp.csr_matrix, library: sp.csr_matrix, k: int, block_cells: int = BLOCK_CELLS
 ) -> TopK:
-    """Exact top-``k`` cosine neighbours of every query row among the library rows."""
+    """Exact top-``k`` cosine neighbours of every query row among the library rows.
+
+    Queries go in blocks of rows, each block's cosines with every library user as one dense
+    score block: the few sites most of the library visits as a dense product (BLAS), every
+    other site by walking its postings (the library users who visited it) in a compiled loop
+    that then keeps each row's top ``k``. Blocks run on all cores."""
     n_q, n_l = queries.shape[0], library.shape[0]
     width = max(queries.shape[1], library.shape[1])
-    queries, library = _widen(queries, width).tocsr(), _widen(library, width).tocsc()
-    head = _dense_columns(library)
-    tail = np.setdiff1d(np.arange(width), head)
-    q_head, q_tail = queries[:, head], queries[:, tail]
-    l_head = np.ascontiguousarray(library[:, head].toarray().T)  # sites x users
-    l_tail = library[:, tail].T.tocsc()
+    queries = _widen(queries, width).tocsr()
+    postings = _widen(library, width).T.tocsr()  # sites x users: who visited each site
+    head = _dense_columns(postings)
+    l_head = np.ascontiguousarray(postings[head].toarray())  # dense sites x users
+    q_head = queries[:, head].tocsr()
+    # the dense sites' postings emptied: the compiled loop walks the other sites only
+    lengths = np.diff(postings.indptr)
+    tail = np.repeat(~np.isin(np.arange(width), head), lengths)
+    lengths[head] = 0
+    arrays = (
+        queries.indptr.astype(np.int64), queries.indices.astype(np.int64),
+        queries.data.astype(np.float64), np.r_[0, np.cumsum(lengths)].astype(np.int64),
+        postings.indices[tail].astype(np.int64), postings.data[tail].astype(np.float64),
+    )  # fmt: skip
+    k = min(k, n_l)
     block = max(1, block_cells // max(n_l, 1))
 
     def one_block(lo: int) -> tuple[np.ndarray, ...]:
         hi = min(lo + block, n_q)
-        scores = (q_tail[lo:hi] @ l_tail).toarray()
-        if len(head):
-            scores += q_head[lo:hi].toarray() @ l_head
-        rows, cols = _block_top_k(scores, k)
-        vals = scores[rows, cols]
-        starts = np.searchsorted(rows, np.arange(hi - lo))
-        rank = np.arange(len(rows)) - starts[rows] + 1
-        return rows + lo, cols, vals, rank
+        scores = q_head[lo:hi].toarray() @ l_head if len(head) else np.zeros((hi - lo, n_l))
+        cols = np.empty((hi - lo, k), dtype=np.int64)
+        vals = np.empty((hi - lo, k))
+        counts = np.empty(hi - lo, dtype=np.int64)
+        _add_tail_and_top_k(scores, lo, *arrays, k, cols, vals, counts)
+        keep = np.arange(k)[None, :] < counts[:, None]
+        rows = np.repeat(np.arange(lo, hi), counts)
+        rank = np.broadcast_to(np.arange(1, k + 1), (hi - lo, k))[keep]
+        return rows, cols[keep], vals[keep], rank
 
-    # blocks run on all cores (the products and the partition release the GIL), BLAS on one
+    # blocks run on all cores (the products and the compiled loop release the GIL), BLAS on one
     with threadpool_limits(1):
         todo = range(0, n_q, block) if n_l and k > 0 else range(0)
         parts = list(run_parallel(one_block, todo))
@@ -140,10 +183,10 @@ def top_k_cosine(
     return TopK(q.astype(np.int64), lib.astype(np.int64), np.minimum(cos, 1.0), rank)
 
 
-def _dense_columns(library: sp.csc_matrix) -> np.ndarray:
-    """Columns (sites) of the library multiplied densely: see :data:`DENSE_SHARE`."""
-    df = np.diff(library.indptr)
-    heavy = np.flatnonzero(df >= max(DENSE_SHARE * library.shape[0], 1.0))
+def _dense_columns(postings: sp.csr_matrix) -> np.ndarray:
+    """Sites (rows of ``postings``, sites x users) multiplied densely: see :data:`DENSE_SHARE`."""
+    df = np.diff(postings.indptr)
+    heavy = np.flatnonzero(df >= max(DENSE_SHARE * postings.shape[1], 1.0))
     if len(heavy) > DENSE_MAX:
         heavy = np.sort(heavy[np.argsort(-df[heavy], kind="stable")[:DENSE_MAX]])
     return heavy

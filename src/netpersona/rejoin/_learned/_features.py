@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -28,7 +29,6 @@ from netpersona.rejoin._learned._side import Side
 from netpersona.rejoin._profiles import ProfileArrays
 from netpersona.rejoin._steps import (
     Candidates,
-    cosine_rows,
     join_weights,
     simi_four_scores,
     simi_one_two,
@@ -120,42 +120,106 @@ UNIT_RANGE = (
 )
 
 
+#: multiplier of the Fibonacci hash of an id into a table slot (2**64 / golden ratio)
+_HASH = np.uint64(0x9E3779B97F4A7C15)
+#: table slots per id: a sparse table ends most look-ups at the first slot, which keeps the
+#: look-up loop's branches predictable (2x faster than half-full tables on bigrams)
+_TABLE_LOAD = 8
+
+
 @numba.njit(cache=True, nogil=True)
-def _overlap_range(lo, hi, pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight):
-    """:func:`_overlap` of the pairs ``lo:hi``."""
-    n = hi - lo
-    shared = np.zeros(n)
-    w_shared = np.zeros(n)
-    q_sum = np.zeros(n)
-    l_sum = np.zeros(n)
-    for k in range(n):
-        a, a_end = q_indptr[pq[lo + k]], q_indptr[pq[lo + k] + 1]
-        b, b_end = l_indptr[pl[lo + k]], l_indptr[pl[lo + k] + 1]
-        while a < a_end and b < b_end:
-            if q_ids[a] < l_ids[b]:
-                a += 1
-            elif q_ids[a] > l_ids[b]:
-                b += 1
-            else:
-                shared[k] += 1.0
-                w_shared[k] += weight[q_ids[a]] if len(weight) else 1.0
-                q_sum[k] += q_vals[a]
-                l_sum[k] += l_vals[b]
-                a += 1
-                b += 1
-    return shared, w_shared, q_sum, l_sum
+def _overlap_chunk(
+    lo, hi, order, pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight,
+    shared, w_shared, q_sum, l_sum,
+):  # fmt: skip
+    """:func:`_overlap` of the pairs ``order[lo:hi]`` (sorted by library row), written at the
+    pairs' own positions. Each library user's ids go once into a small open-addressing hash
+    table (id -> position); each of its pairs then looks the query's ids up in it. The query's
+    ids are visited in ascending order, as a merge of the two sorted lists would meet them, so
+    the sums add up in the same order."""
+    weighted = len(weight) > 0
+    keys = np.empty(0, dtype=np.int64)
+    slots = np.empty(0, dtype=np.int64)
+    shift = np.uint64(63)
+    current = -1
+    for j in range(lo, hi):
+        e = order[j]
+        lib = pl[e]
+        b, b_end = l_indptr[lib], l_indptr[lib + 1]
+        if lib != current:  # a new library user: fill its table
+            current = lib
+            bits = 1
+            while (1 << bits) < _TABLE_LOAD * (b_end - b):
+                bits += 1
+            size = 1 << bits
+            if len(keys) < size:
+                keys = np.empty(size, dtype=np.int64)
+                slots = np.empty(size, dtype=np.int64)
+            keys[:size] = -1
+            shift = np.uint64(64 - bits)
+            for i in range(b, b_end):
+                h = np.int64((np.uint64(l_ids[i]) * _HASH) >> shift)
+                while keys[h] != -1:
+                    h = (h + 1) & (size - 1)
+                keys[h] = l_ids[i]
+                slots[h] = i
+        if b_end == b:
+            continue
+        mask = (1 << np.int64(64 - shift)) - 1
+        for a in range(q_indptr[pq[e]], q_indptr[pq[e] + 1]):
+            key = q_ids[a]
+            h = np.int64((np.uint64(key) * _HASH) >> shift)
+            while keys[h] != -1 and keys[h] != key:
+                h = (h + 1) & mask
+            if keys[h] == key:
+                i = slots[h]
+                shared[e] += 1.0
+                w_shared[e] += weight[key] if weighted else 1.0
+                q_sum[e] += q_vals[a]
+                l_sum[e] += l_vals[i]
 
 
 def _overlap(pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight):
-    """Per pair over two sorted CSR id sets: shared count, Σ weight over shared ids, and the
-    Σ of each side's values over shared ids (``weight`` indexed by id; empty = all ones).
-    Chunks of pairs run on all cores (the merge loop releases the GIL)."""
+    """Per pair over two CSR id sets (ids unique and sorted within each row): shared count,
+    Σ weight over shared ids, and the Σ of each side's values over shared ids (``weight``
+    indexed by id; empty = all ones). Pairs are taken grouped by library user (see
+    :func:`_overlap_chunk`), in chunks on all cores (the loop releases the GIL)."""
     n = len(pq)
+    out = tuple(np.zeros(n) for _ in range(4))
+    order = np.argsort(pl, kind="stable")
     step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
-    args = (pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight)
-    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, 0)]
-    parts = list(run_parallel(lambda b: _overlap_range(b[0], b[1], *args), bounds))
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
+    args = (order, pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight, *out)
+    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    for _ in run_parallel(lambda b: _overlap_chunk(b[0], b[1], *args), bounds):
+        pass
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_cosines_range(lo, hi, pq, pl, x, y, out):
+    for e in range(lo, hi):
+        dot = xx = yy = 0.0
+        for j in range(x.shape[1]):
+            a, b = x[pq[e], j], y[pl[e], j]
+            dot += a * b
+            xx += a * a
+            yy += b * b
+        norm = np.sqrt(xx * yy)
+        out[e] = min(max(dot / norm, 0.0), 1.0) if norm > 0 else 0.0
+
+
+def pair_row_cosines(pq: np.ndarray, pl: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Cosine of row ``pq[e]`` of ``x`` and row ``pl[e]`` of ``y`` for every pair ``e`` (as
+    :func:`netpersona.rejoin._steps.cosine_rows` without gathering the rows), on all cores."""
+    n = len(pq)
+    out = np.zeros(n)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
+    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    for _ in run_parallel(lambda b: _row_cosines_range(b[0], b[1], pq, pl, x, y, out), bounds):
+        pass
+    return out
 
 
 def _set_sums(indptr: np.ndarray, ids: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -280,7 +344,8 @@ def rank_features(pairs: CandidatePairs, n_library: int) -> dict:
     margin[order] = sorted_cos - nxt
     out["tfidf_margin_next"] = margin
     best = np.zeros(len(counts))
-    np.maximum.at(best, q, cos)
+    first = np.flatnonzero(np.arange(n) == starts) if n else np.zeros(0, dtype=np.int64)
+    best[q[order][first]] = sorted_cos[first]  # each query's first pair in cosine order
     out["tfidf_gap_best"] = best[q] - cos
     out["n_candidates"] = np.log(counts[q].astype(float))
     return out
@@ -294,12 +359,22 @@ def pair_features(
     qa, la = queries.activity, library.activity
     weight = join_weights(queries.arrays, library.arrays)
     cols: dict[str, np.ndarray] = {"tfidf_cosine": pairs.cosine}
-    cols.update(rank_features(pairs, library.n_users))
-    cols.update(_overlap_features(pq, pl, qa, la, weight))
-    near = cols["tfidf_rank"] <= np.log(SEQUENCE_CANDIDATES) + 1e-9
-    cols.update(_paper_features(pq, pl, queries.arrays, library.arrays, min_run, near))
-    cols["hour_cosine"] = cosine_rows(qa.hour_events[pq], la.hour_events[pl])
-    cols["dow_cosine"] = cosine_rows(qa.dow_events[pq], la.dow_events[pl])
+
+    def ranks_then_paper() -> dict:
+        # rank features are sorts (one core); the paper's need the ranks for SimiFour's pairs
+        out = rank_features(pairs, library.n_users)
+        near = out["tfidf_rank"] <= np.log(SEQUENCE_CANDIDATES) + 1e-9
+        out.update(_paper_features(pq, pl, queries.arrays, library.arrays, min_run, near))
+        return out
+
+    # the two groups run side by side: each is partly single-threaded NumPy (which releases
+    # the GIL), partly compiled loops on all cores
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(ranks_then_paper)
+        cols.update(_overlap_features(pq, pl, qa, la, weight))
+        cols.update(first.result())
+    cols["hour_cosine"] = pair_row_cosines(pq, pl, qa.hour_events, la.hour_events)
+    cols["dow_cosine"] = pair_row_cosines(pq, pl, qa.dow_events, la.dow_events)
     q_rate = _ratio(qa.n_events, qa.online_days)[pq]
     l_rate = _ratio(la.n_events, la.online_days)[pl]
     cols["events_per_day_ratio"] = _ratio(np.minimum(q_rate, l_rate), np.maximum(q_rate, l_rate))
@@ -310,5 +385,7 @@ def pair_features(
     cols["from_tfidf"] = ((pairs.source & FROM_TFIDF) > 0).astype(float)
     cols["from_paper"] = ((pairs.source & FROM_PAPER) > 0).astype(float)
     cols["from_quiet"] = ((pairs.source & FROM_QUIET) > 0).astype(float)
-    matrix = np.column_stack([np.asarray(cols[name], dtype=np.float64) for name in FEATURES])
-    return np.nan_to_num(matrix, nan=0.0, posinf=0.0, neginf=0.0)
+    matrix = np.empty((len(pq), len(FEATURES)))
+    for j, name in enumerate(FEATURES):
+        matrix[:, j] = cols[name]
+    return np.nan_to_num(matrix, copy=False, nan=0.0, posinf=0.0, neginf=0.0)

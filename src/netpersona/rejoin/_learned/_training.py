@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from netpersona.rejoin._learned._candidates import (
@@ -98,23 +99,42 @@ def training_set(
 DECISION_SCORES = ("probability", "margin", "share")
 
 
+@numba.njit(cache=True)
+def _top_two(group, prob, n_groups):
+    """Per group: the best probability (-inf: no pairs), the second best (0: none; equal to
+    the best when two pairs tie) and the sum of all."""
+    p1 = np.full(n_groups, -np.inf)
+    p2 = np.zeros(n_groups)
+    total = np.zeros(n_groups)
+    seen = np.zeros(n_groups, dtype=np.int64)
+    for e in range(len(group)):
+        g, p = group[e], prob[e]
+        total[g] += p
+        seen[g] += 1
+        if seen[g] == 1:
+            p1[g] = p
+        elif p > p1[g]:
+            p2[g] = p1[g]
+            p1[g] = p
+        elif seen[g] == 2 or p > p2[g]:
+            p2[g] = p
+    return p1, p2, total
+
+
 def decision_scores(group: np.ndarray, prob: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
     """Per query (group) each of :data:`DECISION_SCORES` (-inf for a query without pairs)."""
-    order = np.lexsort((np.arange(len(group)), -prob, group))
-    g, p = group[order], prob[order]
-    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
-    second = np.r_[False, first[:-1]] & ~first if len(g) else first
-    p1 = np.full(n_groups, -np.inf)
-    p1[g[first]] = p[first]
-    p2 = np.zeros(n_groups)
-    p2[g[second]] = p[second]
-    total = np.bincount(g, weights=p, minlength=n_groups)
+    p1, p2, total = _top_two(
+        np.ascontiguousarray(group, dtype=np.int64),
+        np.ascontiguousarray(prob, dtype=np.float64),
+        n_groups,
+    )
     share = np.divide(p1, total, out=np.zeros(n_groups), where=total > 0)
-    return {
-        "probability": p1,
-        "margin": np.where(np.isfinite(p1), p1 - p2, -np.inf),
-        "share": np.where(np.isfinite(p1), p1 * share, -np.inf),
-    }
+    found = np.isfinite(p1)
+    margin = np.full(n_groups, -np.inf)
+    margin[found] = p1[found] - p2[found]
+    weighted = np.full(n_groups, -np.inf)
+    weighted[found] = p1[found] * share[found]
+    return {"probability": p1, "margin": margin, "share": weighted}
 
 
 def best_per_group(
