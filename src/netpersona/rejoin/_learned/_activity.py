@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pyarrow as pa
 
@@ -188,20 +189,33 @@ def _from_cells(
 BIGRAM_BASE = np.int64(1) << 31
 
 
+@numba.njit(cache=True)
+def _distinct_bigrams(indptr, items, base):
+    """Per user (``indptr`` over ``items``): the sorted distinct keys ``a * base + b`` of its
+    consecutive item pairs, as (indptr, keys)."""
+    n = len(indptr) - 1
+    out_indptr = np.zeros(n + 1, dtype=np.int64)
+    out = np.empty(max(len(items) - 1, 0), dtype=np.int64)
+    pos = 0
+    for u in range(n):
+        start, m = indptr[u], indptr[u + 1] - indptr[u] - 1
+        if m > 0:
+            keys = np.empty(m, dtype=np.int64)
+            for i in range(m):
+                keys[i] = items[start + i] * base + items[start + i + 1]
+            keys.sort()
+            for i in range(m):
+                if i == 0 or keys[i] != keys[i - 1]:
+                    out[pos] = keys[i]
+                    pos += 1
+        out_indptr[u + 1] = pos
+    return out_indptr, out[:pos]
+
+
 def _bigrams(arrays: ProfileArrays) -> tuple[np.ndarray, np.ndarray]:
     """Distinct consecutive site pairs of each user's item sequence, as sorted int64 keys."""
-    items = arrays.sequence_items.astype(np.int64)
-    indptr = arrays.sequence_indptr
-    n = arrays.n_users
-    if len(items) < 2:
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(n), np.diff(indptr))
-    same = owner[1:] == owner[:-1]
-    keys = items[:-1][same] * BIGRAM_BASE + items[1:][same]
-    who = owner[:-1][same]
-    if len(keys) == 0:
-        return np.zeros(n + 1, dtype=np.int64), keys
-    order = np.lexsort((keys, who))
-    who, keys = who[order], keys[order]
-    first = np.r_[True, (who[1:] != who[:-1]) | (keys[1:] != keys[:-1])]
-    return _indptr(who[first], n), keys[first]
+    return _distinct_bigrams(
+        np.ascontiguousarray(arrays.sequence_indptr, dtype=np.int64),
+        np.ascontiguousarray(arrays.sequence_items, dtype=np.int64),
+        BIGRAM_BASE,
+    )
