@@ -27,7 +27,8 @@ def main(database: str, matcher_dir: str) -> None:
     from netpersona.rejoin._profiles import Profiles
 
     began = time.perf_counter()
-    engine = DuckDBEngine(database, threads=2, memory_limit="4GB", read_only=True)
+    # not read-only: loading the activity makes (and drops) a scratch table
+    engine = DuckDBEngine(database, threads=2, memory_limit="4GB")
     library = load_side(Profiles.open(engine, "pl_lib"))
     queries = load_side(Profiles.open(engine, "pl_qry"))
     engine.close()
