@@ -35,6 +35,13 @@ R = TypeVar("R")
 _EPS = 1e-9
 
 
+def chunk_bounds(n: int, smallest: int = 4096) -> list[tuple[int, int]]:
+    """``[lo, hi)`` ranges splitting ``n`` items into about 4 chunks per core (none smaller
+    than ``smallest`` items), for :func:`run_parallel`."""
+    step = max(smallest, -(-n // (4 * (os.cpu_count() or 1))))
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+
 def run_parallel(
     work: Callable[[T], R], items: Sequence[T], threads: int | None = None
 ) -> Iterable[R]:

@@ -13,7 +13,6 @@ Three sources, united per query:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 
 import numba
@@ -21,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from netpersona.rejoin._join import run_parallel
+from netpersona.rejoin._join import chunk_bounds, run_parallel
 from netpersona.rejoin._learned._activity import Activity
 from netpersona.rejoin._profiles import ProfileArrays
 from netpersona.rejoin._settings import RejoinSettings
@@ -238,9 +237,7 @@ def pair_cosine(
         q.indptr.astype(np.int64), q.indices, q.data.astype(np.float64),
         lb.indptr.astype(np.int64), lb.indices, lb.data.astype(np.float64),
     )  # fmt: skip
-    step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
-    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-    parts = run_parallel(lambda b: _pair_dots(b[0], b[1], *args), bounds)
+    parts = run_parallel(lambda b: _pair_dots(b[0], b[1], *args), chunk_bounds(n))
     return np.clip(np.concatenate(list(parts)), 0.0, 1.0)
 
 

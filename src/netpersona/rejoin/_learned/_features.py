@@ -10,13 +10,12 @@ candidates (and the query's among the candidate's).
 from __future__ import annotations
 
 import dataclasses
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
-from netpersona.rejoin._join import run_parallel
+from netpersona.rejoin._join import chunk_bounds, run_parallel
 from netpersona.rejoin._learned._activity import Activity
 from netpersona.rejoin._learned._candidates import (
     FROM_PAPER,
@@ -187,10 +186,8 @@ def _overlap(pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight):
     n = len(pq)
     out = tuple(np.zeros(n) for _ in range(4))
     order = np.argsort(pl, kind="stable")
-    step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
     args = (order, pq, pl, q_indptr, q_ids, q_vals, l_indptr, l_ids, l_vals, weight, *out)
-    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-    for _ in run_parallel(lambda b: _overlap_chunk(b[0], b[1], *args), bounds):
+    for _ in run_parallel(lambda b: _overlap_chunk(b[0], b[1], *args), chunk_bounds(n)):
         pass
     return out
 
@@ -215,9 +212,8 @@ def pair_row_cosines(pq: np.ndarray, pl: np.ndarray, x: np.ndarray, y: np.ndarra
     out = np.zeros(n)
     x = np.ascontiguousarray(x, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
-    step = max(4096, -(-n // (4 * (os.cpu_count() or 1))))
-    bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-    for _ in run_parallel(lambda b: _row_cosines_range(b[0], b[1], pq, pl, x, y, out), bounds):
+    work = lambda b: _row_cosines_range(b[0], b[1], pq, pl, x, y, out)  # noqa: E731
+    for _ in run_parallel(work, chunk_bounds(n)):
         pass
     return out
 
