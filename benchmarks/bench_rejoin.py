@@ -82,7 +82,7 @@ def _synthetic_log(users: int, days: int, light: bool = False) -> Path:
     for found in sorted(DATA.glob(f"*{users}*{days}*{tag}.parquet")):
         if light or "light" not in found.name:
             return found
-    from netpersona._progress import RichProgress
+    from netpersona._core import RichProgress
     from netpersona.synth.access_logs import write_access_logs
 
     path = DATA / f"access_{users}x{days}_seed0{tag}.parquet"
@@ -219,7 +219,7 @@ def _plain_identify(engine, tag: str, repeat: int = 3) -> dict:
 
 
 def _paper_part(quick: bool) -> dict:
-    from netpersona._progress import RichProgress
+    from netpersona._core import RichProgress
     from netpersona.rejoin import evaluate
     from netpersona.rejoin._protocol import drop_tables
 

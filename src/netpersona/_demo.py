@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.io import LogMapping, check_writable, read_access_log, write_text_atomic
 
 #: a log small enough for about a minute on a 2-core laptop, dense enough to look like an

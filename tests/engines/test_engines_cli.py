@@ -18,7 +18,7 @@ import pytest
 from _engines_data import habitual_log, split
 from typer.testing import CliRunner
 
-from netpersona._exceptions import ConfigError, InputError, OutputExistsError
+from netpersona._core import ConfigError, InputError, OutputExistsError
 from netpersona.cli import app
 from netpersona.engine import Workspace
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from netpersona._exceptions import ConfigError, OutputExistsError
+from netpersona._core import ConfigError, OutputExistsError
 from netpersona.cli import app
 
 runner = CliRunner()

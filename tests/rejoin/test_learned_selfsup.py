@@ -9,7 +9,7 @@ from _core_data import habitual_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin import RejoinSettings
 from netpersona.rejoin._learned._selfsup import simulate

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._exceptions import NetpersonaError
+from netpersona._core import NetpersonaError
 from netpersona._version import __version__
 from netpersona.cli._apps import app
 

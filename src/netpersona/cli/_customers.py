@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import customers_app, synth_app
 
 DataOpt = Annotated[

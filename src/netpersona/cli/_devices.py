@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import devices_app, synth_app
 from netpersona.cli._options import (
     EngineKind,
@@ -209,7 +209,7 @@ def features(
     )  # fmt: skip
     choice = engine_from_params(locals())
     if (reports is None) == (table is None):
-        from netpersona._exceptions import ConfigError
+        from netpersona._core import ConfigError
 
         raise ConfigError("give --reports FILES or --table NAME (the sessions), one of them")
     quarantine = quarantine or default_quarantine_path(Path(out))
@@ -252,7 +252,7 @@ def _sessions_table(choice) -> str | None:
 def _features_engine(choice, threads, memory_limit, workspace):
     """The engine of ``devices features``: Spark, or DuckDB (the workspace attached read-only
     when --table names a table in it)."""
-    from netpersona._exceptions import ConfigError, InputError
+    from netpersona._core import ConfigError, InputError
     from netpersona.engine import DuckDBEngine
 
     if choice.spark:
@@ -328,7 +328,7 @@ def train(
     """Train the paper's 3-8-3 network on labelled users; print test accuracy and confusion."""
     from rich.table import Table
 
-    from netpersona._exceptions import ConfigError
+    from netpersona._core import ConfigError
     from netpersona.devices import NetworkSettings, read_features, read_labels, train_tiers
     from netpersona.io import check_writable
 

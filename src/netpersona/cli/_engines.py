@@ -19,8 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import typer
 
-from netpersona._exceptions import ConfigError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine, parse_spark_conf
 from netpersona.io import LogMapping, check_writable
 

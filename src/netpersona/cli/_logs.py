@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import logs_app
 from netpersona.cli._options import (
     ColumnsOpt,
@@ -81,7 +81,7 @@ def summary(
     ),
 ) -> None:
     """Read a log and summarise it: rows, users, sites, days, activity per user."""
-    from netpersona._exceptions import InputError
+    from netpersona._core import InputError
     from netpersona.engine import DuckDBEngine, Workspace
     from netpersona.io import read_access_log
     from netpersona.io._summary import summarise_log

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import Progress, RichProgress
+from netpersona._core import Progress, RichProgress
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._engines import (
     EngineChoice,
@@ -156,7 +156,7 @@ _LEARNED_EXPLAIN_MAX = 20
 
 def _matcher(method: str, workspace: str | None):
     """The fitted matcher ``--method learned|tfidf`` needs (None for the paper's method)."""
-    from netpersona._exceptions import ConfigError
+    from netpersona._core import ConfigError
 
     if method == "paper":
         return None
@@ -191,7 +191,7 @@ def _library_and_queries(
     """(library profiles, query profiles) from a workspace or library logs, on the chosen
     engine; temporary tables are dropped on the way out, so a workspace keeps only what
     `rejoin index` put there."""
-    from netpersona._exceptions import InputError
+    from netpersona._core import InputError
     from netpersona.engine import DuckDBEngine, Workspace
     from netpersona.rejoin import Profiles, build_profiles
 
@@ -337,7 +337,7 @@ def _index_spark(choice, sources, workspace, mapping, settings, force, progress)
     """``rejoin index --engine spark``: the library as Parquet tables of a catalog database."""
     from rich.console import Console
 
-    from netpersona._exceptions import OutputExistsError
+    from netpersona._core import OutputExistsError
     from netpersona.rejoin import build_profiles
 
     database = spark_database(workspace)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._engines import EngineChoice, input_sources, load_log, print_step2_runs
 from netpersona.cli._options import (
@@ -137,7 +137,7 @@ def _read_on(
     if choice.spark:
         engine = choice.open_spark()
     elif workspace is None:
-        from netpersona._exceptions import ConfigError
+        from netpersona._core import ConfigError
 
         raise ConfigError("--table on DuckDB reads a table of a workspace: give --workspace FILE")
     else:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._options import (
     ColumnsOpt,
@@ -150,7 +150,7 @@ def train(
     from rich.console import Console
     from rich.table import Table
 
-    from netpersona._exceptions import InputError
+    from netpersona._core import InputError
     from netpersona.engine import Workspace
     from netpersona.io import check_writable
     from netpersona.rejoin import Profiles, RejoinSettings, build_profiles

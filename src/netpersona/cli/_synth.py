@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import RichProgress
+from netpersona._core import ConfigError, RichProgress
 from netpersona.cli._apps import synth_app
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.customers._pipeline import CustomerSettings, run_customers
 from netpersona.customers._report import write_report
 from netpersona.customers._saved import save_run

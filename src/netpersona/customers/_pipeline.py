@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, Progress
 from netpersona.customers._model import NetworkSettings, build_network
 from netpersona.customers._preclass import current_value, pre_class, pre_class_table
 from netpersona.customers._sample import (

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netpersona._exceptions import ModelFormatError
-from netpersona._progress import Progress
+from netpersona._core import ModelFormatError, Progress
 from netpersona.customers._model import NetworkSettings
 from netpersona.customers._pipeline import CustomerRun
 from netpersona.customers._preclass import current_value, pre_class

@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from netpersona._exceptions import ColumnNotFoundError, ConfigError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ColumnNotFoundError, ConfigError, InputError, Progress
 from netpersona.customers._source import line_of
 from netpersona.customers._system import LIKERT_POINTS, Indicator, IndicatorSystem
 

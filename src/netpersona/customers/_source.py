@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from netpersona._exceptions import InputError
+from netpersona._core import InputError
 
 
 def line_of(row: int) -> int:

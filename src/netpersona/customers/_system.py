@@ -45,7 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: how an indicator's raw value is scored 1–5
 SCORE_METHODS = ("quantile", "thresholds", "category", "likert")

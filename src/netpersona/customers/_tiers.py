@@ -27,7 +27,7 @@ class TierThresholds:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.c < self.b < self.a <= 1.0:
-            from netpersona._exceptions import ConfigError
+            from netpersona._core import ConfigError
 
             raise ConfigError(
                 f"tier thresholds must satisfy 0 <= C < B < A <= 1, got A={self.a}, "

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: Saaty's random consistency index RI by matrix size n (Saaty 1980, The Analytic Hierarchy
 #: Process, Table 1.7 as commonly quoted)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.devices._extract import extract_features
 from netpersona.devices._model import NetworkSettings, read_labels, train_tiers
 from netpersona.devices._report import build_report

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._exceptions import ColumnNotFoundError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ColumnNotFoundError, InputError, Progress
 from netpersona.devices._features import FEATURES_TABLE, monthly_features
 from netpersona.devices._fields import PurchaseFields, ReportFields
 from netpersona.devices._parse import sql_str

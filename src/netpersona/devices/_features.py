@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.devices._reports import SESSIONS_TABLE
 
 #: the network's inputs, in the paper's order

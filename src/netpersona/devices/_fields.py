@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: bytes per unit; binary units, as device firmware and RADIUS exports count them
 FLOW_UNITS: dict[str, int] = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}

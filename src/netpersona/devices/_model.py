@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from netpersona._exceptions import ColumnNotFoundError, InputError, ModelFormatError
-from netpersona._progress import Progress
+from netpersona._core import ColumnNotFoundError, InputError, ModelFormatError, Progress
 from netpersona.devices._features import FEATURE_NAMES
 from netpersona.io import atomic_output
 

@@ -7,7 +7,7 @@ out as naive TIMESTAMPs in the session's ``TimeZone`` (set by :func:`set_timezon
 
 from __future__ import annotations
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.devices._fields import FLOW_UNITS
 
 _NUMBER = r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from netpersona._exceptions import ColumnNotFoundError, ConfigError, InputError
+from netpersona._core import ColumnNotFoundError, ConfigError, InputError
 from netpersona.devices._fields import PurchaseFields
 from netpersona.devices._parse import sql_str, time_sql
 from netpersona.devices._quarantine import check_bad_fraction

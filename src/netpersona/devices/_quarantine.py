@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netpersona._exceptions import TooManyBadRowsError
+from netpersona._core import TooManyBadRowsError
 from netpersona.devices._parse import sql_str
 from netpersona.io import atomic_output
 from netpersona.io._quarantine import QUARANTINE_COLUMNS

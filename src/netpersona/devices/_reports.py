@@ -18,8 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from netpersona._exceptions import ColumnNotFoundError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ColumnNotFoundError, InputError, Progress
 from netpersona.devices._fields import ReportFields
 from netpersona.devices._parse import bytes_sql, seconds_sql, set_timezone, sql_str, time_sql
 from netpersona.devices._quarantine import check_bad_fraction, write_quarantine

@@ -50,7 +50,7 @@ def make_engine(
     Spark; ``options`` go to the engine's constructor (e.g. ``path=`` for DuckDB,
     ``database=`` for Spark).
     """
-    from netpersona._exceptions import ConfigError
+    from netpersona._core import ConfigError
 
     kind = kind.lower().strip()
     if kind == "duckdb":
@@ -64,7 +64,7 @@ def make_engine(
 
 def parse_spark_conf(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``["spark.executor.memory=4g", ...]`` (repeated ``--spark-conf k=v``) as a dict."""
-    from netpersona._exceptions import ConfigError
+    from netpersona._core import ConfigError
 
     conf: dict[str, str] = {}
     for pair in pairs:

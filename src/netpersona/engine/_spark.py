@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from netpersona._exceptions import ConfigError, InputError, OutputExistsError
+from netpersona._core import ConfigError, InputError, OutputExistsError
 from netpersona.engine._base import Engine
 from netpersona.engine._dialect import CATALOG_VIEW, mark, translate
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.engine._duckdb import DuckDBEngine
 
 if TYPE_CHECKING:

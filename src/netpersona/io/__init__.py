@@ -1,9 +1,9 @@
 """Reading logs and tables (CSV, TSV, JSONL, Parquet, gzip), column mapping, validation,
 quarantine, safe output and pseudonymisation."""
 
+from netpersona._core import atomic_output, check_writable, mask_id, write_text_atomic
 from netpersona.io._mapping import LogMapping
-from netpersona.io._output import atomic_output, check_writable, write_text_atomic
-from netpersona.io._privacy import load_key, mask_id, pseudonymize
+from netpersona.io._privacy import load_key, pseudonymize
 from netpersona.io._quarantine import RejectedRow
 from netpersona.io._reader import ReadSummary, read_access_log
 from netpersona.io._sites import registrable_domain, site_of_url

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 TIME_UNITS = (None, "s", "ms")
 

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 
 def load_key(path: str | Path) -> bytes:
@@ -30,19 +30,3 @@ def pseudonymize(user_id: str, key: bytes) -> str:
     Stable for one key, unrelated across keys, and not reversible without the key.
     """
     return hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def mask_id(user_id: object) -> str:
-    """Mask an id for display: first 3 and last 4 characters kept (``177****3461``).
-
-    Ids of 7 characters or fewer keep only their first character, so a short id is never shown
-    whole. Missing ids show as an empty string.
-    """
-    if user_id is None:
-        return ""
-    text = str(user_id)
-    if len(text) >= 8:
-        return f"{text[:3]}****{text[-4:]}"
-    if not text:
-        return ""
-    return f"{text[0]}****"

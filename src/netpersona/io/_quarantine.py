@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from netpersona._core import atomic_output
 from netpersona.io._formats import open_text
-from netpersona.io._output import atomic_output
 
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "raw")
 

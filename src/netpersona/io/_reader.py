@@ -26,8 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError, InputError, TooManyBadRowsError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, InputError, Progress, TooManyBadRowsError
 from netpersona.io._formats import LogFormat, check_columns, detect_format, file_columns
 from netpersona.io._mapping import LogMapping
 from netpersona.io._privacy import load_key, pseudonymize

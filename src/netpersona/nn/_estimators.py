@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.nn._network import (
     PERFORMANCES,
     Network,

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from netpersona._exceptions import ModelFormatError
+from netpersona._core import ModelFormatError, atomic_output
 from netpersona._version import __version__
-from netpersona.io import atomic_output
 from netpersona.nn._network import Network
 from netpersona.nn._scaling import MinMaxScaling
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.nn._network import Network, single_blas_thread
 from netpersona.nn._train_online import TrainResult
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.nn._network import Network, performance
 from netpersona.nn._transfer import (
     LOGSIG,

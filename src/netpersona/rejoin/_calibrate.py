@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, Progress
 from netpersona.io import write_text_atomic
 from netpersona.rejoin._evaluate import (
     PROFILE_SETTINGS,

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, Progress
 from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth, split_log
 
 if TYPE_CHECKING:

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._exceptions import InputError
-from netpersona._progress import Progress
+from netpersona._core import InputError, Progress
 from netpersona.io import mask_id
 from netpersona.rejoin._identify import identify_arrays
 from netpersona.rejoin._profiles import ProfileArrays, Profiles

@@ -16,8 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._join import JaccardIndex, run_parallel
 from netpersona.rejoin._profiles import ProfileArrays, Profiles, gather_rows

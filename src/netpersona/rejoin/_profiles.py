@@ -18,8 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from netpersona._exceptions import ConfigError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._settings import RejoinSettings
 from netpersona.rejoin._sql import PARTS, TEMPORARY, profile_statements, render, table_name

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError, InputError
+from netpersona._core import ConfigError, InputError
 from netpersona.engine import Engine
 
 #: prefix of the fresh query ids (``q-000001``); the paper calls a new number ``v``

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: one line of documentation per setting, shown in the TOML file and the CLI help
 SETTING_HELP: dict[str, str] = {

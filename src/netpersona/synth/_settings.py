@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 
 @dataclass(frozen=True)

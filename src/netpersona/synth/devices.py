@@ -29,8 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from netpersona._progress import Progress
-from netpersona.io import atomic_output
+from netpersona._core import Progress, atomic_output
 
 TIERS = ("vip", "growth", "ordinary")
 _PREFIXES = np.array([134, 135, 136, 137, 138, 139, 150, 151, 152, 157, 158, 177, 180, 182, 183])

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.rejoin._identify import IdentifyResult, pair_table
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._matcher import LearnedMatcher

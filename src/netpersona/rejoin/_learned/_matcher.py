@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._models import MODEL_NAMES, fit_model, match_probability

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._evaluate import MethodRun, StepRun, register_method
 from netpersona.rejoin._identify import IdentifyResult, identify
@@ -124,7 +124,7 @@ def identify_method(
 ) -> IdentifyResult:
     """Identify with ``method``: ``paper`` (the six steps), or ``learned``/``tfidf`` with a
     fitted ``matcher`` (e.g. :func:`netpersona.rejoin._learned.load_matcher` of a workspace)."""
-    from netpersona._exceptions import ConfigError
+    from netpersona._core import ConfigError
 
     if method == "paper":
         return identify(engine, library, queries, settings, top_k=top_k, progress=progress)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netpersona._exceptions import ModelFormatError
+from netpersona._core import ModelFormatError
 from netpersona.io import atomic_output
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._matcher import LearnedMatcher

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._learned._side import Side, build_side
 from netpersona.rejoin._protocol import (

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._identify import IdentifyResult
 from netpersona.rejoin._learned._candidates import TopK, idf_weights, tfidf_matrix, top_k_cosine

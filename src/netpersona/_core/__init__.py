@@ -1,0 +1,31 @@
+"""The neutral bottom layer every other package may use: the exception hierarchy, progress
+reporting, atomic output and id masking. It imports nothing else of netpersona."""
+
+from netpersona._core._exceptions import (
+    ColumnNotFoundError,
+    ConfigError,
+    InputError,
+    ModelFormatError,
+    NetpersonaError,
+    OutputExistsError,
+    TooManyBadRowsError,
+)
+from netpersona._core._masking import mask_id
+from netpersona._core._output import atomic_output, check_writable, write_text_atomic
+from netpersona._core._progress import Progress, RichProgress
+
+__all__ = [
+    "ColumnNotFoundError",
+    "ConfigError",
+    "InputError",
+    "ModelFormatError",
+    "NetpersonaError",
+    "OutputExistsError",
+    "Progress",
+    "RichProgress",
+    "TooManyBadRowsError",
+    "atomic_output",
+    "check_writable",
+    "mask_id",
+    "write_text_atomic",
+]
