@@ -4,9 +4,10 @@ Per query, candidates are ordered by match probability (ties: lower library row)
 output when the query's decision score (its best probability, or that probability's margin or
 share, as chosen on the simulation) reaches the matcher's threshold; candidates within
 ``ambiguity_margin`` of it (and above the threshold) are output too and the verdict is
-"ambiguous"; otherwise the query is "new". ``score`` is the probability; the ``simi_*`` columns
-are the paper's similarities of the pair. With ``one_to_one`` a library user goes to at most one
-query, greedily by probability over all pairs above the threshold.
+"ambiguous"; otherwise the query is "new". ``score`` is the calibrated probability (ties in
+it are ordered by the classifier's raw probability); the ``simi_*`` columns are the paper's
+similarities of the pair. With ``one_to_one`` a library user goes to at most one query,
+greedily by probability over all pairs above the threshold.
 """
 
 from __future__ import annotations
@@ -57,14 +58,15 @@ def identify_learned(
         pairs, features = candidates_and_features(library, queries, settings, matcher.options())
     t_features = time.perf_counter()
     with progress.step("learned matcher: match probabilities and decisions"):
-        prob = matcher.probability(features)
+        raw = matcher.raw_probability(features)
+        prob = matcher.calibrator_(raw)
         q, lib = pairs.query, pairs.library
         n_q = queries.n_users
         matched = decision_scores(q, prob, n_q)[matcher.decision_score_] >= matcher.threshold_
         given = _one_to_one(q, lib, prob, matched, n_q) if one_to_one else None
         # rank order: the assigned user first (one-to-one), then probability, then library row
         first = np.zeros(len(q), dtype=bool) if given is None else given[q] == lib
-        order = np.lexsort((lib, -prob, ~first, q))
+        order = np.lexsort((lib, -raw, -prob, ~first, q))
         q, lib, prob, first = q[order], lib[order], prob[order], first[order]
         rows = order
         position = np.arange(len(q)) - group_starts(q)

@@ -7,7 +7,9 @@ queries are "new". The cut is the evaluation protocol itself
 (:func:`netpersona.rejoin._protocol.split_log`), so a simulated query's library profile holds
 only rows from before its query period. ``cuts`` > 1 repeats the cut ending ``query_days``
 earlier each time, for more training queries, until ``target_queries`` simulated queries are
-collected.
+collected. ``draws`` > 1 repeats every cut with another seeded draw of the users left out, so
+that a small library still yields hundreds of simulated queries, with different users "new"
+in each draw (issue 16: 7-38 simulated queries left the "new" threshold to a handful of points).
 
 A large library is simulated on a seeded sample of ``max_users`` of its users (whole histories,
 cut the same way): building the simulated profiles re-reads those users' rows, and a few
@@ -19,6 +21,7 @@ real figures in docs/benchmarks.md shows what that costs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,13 +78,19 @@ def simulate(
     target_queries: int | None = None,
     prefix: str = "selfsup",
     progress: Progress = Progress(),
+    draws: int = 1,
+    visit: Callable[[SimulatedCut], None] | None = None,
 ) -> list[SimulatedCut]:
     """Cut ``library_log`` into at most ``cuts`` simulated re-joins (see the module docstring):
     over a sample of ``max_users`` users when it has more (``None``: all), stopping once
-    ``target_queries`` simulated queries are collected (``None``: all cuts).
+    ``target_queries`` simulated queries are collected (``None``: all cuts). Each cut is made
+    ``draws`` times, each with its own seeded draw of the users left out of the library.
 
-    Each cut's tables are dropped once its sides are loaded into memory.
+    ``visit(cut)`` is called for every cut while its profile tables still exist (e.g. to run
+    the paper's method on it); each cut's tables are dropped once its sides are in memory.
     """
+    if draws < 1:
+        raise ConfigError(f"draws must be at least 1, got {draws}")
     if not 0.0 <= drop_fraction < 1.0:
         raise ConfigError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
     if max_users is not None and max_users < 2:
@@ -91,7 +100,7 @@ def simulate(
         source = sample_users(engine, library_log, max_users, seed, f"{prefix}_sample_log")
         return _cuts(
             engine, source, settings, first, last, query_days, drop_fraction, cuts, seed,
-            target_queries, prefix, progress,
+            target_queries, prefix, progress, draws, visit,
         )  # fmt: skip
     finally:
         drop_tables(engine, f"{prefix}_sample")
@@ -132,22 +141,25 @@ def _cuts(
     target_queries: int | None,
     prefix: str,
     progress: Progress,
+    draws: int = 1,
+    visit: Callable[[SimulatedCut], None] | None = None,
 ) -> list[SimulatedCut]:
     out: list[SimulatedCut] = []
-    for i in range(cuts):
+    plan = [(i, j) for j in range(draws) for i in range(cuts)]  # every cut once, then again
+    for i, j in plan:
         if target_queries is not None and sum(c.queries.n_users for c in out) >= target_queries:
             break
         end = last - dt.timedelta(days=i * query_days)
         if (end - first).days + 1 <= 2 * query_days:
-            break  # the simulated library would be shorter than the query period
-        name = f"{prefix}_c{i}"
+            continue  # the simulated library would be shorter than the query period
+        name = f"{prefix}_c{i}d{j}"
         try:
             split = split_log(
                 engine,
                 library_log,
                 query_days=query_days,
                 library_fraction=1.0 - drop_fraction,
-                seed=seed + i,
+                seed=seed + i + 1_000 * j,
                 window=(first, end),
                 prefix=name,
             )
@@ -157,23 +169,31 @@ def _cuts(
             lib = build_side(engine, split.library_table, f"{name}_lib", settings, None, progress)
             qry = build_side(engine, split.query_table, f"{name}_qry", settings, lib, progress)
             truth = fetch_truth(engine, split)
+            cut = _cut(split, lib, qry, truth)
+            if visit is not None:
+                visit(cut)
         finally:
             drop_tables(engine, name)
-        q_index = qry.arrays.user_index
-        l_index = lib.arrays.user_index
-        true_row = np.full(qry.n_users, -1, dtype=np.int64)
-        for query_user, true_user, in_library in zip(
-            truth.column("query_user").to_pylist(),
-            truth.column("true_user").to_pylist(),
-            truth.column("in_library").to_pylist(),
-            strict=True,
-        ):
-            if in_library and query_user in q_index:
-                true_row[q_index[query_user]] = l_index.get(true_user, -1)
-        out.append(SimulatedCut(split, lib, qry, true_row))
+        out.append(cut)
     if not out:
         raise ConfigError(
             f"the library log spans {first}..{last}: too short to simulate re-joins with "
             f"query_days={query_days} (needs more than {2 * query_days} days)",
         )
     return out
+
+
+def _cut(split: Split, lib: Side, qry: Side, truth: pa.Table) -> SimulatedCut:
+    """A simulated cut with each query's true library row (-1: "new")."""
+    q_index = qry.arrays.user_index
+    l_index = lib.arrays.user_index
+    true_row = np.full(qry.n_users, -1, dtype=np.int64)
+    for query_user, true_user, in_library in zip(
+        truth.column("query_user").to_pylist(),
+        truth.column("true_user").to_pylist(),
+        truth.column("in_library").to_pylist(),
+        strict=True,
+    ):
+        if in_library and query_user in q_index:
+            true_row[q_index[query_user]] = l_index.get(true_user, -1)
+    return SimulatedCut(split, lib, qry, true_row)
