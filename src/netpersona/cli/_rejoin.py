@@ -132,12 +132,13 @@ def _settings(path: Path | None, flags: dict):
 
 
 MethodOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--method",
         help="paper: the paper's six steps; learned: the matcher fitted by `netpersona rejoin "
-        "train` on the workspace; tfidf: TF-IDF nearest neighbour with the threshold that "
-        "training chose.",
+        "train` on the workspace; tfidf / tfidf_one_to_one: TF-IDF nearest neighbour with the "
+        "threshold that training chose; auto: the one training's simulation found best. "
+        "Default: auto when the workspace has a trained matcher, else paper.",
     ),
 ]
 OneToOneOpt = Annotated[
@@ -154,14 +155,22 @@ OneToOneOpt = Annotated[
 _LEARNED_EXPLAIN_MAX = 20
 
 
-def _matcher(method: str, workspace: str | None):
-    """The fitted matcher ``--method learned|tfidf`` needs (None for the paper's method)."""
+def _matcher(method: str | None, workspace: str | None):
+    """The method and the fitted matcher it needs (None for the paper's method); no method
+    given: auto when the workspace has a trained matcher, else paper."""
     from netpersona._core import ConfigError
+    from netpersona.rejoin._learned import METHODS, workspace_matcher_dir
 
+    if method is None:
+        trained = workspace is not None and workspace_matcher_dir(Path(workspace)).exists()
+        method = "auto" if trained else "paper"
     if method == "paper":
-        return None
-    if method not in ("learned", "tfidf"):
-        raise ConfigError(f"unknown --method {method!r}; choose paper, learned or tfidf")
+        return method, None
+    if method not in METHODS:
+        raise ConfigError(
+            f"unknown --method {method!r}; choose paper, learned or tfidf, or "
+            "tfidf_one_to_one or auto (the best of them on training's simulation)"
+        )
     if workspace is None:
         raise ConfigError(
             f"--method {method} uses the matcher trained on a workspace: give --workspace "
@@ -175,7 +184,7 @@ def _matcher(method: str, workspace: str | None):
             f"no trained matcher for {workspace} (looked in {folder}); run "
             f"`netpersona rejoin train --workspace {workspace}` first"
         )
-    return load_matcher(folder)
+    return method, load_matcher(folder)
 
 
 @contextmanager
@@ -389,7 +398,7 @@ def identify(
     min_run: MinRunOpt = None,
     tie_ratio: TieRatioOpt = None,
     top_k: TopKOpt = 0,
-    method: MethodOpt = "paper",
+    method: MethodOpt = None,
     one_to_one: OneToOneOpt = False,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print why each query got its verdict (ids masked).")
@@ -418,7 +427,7 @@ def identify(
         check_writable(report, force)
     mapping = mapping_from_params(locals())
     s = _settings(settings, locals())
-    matcher = _matcher(method, workspace)
+    method, matcher = _matcher(method, workspace)
     progress = RichProgress()
     with _library_and_queries(queries, workspace, library, mapping, s, progress, choice) as (
         lib,
@@ -519,7 +528,7 @@ def explain(
     min_run: MinRunOpt = None,
     tie_ratio: TieRatioOpt = None,
     top_k: TopKOpt = 3,
-    method: MethodOpt = "paper",
+    method: MethodOpt = None,
     engine: EngineOpt = EngineKind.duckdb,
     spark_master: SparkMasterOpt = "local[*]",
     spark_conf: SparkConfOpt = None,
@@ -534,7 +543,7 @@ def explain(
     choice = engine_from_params(locals())
     mapping = mapping_from_params(locals())
     s = _settings(settings, locals())
-    matcher = _matcher(method, workspace)
+    method, matcher = _matcher(method, workspace)
     progress = RichProgress(transient=True)
     with _library_and_queries(queries, workspace, library, mapping, s, progress, choice) as (
         lib,
