@@ -69,6 +69,8 @@ class LearnedMatcher:
       ``simulated_users`` library users, stopping once ``target_queries`` simulated queries
       are collected
     - ``compare_paper``: also run the paper's method on the simulation (for ``auto``)
+    - ``split_by``: how the simulation cuts queries, like the real ones are cut: ``time`` (one
+      calendar cut) or ``last-days`` (each user's own last days)
     - ``folds``: out-of-fold predictions by simulated query, for the threshold and the choice
     - ``ambiguity_margin``: candidates whose probability is within this of the best (and above
       the threshold) are output too, and the verdict is "ambiguous"
@@ -87,6 +89,7 @@ class LearnedMatcher:
     cuts: int = 6
     draws: int = 3
     compare_paper: bool = True
+    split_by: str = "time"
     simulated_users: int | None = 4_000
     target_queries: int | None = 3_000
     folds: int = 3
@@ -171,6 +174,7 @@ class LearnedMatcher:
                 progress=progress,
                 draws=self.draws,
                 visit=visit,
+                split_by=self.split_by,
             )
         simulated = time.perf_counter()
         with progress.step("candidates and features of the simulated queries"):

@@ -49,6 +49,8 @@ class SimulatedCut:
     library: Side
     queries: Side
     true_library_row: np.ndarray
+    #: which time cut (0: the latest) this simulated re-join is a draw of
+    cut: int = 0
 
     @property
     def present(self) -> np.ndarray:
@@ -80,17 +82,24 @@ def simulate(
     progress: Progress = Progress(),
     draws: int = 1,
     visit: Callable[[SimulatedCut], None] | None = None,
+    split_by: str = "time",
 ) -> list[SimulatedCut]:
     """Cut ``library_log`` into at most ``cuts`` simulated re-joins (see the module docstring):
     over a sample of ``max_users`` users when it has more (``None``: all), stopping once
     ``target_queries`` simulated queries are collected (``None``: all cuts). Each cut is made
     ``draws`` times, each with its own seeded draw of the users left out of the library.
 
+    ``split_by`` ``last-days`` cuts like :func:`netpersona.rejoin._splits.split_last_days`
+    (each user's own last ``query_days`` days are their simulated query; cut ``i`` first drops
+    each user's last ``i * query_days`` days), for real queries cut that way.
+
     ``visit(cut)`` is called for every cut while its profile tables still exist (e.g. to run
     the paper's method on it); each cut's tables are dropped once its sides are in memory.
     """
     if draws < 1:
         raise ConfigError(f"draws must be at least 1, got {draws}")
+    if split_by not in ("time", "last-days"):
+        raise ConfigError(f"split_by must be time or last-days, got {split_by!r}")
     if not 0.0 <= drop_fraction < 1.0:
         raise ConfigError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
     if max_users is not None and max_users < 2:
@@ -100,7 +109,7 @@ def simulate(
         source = sample_users(engine, library_log, max_users, seed, f"{prefix}_sample_log")
         return _cuts(
             engine, source, settings, first, last, query_days, drop_fraction, cuts, seed,
-            target_queries, prefix, progress, draws, visit,
+            target_queries, prefix, progress, draws, visit, split_by,
         )  # fmt: skip
     finally:
         drop_tables(engine, f"{prefix}_sample")
@@ -143,6 +152,7 @@ def _cuts(
     progress: Progress,
     draws: int = 1,
     visit: Callable[[SimulatedCut], None] | None = None,
+    split_by: str = "time",
 ) -> list[SimulatedCut]:
     out: list[SimulatedCut] = []
     plan = [(i, j) for j in range(draws) for i in range(cuts)]  # every cut once, then again
@@ -154,22 +164,27 @@ def _cuts(
             continue  # the simulated library would be shorter than the query period
         name = f"{prefix}_c{i}d{j}"
         try:
-            split = split_log(
-                engine,
-                library_log,
-                query_days=query_days,
-                library_fraction=1.0 - drop_fraction,
-                seed=seed + i + 1_000 * j,
-                window=(first, end),
-                prefix=name,
-            )
+            if split_by == "last-days":
+                split = _last_days_cut(engine, library_log, i, query_days, drop_fraction,
+                                       seed + i + 1_000 * j, name)  # fmt: skip
+            else:
+                split = split_log(
+                    engine,
+                    library_log,
+                    query_days=query_days,
+                    library_fraction=1.0 - drop_fraction,
+                    seed=seed + i + 1_000 * j,
+                    window=(first, end),
+                    prefix=name,
+                )
         except InputError:
+            drop_tables(engine, name)
             continue  # nobody active in this query period
         try:
             lib = build_side(engine, split.library_table, f"{name}_lib", settings, None, progress)
             qry = build_side(engine, split.query_table, f"{name}_qry", settings, lib, progress)
             truth = fetch_truth(engine, split)
-            cut = _cut(split, lib, qry, truth)
+            cut = _cut(split, lib, qry, truth, i)
             if visit is not None:
                 visit(cut)
         finally:
@@ -183,7 +198,30 @@ def _cuts(
     return out
 
 
-def _cut(split: Split, lib: Side, qry: Side, truth: pa.Table) -> SimulatedCut:
+def _last_days_cut(
+    engine: Engine, log: str, i: int, query_days: int, drop: float, seed: int, name: str
+) -> Split:
+    """A ``last-days`` simulated split of ``log`` with each user's last ``i * query_days``
+    days dropped first."""
+    from netpersona.rejoin._splits import split_last_days
+
+    source = log
+    if i:
+        source = f"{name}_trimmed"
+        engine.create_table(
+            source,
+            f"SELECT l.user_id, l.ts, l.site FROM {log} AS l JOIN (SELECT user_id, "
+            f"max(CAST(ts AS DATE)) AS last_day FROM {log} GROUP BY user_id) AS m "
+            f"ON m.user_id = l.user_id "
+            f"WHERE CAST(l.ts AS DATE) <= m.last_day - INTERVAL '{i * query_days}' DAY",
+        )
+    return split_last_days(
+        engine, source, query_days=query_days, library_fraction=1.0 - drop, seed=seed,
+        prefix=name,
+    )  # fmt: skip
+
+
+def _cut(split: Split, lib: Side, qry: Side, truth: pa.Table, cut: int = 0) -> SimulatedCut:
     """A simulated cut with each query's true library row (-1: "new")."""
     q_index = qry.arrays.user_index
     l_index = lib.arrays.user_index
@@ -196,4 +234,4 @@ def _cut(split: Split, lib: Side, qry: Side, truth: pa.Table) -> SimulatedCut:
     ):
         if in_library and query_user in q_index:
             true_row[q_index[query_user]] = l_index.get(true_user, -1)
-    return SimulatedCut(split, lib, qry, true_row)
+    return SimulatedCut(split, lib, qry, true_row, cut)

@@ -115,7 +115,7 @@ def training_set(
         present=np.concatenate(present),
         recall=found / n_present if n_present else float("nan"),
         library=np.concatenate(library).astype(np.int64),
-        time_cuts=len({c.split.window[1] for c in cuts}),
+        time_cuts=len({c.cut for c in cuts}),
         simulations=len(cuts),
     )
 
