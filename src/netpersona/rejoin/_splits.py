@@ -177,7 +177,7 @@ def split_first_seen(
         window=(start, end), library_period=(start, cut - dt.timedelta(days=1)),
         query_period=(cut, end), query_days=query_days, library_fraction=1.0, seed=seed,
         n_library=len(last_before), n_queries=len(queries), n_absent=n_absent,
-        n_library_active=len(last_before),
+        n_library_active=len(last_before), split_by="first-seen",
     )  # fmt: skip
 
 
@@ -231,6 +231,7 @@ def split_last_days(
         query_days=query_days, library_fraction=library_fraction, seed=seed,
         n_library=len(library), n_queries=len(queries),
         n_absent=sum(1 for q in queries if q not in library), n_library_active=len(with_history),
+        split_by="last-days",
     )  # fmt: skip
 
 
@@ -269,3 +270,29 @@ def make_split(
             seed=seed, prefix=prefix,
         )  # fmt: skip
     raise ConfigError(f"unknown --split-by {split_by!r}; choose one of {', '.join(SPLITS)}")
+
+
+def split_options_from(
+    split_by: str, truth: str | Path | None, cut: str | None, sweep: str | None = None
+) -> dict:
+    """``evaluate`` keyword arguments from the CLI's ``--split-by``, ``--truth`` and ``--cut``
+    (checked before the log is read)."""
+    if split_by not in SPLITS:
+        raise ConfigError(f"unknown --split-by {split_by!r}; choose one of {', '.join(SPLITS)}")
+    if sweep and split_by != "time":
+        raise ConfigError("--sweep-days sweeps the paper's protocol: use it with --split-by time")
+    if split_by != "first-seen" and (truth is not None or cut is not None):
+        raise ConfigError("--truth and --cut go with --split-by first-seen")
+    day = None
+    if cut is not None:
+        try:
+            day = dt.date.fromisoformat(cut.strip())
+        except ValueError:
+            raise ConfigError(f"--cut {cut!r} is not a date; give YYYY-MM-DD") from None
+    pairs = read_identity_pairs(truth) if truth is not None else None
+    if split_by == "first-seen" and pairs is None:
+        raise ConfigError(
+            "--split-by first-seen needs the truth: --truth FILE, a CSV of old_user,new_user "
+            "identity pairs"
+        )
+    return {"split_by": split_by, "pairs": pairs, "cut": day}

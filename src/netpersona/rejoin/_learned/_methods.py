@@ -74,6 +74,11 @@ class _SelfTrained:
         drop_tables(engine, "tfidfsim")
 
 
+def _simulated_split(split: Split) -> str:
+    """How the simulation cuts the library for queries cut like ``split``'s."""
+    return "last-days" if split.split_by == "last-days" else "time"
+
+
 class LearnedMethod(_SelfTrained):
     """``--method learned``: :class:`LearnedMatcher` trained on the split's library."""
 
@@ -82,6 +87,7 @@ class LearnedMethod(_SelfTrained):
     def _fit(self, engine, split, settings, progress):
         params = dict(self.params)
         params.setdefault("query_days", split.query_days)
+        params.setdefault("split_by", _simulated_split(split))
         return LearnedMatcher(**params).fit(engine, split.library_table, settings, progress)
 
     def _identify(self, lib, qry, top_k, progress):
@@ -104,6 +110,7 @@ class AutoMethod(_SelfTrained):
         self.engine = engine
         params = dict(self.params)
         params.setdefault("query_days", split.query_days)
+        params.setdefault("split_by", _simulated_split(split))
         return LearnedMatcher(**params).fit(engine, split.library_table, settings, progress)
 
     def _identify(self, lib, qry, top_k, progress):
@@ -120,6 +127,7 @@ class TfidfMethod(_SelfTrained):
     def _fit(self, engine, split, settings, progress):
         params = dict(self.params)
         params.setdefault("query_days", split.query_days)
+        params.setdefault("split_by", _simulated_split(split))
         return TfidfMatcher(**params).fit(engine, split.library_table, settings, progress)
 
     def _identify(self, lib, qry, top_k, progress):

@@ -53,6 +53,8 @@ class TfidfMatcher:
     seed: int = 0
     #: neighbours per query competing in one-to-one assignment
     k: int = 50
+    #: how the simulation cuts the library (``time`` or ``last-days``, see ``_selfsup``)
+    split_by: str = "time"
     threshold_: float = float("nan")
     one_to_one_threshold_: float = float("nan")
     simulated_: dict = field(default_factory=dict)
@@ -82,6 +84,7 @@ class TfidfMatcher:
             prefix="tfidfsim",
             progress=progress,
             draws=self.draws,
+            split_by=self.split_by,
         ):
             top = tfidf_neighbours(cut.library, cut.queries, self.k)
             first = top.rank == 1
