@@ -176,6 +176,35 @@ def evaluate_command(
         ),
     ] = None,
     method: MethodOpt = "paper",
+    split_by: Annotated[
+        str,
+        typer.Option(
+            "--split-by",
+            help="time: the paper's protocol (last --query-days days of the window); "
+            "first-seen: identities first seen on or after --cut are the queries (their first "
+            "--query-days days), matched by --truth (old_user,new_user pairs); last-days: each "
+            "user's own last --query-days days.",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = "time",
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth",
+            dir_okay=False,
+            help="With --split-by first-seen: CSV of old_user,new_user identity pairs.",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = None,
+    cut: Annotated[
+        str | None,
+        typer.Option(
+            "--cut",
+            help="With --split-by first-seen: the cut day (YYYY-MM-DD; default: the day by "
+            "which half of the identities were first seen).",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = None,
     report_dir: Annotated[
         Path | None,
         typer.Option(
@@ -218,6 +247,7 @@ def evaluate_command(
     from netpersona.rejoin._evaluate import evaluate, get_method, parse_days, sweep_days
     from netpersona.rejoin._protocol import parse_window
     from netpersona.rejoin._report import write_evaluation_report
+    from netpersona.rejoin._splits import split_options_from
 
     choice = engine_from_params(locals())
     check_writable(json_out, force)
@@ -236,8 +266,12 @@ def evaluate_command(
         "settings": rejoin_settings,
         "method": method,
     }
+    split_options = split_options_from(split_by, truth, cut, sweep)
     with _read_on(choice, logs, workspace, mapping, progress) as on:
-        evaluation = evaluate(on, "access_log", query_days=query_days, progress=progress, **options)
+        evaluation = evaluate(
+            on, "access_log", query_days=query_days, progress=progress, **options,
+            **split_options,
+        )  # fmt: skip
         if days:
             evaluation.sweep = sweep_days(
                 on, "access_log", days, known=[evaluation], progress=progress, **options
