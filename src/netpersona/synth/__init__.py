@@ -5,6 +5,7 @@ log, ``user_id, ts, url``, with habitual sites, personal rhythms, visit order, d
 off and the background traffic of installed apps; see ``docs/synthetic-data.md``.
 """
 
+from netpersona.synth._presets import DEFAULT_PRESET, PAPER_TARGETS, PRESETS, preset_settings
 from netpersona.synth.access_logs import (
     AccessLogSettings,
     AccessLogSummary,
@@ -13,8 +14,12 @@ from netpersona.synth.access_logs import (
 )
 
 __all__ = [
+    "DEFAULT_PRESET",
+    "PAPER_TARGETS",
+    "PRESETS",
     "AccessLogSettings",
     "AccessLogSummary",
     "generate_access_logs",
+    "preset_settings",
     "write_access_logs",
 ]
