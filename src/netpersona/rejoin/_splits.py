@@ -181,6 +181,58 @@ def split_first_seen(
     )  # fmt: skip
 
 
+def split_after_cut(
+    engine: Engine,
+    log_table: str,
+    cut: dt.date,
+    *,
+    query_days: int = 90,
+    library_fraction: float = 0.8,
+    seed: int = 0,
+    prefix: str = "eval",
+) -> Split:
+    """A ``first-seen``-like split without a truth file, for simulating identity changes
+    inside a library: the library is a random ``library_fraction`` of the users active before
+    ``cut``, with those rows; every user active on or after ``cut`` is a query with its first
+    ``query_days`` days from its first row on or after the cut (a user resuming after a long
+    pause starts late, as a new identity does); it is present when it is in the library."""
+    if query_days < 1:
+        raise ConfigError(f"query_days must be at least 1, got {query_days}")
+    before = engine.fetch_arrow(
+        f"SELECT DISTINCT user_id FROM {log_table} WHERE ts < {_ts(cut)} ORDER BY user_id"
+    )
+    library = set(draw_library(before.column("user_id").to_pylist(), library_fraction, seed))
+    after = engine.fetch_arrow(
+        f"SELECT user_id, min(ts) AS first_ts FROM {log_table} WHERE ts >= {_ts(cut)} "
+        "GROUP BY user_id ORDER BY user_id"
+    )
+    queries = after.column("user_id").to_pylist()
+    if not queries:
+        raise InputError(f"no user of {log_table!r} is active on or after {cut}")
+    ids = fresh_query_ids(queries, seed)
+    truth = _truth(ids, {q: q if q in library else None for q in queries})
+    lib_view = pa.table({"user_id": pa.array(sorted(library), pa.string())})
+    lib, qry, tr = _materialise(
+        engine, log_table, prefix, truth,
+        library_where=f"l.ts < {_ts(cut)} AND l.user_id IN (SELECT user_id FROM "
+        f"{prefix}__library_users)",
+        query_where=f"EXISTS (SELECT 1 FROM {prefix}__firsts AS f WHERE f.user_id = l.user_id "
+        f"AND l.ts >= f.first_ts AND l.ts < f.first_ts + INTERVAL '{query_days}' DAY)",
+        extra_views={"firsts": after, "library_users": lib_view},
+    )  # fmt: skip
+    rows = engine.fetch_arrow(
+        f"SELECT min(CAST(ts AS DATE)) AS a, max(CAST(ts AS DATE)) AS b FROM {log_table}"
+    ).to_pylist()[0]
+    return Split(
+        prefix=prefix, library_table=lib, query_table=qry, truth_table=tr,
+        window=(rows["a"], rows["b"]), library_period=(rows["a"], cut - dt.timedelta(days=1)),
+        query_period=(cut, rows["b"]), query_days=query_days,
+        library_fraction=library_fraction, seed=seed, n_library=len(library),
+        n_queries=len(queries), n_absent=sum(1 for q in queries if q not in library),
+        n_library_active=before.num_rows, split_by="first-seen",
+    )  # fmt: skip
+
+
 def split_last_days(
     engine: Engine,
     log_table: str,

@@ -70,7 +70,8 @@ class LearnedMatcher:
       are collected
     - ``compare_paper``: also run the paper's method on the simulation (for ``auto``)
     - ``split_by``: how the simulation cuts queries, like the real ones are cut: ``time`` (one
-      calendar cut) or ``last-days`` (each user's own last days)
+      calendar cut), ``last-days`` (each user's own last days) or ``first-seen`` (each user's
+      first days after a cut, for identity changes)
     - ``folds``: out-of-fold predictions by simulated query, for the threshold and the choice
     - ``ambiguity_margin``: candidates whose probability is within this of the best (and above
       the threshold) are output too, and the verdict is "ambiguous"

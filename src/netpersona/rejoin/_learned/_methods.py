@@ -76,7 +76,7 @@ class _SelfTrained:
 
 def _simulated_split(split: Split) -> str:
     """How the simulation cuts the library for queries cut like ``split``'s."""
-    return "last-days" if split.split_by == "last-days" else "time"
+    return split.split_by if split.split_by in ("last-days", "first-seen") else "time"
 
 
 class LearnedMethod(_SelfTrained):

@@ -98,8 +98,8 @@ def simulate(
     """
     if draws < 1:
         raise ConfigError(f"draws must be at least 1, got {draws}")
-    if split_by not in ("time", "last-days"):
-        raise ConfigError(f"split_by must be time or last-days, got {split_by!r}")
+    if split_by not in ("time", "last-days", "first-seen"):
+        raise ConfigError(f"split_by must be time, last-days or first-seen, got {split_by!r}")
     if not 0.0 <= drop_fraction < 1.0:
         raise ConfigError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
     if max_users is not None and max_users < 2:
@@ -160,13 +160,16 @@ def _cuts(
         if target_queries is not None and sum(c.queries.n_users for c in out) >= target_queries:
             break
         end = last - dt.timedelta(days=i * query_days)
-        if (end - first).days + 1 <= 2 * query_days:
+        if split_by == "time" and (end - first).days + 1 <= 2 * query_days:
             continue  # the simulated library would be shorter than the query period
         name = f"{prefix}_c{i}d{j}"
         try:
             if split_by == "last-days":
                 split = _last_days_cut(engine, library_log, i, query_days, drop_fraction,
                                        seed + i + 1_000 * j, name)  # fmt: skip
+            elif split_by == "first-seen":
+                split = _after_cut(engine, library_log, first, last, i, cuts, query_days,
+                                   drop_fraction, seed + i + 1_000 * j, name)  # fmt: skip
             else:
                 split = split_log(
                     engine,
@@ -217,6 +220,25 @@ def _last_days_cut(
         )
     return split_last_days(
         engine, source, query_days=query_days, library_fraction=1.0 - drop, seed=seed,
+        prefix=name,
+    )  # fmt: skip
+
+
+def _after_cut(
+    engine: Engine, log: str, first: dt.date, last: dt.date, i: int, cuts: int,
+    query_days: int, drop: float, seed: int, name: str,
+) -> Split:  # fmt: skip
+    """A ``first-seen``-like simulated split: cut ``i`` of ``cuts`` spread over the second half
+    of the library's span (the latest first), every user active after it a query starting at
+    its own first row after the cut (:func:`netpersona.rejoin._splits.split_after_cut`)."""
+    from netpersona.rejoin._splits import split_after_cut
+
+    span = (last - first).days
+    cut = first + dt.timedelta(days=round(span * (0.9 - 0.4 * i / max(cuts, 1))))
+    if not first < cut <= last:
+        raise InputError("the library is too short for this cut")
+    return split_after_cut(
+        engine, log, cut, query_days=query_days, library_fraction=1.0 - drop, seed=seed,
         prefix=name,
     )  # fmt: skip
 
