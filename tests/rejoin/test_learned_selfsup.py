@@ -173,3 +173,19 @@ def test_last_days_simulation_cuts_each_user_at_its_own_end(engine):
     assert set(d0.library.arrays.user_ids.to_pylist()) != set(
         d1.library.arrays.user_ids.to_pylist()
     )
+
+
+def test_first_seen_simulation_cuts_inside_the_library(engine):
+    cuts = simulate(
+        engine, "lib_log", RejoinSettings(), query_days=3, cuts=2, draws=1, seed=1,
+        split_by="first-seen",
+    )  # fmt: skip
+    assert len(cuts) == 2
+    for cut in cuts:
+        rows = np.flatnonzero(cut.present)
+        assert len(rows) and (~cut.present).any()
+        q_first = cut.queries.activity.first_seconds[rows]
+        l_last = cut.library.activity.last_seconds[cut.true_library_row[rows]]
+        assert np.all(l_last < q_first)
+    # the second cut is earlier than the first
+    assert cuts[1].split.query_period[0] < cuts[0].split.query_period[0]

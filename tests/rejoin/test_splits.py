@@ -149,3 +149,26 @@ def _true(engine, split, query_user):
     return engine.fetch_scalar(
         f"SELECT true_query_user FROM {split.truth_table} WHERE query_user = '{query_user}'"
     )
+
+
+def test_after_cut_split_starts_each_query_at_its_own_first_row_after_the_cut():
+    from netpersona.rejoin._splits import split_after_cut
+
+    rows = [
+        ("a", day(0), "x"), ("a", day(12), "x"), ("a", day(200), "y"),  # resumes at once
+        ("b", day(1), "z"), ("b", day(60), "z"), ("b", day(100), "w"),  # resumes after a pause
+        ("c", day(30), "n"),                                             # first seen after it
+    ]  # fmt: skip
+    engine = _engine(rows)
+    cut = (START + dt.timedelta(days=10)).date()
+    split = split_after_cut(engine, "log", cut, query_days=50, library_fraction=1.0, prefix="ac")
+    truth = {r["query_user"]: r for r in fetch_truth(engine, split).to_pylist()}
+    assert (split.n_library, split.n_queries, split.n_absent) == (2, 3, 1)
+    assert _rows(engine, split.library_table) == sorted(r for r in rows if r[1].date() < cut)
+    by_user: dict[str, list] = {}
+    for q, ts, _ in _rows(engine, split.query_table):
+        user = truth[q]["true_user"] if truth[q]["in_library"] else "c"
+        by_user.setdefault(user, []).append(ts)
+    # each query: the first 50 days from its own first row on or after the cut
+    assert by_user == {"a": [day(12)], "b": [day(60), day(100)], "c": [day(30)]}
+    engine.close()
