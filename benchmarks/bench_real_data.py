@@ -33,6 +33,7 @@ METHODS = (
     "tfidf",
     "tfidf_one_to_one",
     "learned",
+    "learned_one_to_one",
     "auto",
 )
 
@@ -240,9 +241,10 @@ def one_log(key: str, spec: dict, calibrate_seconds: float) -> dict:
     sims = matcher.simulated_
     simulated = {"tfidf": sims.get("tfidf"), "tfidf_one_to_one": sims.get("tfidf_one_to_one"),
                  "learned": sims.get(matcher.model_name_), "paper calibrated": sims.get("paper"),
+                 "learned_one_to_one": sims.get("learned_one_to_one"),
                  "auto": sims.get(matcher.model_name_ if matcher.auto_ == "learned" else
                                   matcher.auto_)}  # fmt: skip
-    for method in ("tfidf", "tfidf_one_to_one", "learned", "auto"):
+    for method in ("tfidf", "tfidf_one_to_one", "learned", "learned_one_to_one", "auto"):
         began = time.perf_counter()
         result = identify_sides(method, matcher, lib, qry, engine=engine, top_k=1)
         real = _figures(score_matches(result.matches, truth))

@@ -8,7 +8,9 @@ On the out-of-fold simulation of the library, every candidate method gets the sa
 - ``tfidf_one_to_one``: TF-IDF with one-to-one assignment (each library user to at most one
   query, greedily by cosine over each query's TF-IDF neighbours), then its own threshold on
   the assigned cosine;
-- ``learned``: the learned matcher (out-of-fold, calibrated probabilities).
+- ``learned``: the learned matcher (out-of-fold, calibrated probabilities);
+- ``learned_one_to_one``: the same with one-to-one assignment by probability, then its own
+  threshold on the assigned probability.
 
 :func:`choose_method` keeps the one with the best simulated objective among those whose
 simulated balanced accuracy is above 0.50; when none is, it answers every query "new"
@@ -27,7 +29,7 @@ from netpersona.rejoin._learned._threshold import Objective, choose_threshold, s
 from netpersona.rejoin._settings import RejoinSettings
 
 #: the methods auto chooses among, simplest first (ties go to the simpler)
-AUTO_CHOICES = ("paper", "tfidf", "tfidf_one_to_one", "learned")
+AUTO_CHOICES = ("paper", "tfidf", "tfidf_one_to_one", "learned", "learned_one_to_one")
 #: what auto answers when no method is above chance on the simulation
 ALWAYS_NEW = "new"
 #: the simulated balanced accuracy a method must exceed to be kept

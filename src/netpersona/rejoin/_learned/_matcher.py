@@ -106,6 +106,7 @@ class LearnedMatcher:
     decision_score_: str = "probability"
     tfidf_threshold_: float = float("nan")
     tfidf_one_to_one_threshold_: float = float("nan")
+    one_to_one_threshold_: float = float("nan")
     calibrator_: Calibrator = field(default_factory=Calibrator.identity, repr=False)
     #: the method ``--method auto`` uses (``paper``, ``tfidf``, ``tfidf_one_to_one``,
     #: ``learned`` or ``new``) and why
@@ -212,6 +213,7 @@ class LearnedMatcher:
         fold = self._folds(data)
         results: dict[str, dict] = {}
         raw_oof: dict[str, np.ndarray] = {}
+        calibrated_oof: dict[str, np.ndarray] = {}
         for name in progress.track(self.models, "training the classifiers", total=len(self.models)):
             t = time.perf_counter()
             oof = np.zeros(len(data.label))
@@ -222,6 +224,7 @@ class LearnedMatcher:
                     oof[test] = match_probability(model, data.features[test])
             raw_oof[name] = oof
             calibrated = cross_fitted(oof, data.label, fold)
+            calibrated_oof[name] = calibrated
             _, correct = best_per_group(data.group, _ranking(calibrated, oof), data.label,
                                         data.n_queries)  # fmt: skip
             scored = decision_scores(data.group, calibrated, data.n_queries)
@@ -254,6 +257,15 @@ class LearnedMatcher:
         self.model_name_ = winner
         self.threshold_ = float(results[winner]["threshold"])
         self.decision_score_ = str(results[winner]["decision_score"])
+        if data.library is not None:
+            self.one_to_one_threshold_, one = one_to_one_threshold(
+                data.group, data.library, _ranking(calibrated_oof[winner], raw_oof[winner]),
+                data.label, data.present, objective,
+            )  # fmt: skip
+            one.update(
+                threshold=self.one_to_one_threshold_, objective=objective_score(one, objective)
+            )
+            simulated["learned_one_to_one"] = one
         self.simulated_ = {**results, **simulated}
         self.auto_, self.auto_reason_ = choose_method(
             {**simulated, "learned": results[winner]}, objective

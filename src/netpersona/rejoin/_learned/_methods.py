@@ -25,7 +25,7 @@ from netpersona.rejoin._profiles import Profiles
 from netpersona.rejoin._protocol import Split, drop_tables
 from netpersona.rejoin._settings import RejoinSettings
 
-METHODS = ("paper", "learned", "tfidf", "tfidf_one_to_one", "auto")
+METHODS = ("paper", "learned", "tfidf", "tfidf_one_to_one", "learned_one_to_one", "auto")
 
 
 class _SelfTrained:
@@ -173,9 +173,10 @@ def identify_sides(
         return identify(
             engine, library.profiles, queries.profiles, settings, top_k=top_k, progress=progress
         )
-    if method == "learned":
+    if method in ("learned", "learned_one_to_one"):
+        one = one_to_one or method == "learned_one_to_one"
         return identify_learned(
-            matcher, library, queries, top_k=top_k, one_to_one=one_to_one, progress=progress
+            matcher, library, queries, top_k=top_k, one_to_one=one, progress=progress
         )
     tfidf = TfidfMatcher(
         threshold_=float("inf") if method == "new" else matcher.tfidf_threshold_,
@@ -215,7 +216,9 @@ def identify_method(
         )  # fmt: skip
     if method == "tfidf_one_to_one" and isinstance(matcher, TfidfMatcher):
         return matcher.identify(load_side(library), load_side(queries), max(top_k, 1), True)
-    expected = LearnedMatcher if method in ("learned", "auto") else TfidfMatcher
+    expected = (
+        LearnedMatcher if method in ("learned", "learned_one_to_one", "auto") else TfidfMatcher
+    )
     if not isinstance(matcher, expected):
         raise ConfigError(
             f"--method {method} needs a trained matcher: run `netpersona rejoin train` on the "

@@ -56,6 +56,7 @@ def save_matcher(matcher: LearnedMatcher, path: str | Path, force: bool = False)
         "decision_score": matcher.decision_score_,
         "tfidf_threshold": matcher.tfidf_threshold_,
         "tfidf_one_to_one_threshold": matcher.tfidf_one_to_one_threshold_,
+        "one_to_one_threshold": matcher.one_to_one_threshold_,
         "calibrator": matcher.calibrator_.to_json(),
         "auto": matcher.auto_,
         "auto_reason": matcher.auto_reason_,
@@ -125,6 +126,7 @@ def load_matcher(path: str | Path) -> LearnedMatcher:
     matcher.decision_score_ = str(meta["decision_score"])
     matcher.tfidf_threshold_ = float(meta["tfidf_threshold"])
     matcher.tfidf_one_to_one_threshold_ = float(meta.get("tfidf_one_to_one_threshold", "nan"))
+    matcher.one_to_one_threshold_ = float(meta.get("one_to_one_threshold", "nan"))
     matcher.calibrator_ = Calibrator.from_json(meta.get("calibrator"))
     matcher.auto_ = str(meta.get("auto", "learned"))
     matcher.auto_reason_ = str(meta.get("auto_reason", ""))
