@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._core import Progress, RichProgress
+from netpersona._core import Progress, RichProgress, settings_options
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._engines import (
     EngineChoice,
@@ -47,7 +47,7 @@ from netpersona.cli._options import (
     engine_from_params,
     mapping_from_params,
 )
-from netpersona.rejoin._settings import SETTING_HELP
+from netpersona.rejoin import RejoinSettings
 
 #: the workspace's library: its log table and its profile set
 LIBRARY_LOG = "library_log"
@@ -105,30 +105,18 @@ TopKOpt = Annotated[
 ]
 
 
-def _setting(flag: str, name: str, kind: type):
-    return Annotated[
-        kind | None,
-        typer.Option(flag, help=SETTING_HELP[name].capitalize() + ".", rich_help_panel=_SETTINGS),
-    ]
-
-
-FrequentRatioOpt = _setting("--frequent-ratio", "frequent_ratio", float)
-ActiveMinutesOpt = _setting("--active-minutes", "active_minutes", int)
-JaccardMinOpt = _setting("--jaccard-min", "jaccard_min", float)
-SimitwoKeepOpt = _setting("--simitwo-keep", "simitwo_keep", float)
-HourCosineMinOpt = _setting("--hour-cosine-min", "hour_cosine_min", float)
-SiteHourCosineMinOpt = _setting("--site-hour-cosine-min", "site_hour_cosine_min", float)
-SimifourKeepOpt = _setting("--simifour-keep", "simifour_keep", float)
-MinRunOpt = _setting("--min-run", "min_run", int)
-TieRatioOpt = _setting("--tie-ratio", "tie_ratio", float)
-
-
-def _settings(path: Path | None, flags: dict):
+def _settings(path: Path | None, overrides: dict):
     """Settings: the paper's defaults, then the TOML file, then any setting flag given."""
     from netpersona.rejoin import RejoinSettings
 
-    base = RejoinSettings.from_toml(path) if path is not None else RejoinSettings()
-    return base.replace(**{name: flags.get(name) for name in SETTING_HELP})
+    return RejoinSettings.load(path, **overrides)
+
+
+#: the setting flags of a command (one per field of RejoinSettings, generated)
+step_flags = settings_options(RejoinSettings, panel=_SETTINGS)
+profile_flags = settings_options(
+    RejoinSettings, only=("frequent_ratio", "active_minutes"), panel=_SETTINGS
+)
 
 
 MethodOpt = Annotated[
@@ -247,6 +235,7 @@ def _library_and_queries(
 
 
 @rejoin_app.command("index")
+@profile_flags
 def index(
     logs: LogsArg = None,
     workspace: Annotated[
@@ -270,8 +259,7 @@ def index(
     pseudonymize_key_file: PseudonymizeKeyOpt = None,
     max_bad_fraction: MaxBadFractionOpt = 0.01,
     settings: SettingsFileOpt = None,
-    frequent_ratio: FrequentRatioOpt = None,
-    active_minutes: ActiveMinutesOpt = None,
+    overrides: dict | None = None,
     force: ForceOpt = False,
     engine: EngineOpt = EngineKind.duckdb,
     spark_master: SparkMasterOpt = "local[*]",
@@ -292,7 +280,7 @@ def index(
     choice = engine_from_params(locals())
     sources = input_sources(logs, choice)
     mapping = mapping_from_params(locals())
-    rejoin_settings = _settings(settings, locals())
+    rejoin_settings = _settings(settings, overrides or {})
     progress = RichProgress()
     if choice.spark:
         _index_spark(choice, sources, workspace, mapping, rejoin_settings, force, progress)
@@ -354,6 +342,7 @@ def _index_spark(choice, sources, workspace, mapping, settings, force, progress)
 
 
 @rejoin_app.command("identify")
+@step_flags
 def identify(
     out: Annotated[
         str,
@@ -379,15 +368,7 @@ def identify(
     pseudonymize_key_file: PseudonymizeKeyOpt = None,
     max_bad_fraction: MaxBadFractionOpt = 0.01,
     settings: SettingsFileOpt = None,
-    frequent_ratio: FrequentRatioOpt = None,
-    active_minutes: ActiveMinutesOpt = None,
-    jaccard_min: JaccardMinOpt = None,
-    simitwo_keep: SimitwoKeepOpt = None,
-    hour_cosine_min: HourCosineMinOpt = None,
-    site_hour_cosine_min: SiteHourCosineMinOpt = None,
-    simifour_keep: SimifourKeepOpt = None,
-    min_run: MinRunOpt = None,
-    tie_ratio: TieRatioOpt = None,
+    overrides: dict | None = None,
     top_k: TopKOpt = 0,
     method: MethodOpt = "paper",
     one_to_one: OneToOneOpt = False,
@@ -417,7 +398,7 @@ def identify(
     if report is not None:
         check_writable(report, force)
     mapping = mapping_from_params(locals())
-    s = _settings(settings, locals())
+    s = _settings(settings, overrides or {})
     matcher = _matcher(method, workspace)
     progress = RichProgress()
     with _library_and_queries(queries, workspace, library, mapping, s, progress, choice) as (
@@ -491,6 +472,7 @@ def _print_summary(result, out: Path) -> None:
 
 
 @rejoin_app.command("explain")
+@step_flags
 def explain(
     query_user: Annotated[str, typer.Argument(help="The query user's id, as in the query logs.")],
     queries: QueriesOpt = None,
@@ -509,15 +491,7 @@ def explain(
     pseudonymize_key_file: PseudonymizeKeyOpt = None,
     max_bad_fraction: MaxBadFractionOpt = 0.01,
     settings: SettingsFileOpt = None,
-    frequent_ratio: FrequentRatioOpt = None,
-    active_minutes: ActiveMinutesOpt = None,
-    jaccard_min: JaccardMinOpt = None,
-    simitwo_keep: SimitwoKeepOpt = None,
-    hour_cosine_min: HourCosineMinOpt = None,
-    site_hour_cosine_min: SiteHourCosineMinOpt = None,
-    simifour_keep: SimifourKeepOpt = None,
-    min_run: MinRunOpt = None,
-    tie_ratio: TieRatioOpt = None,
+    overrides: dict | None = None,
     top_k: TopKOpt = 3,
     method: MethodOpt = "paper",
     engine: EngineOpt = EngineKind.duckdb,
@@ -533,7 +507,7 @@ def explain(
 
     choice = engine_from_params(locals())
     mapping = mapping_from_params(locals())
-    s = _settings(settings, locals())
+    s = _settings(settings, overrides or {})
     matcher = _matcher(method, workspace)
     progress = RichProgress(transient=True)
     with _library_and_queries(queries, workspace, library, mapping, s, progress, choice) as (
