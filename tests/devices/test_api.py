@@ -13,7 +13,7 @@ def test_public_names_are_listed_present_and_documented():
         "NetworkSettings", "PurchaseFields", "PurchaseSummary", "ReadSummary", "ReportFields",
         "TierModel", "TrainResult", "build_report", "extract_features", "month_bounds",
         "near_duplicate_users", "predict_tiers", "read_features", "read_labels",
-        "read_sessions", "run_demo", "train_tiers",
+        "read_sessions", "train_tiers",
     }  # fmt: skip
     for name in devices.__all__:
         item = getattr(devices, name)

@@ -6,7 +6,6 @@ value and pre-classes -> stratified sample -> 14-29-1 BP network -> K -> tiers A
 14
 """
 
-from netpersona.customers._demo import run_demo
 from netpersona.customers._model import NetworkSettings
 from netpersona.customers._pipeline import (
     CustomerRun,
@@ -16,7 +15,12 @@ from netpersona.customers._pipeline import (
     run_customers,
     score_table,
 )
-from netpersona.customers._preclass import current_value, pre_class, pre_class_table
+from netpersona.customers._preclass import (
+    PAPER_PRE_CLASS_SHARES,
+    current_value,
+    pre_class,
+    pre_class_table,
+)
 from netpersona.customers._report import build_report, write_report
 from netpersona.customers._sample import stratified_sample, stratum_sizes, train_test_split
 from netpersona.customers._saved import CustomerModel, load_run, save_run
@@ -34,6 +38,7 @@ from netpersona.customers._weights import (
 
 __all__ = [
     "GUIDANCE",
+    "PAPER_PRE_CLASS_SHARES",
     "CustomerModel",
     "CustomerRun",
     "CustomerSettings",
@@ -58,7 +63,6 @@ __all__ = [
     "pre_class_table",
     "read_customers",
     "run_customers",
-    "run_demo",
     "save_run",
     "score_customers",
     "score_table",

@@ -3,12 +3,12 @@
 
 Read reports with :func:`extract_features` (or :func:`read_sessions` for the sessions alone),
 train with :func:`train_tiers`, classify with :func:`predict_tiers`, and draw the paper's figures
-with :func:`build_report`. :func:`run_demo` runs all of it on synthetic data.
+with :func:`build_report`. :func:`netpersona.demo.run_devices_demo` runs all of it
+on synthetic data.
 """
 
-from netpersona.devices._demo import run_demo
 from netpersona.devices._extract import FeatureResult, extract_features, read_features
-from netpersona.devices._features import FEATURE_NAMES, month_bounds
+from netpersona.devices._features import FEATURE_NAMES
 from netpersona.devices._fields import (
     FLOW_UNITS,
     RADIUS_EXPORT,
@@ -27,6 +27,7 @@ from netpersona.devices._model import (
 from netpersona.devices._purchases import PurchaseSummary
 from netpersona.devices._report import build_report
 from netpersona.devices._reports import ReadSummary, near_duplicate_users, read_sessions
+from netpersona.io import month_bounds
 
 __all__ = [
     "FEATURE_NAMES",
@@ -49,6 +50,5 @@ __all__ = [
     "read_features",
     "read_labels",
     "read_sessions",
-    "run_demo",
     "train_tiers",
 ]

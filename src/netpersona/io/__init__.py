@@ -3,6 +3,7 @@ quarantine, safe output and pseudonymisation."""
 
 from netpersona._core import atomic_output, check_writable, mask_id, write_text_atomic
 from netpersona.io._mapping import LogMapping
+from netpersona.io._periods import month_bounds
 from netpersona.io._privacy import load_key, pseudonymize
 from netpersona.io._quarantine import RejectedRow
 from netpersona.io._reader import ReadSummary, read_access_log
@@ -18,6 +19,7 @@ __all__ = [
     "check_writable",
     "load_key",
     "mask_id",
+    "month_bounds",
     "pseudonymize",
     "read_access_log",
     "registrable_domain",
