@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from netpersona._core import ConfigError, Progress
-from netpersona.customers._model import NetworkSettings, build_network
+from netpersona.customers._model import NetworkSettings, paper_c_network
 from netpersona.customers._preclass import current_value, pre_class, pre_class_table
 from netpersona.customers._sample import (
     SAMPLE_SHARE,
@@ -217,7 +217,7 @@ def train_on(
     train_rows, test_rows = sample[train_pos], sample[test_pos]
     x = table.scored.scores.to_numpy(dtype=float)
     y = table.target
-    model = build_network(x.shape[1], settings.network, settings.seed)
+    model = paper_c_network(x.shape[1], settings.network, settings.seed)
     start = time.perf_counter()
     with progress.step(
         f"training the {x.shape[1]}-{settings.network.hidden_size(x.shape[1])}-1 network "

@@ -15,16 +15,19 @@ from netpersona.devices._fields import (
     PurchaseFields,
     ReportFields,
 )
+from netpersona.devices._jobs import Prediction, predict_file, report_file, train_model
 from netpersona.devices._model import (
     PAPER_TIERS,
     NetworkSettings,
     TierModel,
     TrainResult,
+    paper_b_network,
     predict_tiers,
     read_labels,
     train_tiers,
 )
 from netpersona.devices._purchases import PurchaseSummary
+from netpersona.devices._quarantine import default_quarantine_path
 from netpersona.devices._report import build_report
 from netpersona.devices._reports import ReadSummary, near_duplicate_users, read_sessions
 from netpersona.io import month_bounds
@@ -36,6 +39,7 @@ __all__ = [
     "RADIUS_EXPORT",
     "FeatureResult",
     "NetworkSettings",
+    "Prediction",
     "PurchaseFields",
     "PurchaseSummary",
     "ReadSummary",
@@ -43,12 +47,17 @@ __all__ = [
     "TierModel",
     "TrainResult",
     "build_report",
+    "default_quarantine_path",
     "extract_features",
     "month_bounds",
     "near_duplicate_users",
+    "paper_b_network",
+    "predict_file",
     "predict_tiers",
     "read_features",
     "read_labels",
     "read_sessions",
+    "report_file",
+    "train_model",
     "train_tiers",
 ]

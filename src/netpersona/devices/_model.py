@@ -70,6 +70,22 @@ class NetworkSettings:
         )
 
 
+def paper_b_network(settings: NetworkSettings | None = None):
+    """Paper B's tier network as a configured, unfitted :class:`~netpersona.nn.BPClassifier`.
+
+    3 inputs, 8 ``logsig`` hidden neurons, 3 ``logsig`` outputs, trained per sample (online)
+    with learning rate 0.9 from U[-1, 1] weights until half the summed squared error is at most
+    0.001 or 10,000 epochs (section 3.3-4). ``settings`` changes any of it (default: the paper's).
+
+    >>> net = paper_b_network()
+    >>> net.hidden, net.transfer, net.algorithm, net.lr, net.goal, net.epochs
+    ((8,), ('logsig', 'logsig'), 'online', 0.9, 0.001, 10000)
+    >>> paper_b_network(NetworkSettings(hidden=(5,), seed=3)).hidden
+    (5,)
+    """
+    return (settings or NetworkSettings()).classifier()
+
+
 @dataclass
 class TierModel:
     """A trained tier network with the feature names and tiers it was trained on."""
@@ -280,7 +296,7 @@ def train_tiers(
         train_idx, test_idx = np.arange(len(y)), np.arange(0)
     # the paper presents samples in a fixed order; keep the data's order within the split
     train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
-    clf = settings.classifier()
+    clf = paper_b_network(settings)
     start = time.perf_counter()
     clf.fit(X[train_idx], y[train_idx], progress=progress)
     seconds = time.perf_counter() - start

@@ -319,7 +319,7 @@ def near_duplicate_users(
     ``(user_a, user_b, share)`` with ``share`` = identical sessions / sessions of the user with
     fewer, for pairs at or above ``min_share`` sharing at least ``min_sessions`` sessions.
     """
-    rows = engine.con.execute(
+    rows = engine.fetch_arrow(
         f"""WITH counts AS (SELECT user_id, count(*) AS n FROM {SESSIONS_TABLE} GROUP BY user_id),
         prints AS (
             SELECT user_id, hash(logon, logoff, up, down) AS print FROM {SESSIONS_TABLE}
@@ -336,8 +336,8 @@ def near_duplicate_users(
         JOIN counts ca ON ca.user_id = a JOIN counts cb ON cb.user_id = b
         WHERE same / least(ca.n, cb.n) >= {float(min_share)} AND same >= {int(min_sessions)}
         ORDER BY share DESC, a, b"""
-    ).fetchall()
-    return [(a, b, float(share)) for a, b, share in rows]
+    ).to_pylist()
+    return [(row["a"], row["b"], float(row["share"])) for row in rows]
 
 
 def read_sessions(
@@ -355,7 +355,7 @@ def read_sessions(
 
     with DuckDBEngine() as engine:
         load_sessions(engine, paths, fields, quarantine=quarantine, force=force)
-        return engine.con.sql(
+        return engine.fetch_arrow(
             f"SELECT s.* EXCLUDE (file_index), f.source FROM {SESSIONS_TABLE} s "
             f"JOIN {_FILES} f USING (file_index) ORDER BY user_id, logon"
-        ).to_arrow_table()
+        )

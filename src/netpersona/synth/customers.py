@@ -21,8 +21,12 @@ Rows come in random order, so the paper's split by order (first 229 train) is no
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from netpersona._core import atomic_output, check_writable
 
 #: pre-class shares the questionnaires are drawn with: paper C, Table 2 (the same figures as
 #: ``netpersona.customers.PAPER_PRE_CLASS_SHARES``; a test keeps the two equal)
@@ -118,6 +122,20 @@ def synth_customers(
     frame["true_pre_class"] = classes
     frame["true_K"] = np.round(true_k, 6)
     frame["true_tier"] = true_tiers(true_k)
+    return frame
+
+
+def write_customers(
+    out: str | Path, n: int = 548, seed: int = 0, *, force: bool = False
+) -> pd.DataFrame:
+    """Write :func:`synth_customers` ``(n, seed)`` as CSV to ``out`` (atomic; new unless
+    ``force``) and return the questionnaires."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    check_writable(out, force)
+    frame = synth_customers(n, seed)
+    with atomic_output(out, force=force) as tmp:
+        frame.to_csv(tmp, index=False)
     return frame
 
 
