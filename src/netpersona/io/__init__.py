@@ -8,7 +8,13 @@ from netpersona.io._privacy import load_key, pseudonymize
 from netpersona.io._quarantine import RejectedRow
 from netpersona.io._reader import ReadSummary, read_access_log
 from netpersona.io._sites import registrable_domain, site_of_url
-from netpersona.io._summary import LogSummary, summarise_log
+from netpersona.io._summary import (
+    LogSummary,
+    summarise_files,
+    summarise_ingested,
+    summarise_log,
+    table_rows,
+)
 
 __all__ = [
     "LogMapping",
@@ -24,6 +30,9 @@ __all__ = [
     "read_access_log",
     "registrable_domain",
     "site_of_url",
+    "summarise_files",
+    "summarise_ingested",
     "summarise_log",
+    "table_rows",
     "write_text_atomic",
 ]
