@@ -11,6 +11,8 @@ from netpersona._core import NetpersonaError
 from netpersona._version import __version__
 from netpersona.cli._apps import app
 
+__all__ = ["app", "main"]
+
 
 def _version(value: bool) -> None:
     if value:

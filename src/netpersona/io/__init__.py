@@ -5,7 +5,7 @@ from netpersona._core import atomic_output, check_writable, mask_id, write_text_
 from netpersona.io._mapping import LogMapping
 from netpersona.io._periods import month_bounds
 from netpersona.io._privacy import load_key, pseudonymize
-from netpersona.io._quarantine import RejectedRow
+from netpersona.io._quarantine import QUARANTINE_COLUMNS, RejectedRow
 from netpersona.io._reader import ReadSummary, read_access_log
 from netpersona.io._sites import registrable_domain, site_of_url
 from netpersona.io._summary import (
@@ -17,6 +17,7 @@ from netpersona.io._summary import (
 )
 
 __all__ = [
+    "QUARANTINE_COLUMNS",
     "LogMapping",
     "LogSummary",
     "ReadSummary",
