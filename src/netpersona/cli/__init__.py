@@ -42,6 +42,7 @@ def _load_commands() -> None:
         "_rejoin_eval",
         "_rejoin_learned",
         "_devices",
+        "_devices_features",
         "_customers",
         "_demo",
     ):
