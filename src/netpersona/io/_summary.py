@@ -47,7 +47,20 @@ def _distribution(engine, column: str, per_user: str) -> dict[str, float]:
 
 
 def summarise_log(engine, table: str = "access_log", rejected: int = 0) -> LogSummary:
-    """Summarise the canonical table ``table`` (``rejected``: rows the read turned away)."""
+    """Summarise the canonical table ``table`` (``rejected``: rows the read turned away).
+
+    >>> from netpersona.engine import DuckDBEngine
+    >>> rows = ("VALUES ('a', TIMESTAMP '2024-05-01 08:00', 'x.cn'), "
+    ...         "('a', TIMESTAMP '2024-05-02 09:00', 'y.cn'), "
+    ...         "('b', TIMESTAMP '2024-05-02 10:00', 'x.cn')")
+    >>> with DuckDBEngine() as engine:
+    ...     engine.execute(f"CREATE TABLE access_log AS FROM ({rows}) t(user_id, ts, site)")
+    ...     summary = summarise_log(engine)
+    >>> summary.rows, summary.users, summary.sites, summary.first_day, summary.last_day
+    (3, 2, 2, '2024-05-01', '2024-05-02')
+    >>> summary.active_days['max'], summary.requests_per_day['mean']
+    (2.0, 1.0)
+    """
     quoted = _quoted(table)
     totals = engine.fetch_arrow(
         f"SELECT count(*) AS rows, count(DISTINCT user_id) AS users, "
@@ -76,7 +89,14 @@ def _quoted(table: str) -> str:
 
 
 def table_rows(engine, table: str) -> int:
-    """Rows of ``table`` in the engine, 0 when it has no such table."""
+    """Rows of ``table`` in the engine, 0 when it has no such table.
+
+    >>> from netpersona.engine import DuckDBEngine
+    >>> with DuckDBEngine() as engine:
+    ...     engine.execute("CREATE TABLE log AS SELECT range AS x FROM range(5)")
+    ...     print(table_rows(engine, "log"), table_rows(engine, "absent"))
+    5 0
+    """
     if not engine.has_table(table):
         return 0
     return int(engine.fetch_scalar(f"SELECT count(*) FROM {_quoted(table)}"))
