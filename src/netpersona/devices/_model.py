@@ -30,7 +30,14 @@ _FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """Every parameter of paper B's network and experiment; the defaults are the paper's."""
+    """Every parameter of paper B's network and experiment; the defaults are the paper's.
+
+    >>> settings = NetworkSettings()  # the paper's
+    >>> settings.hidden, settings.lr, settings.goal, settings.epochs, settings.test_fraction
+    ((8,), 0.9, 0.001, 10000, 0.2)
+    >>> settings.classifier().lr
+    0.9
+    """
 
     hidden: tuple[int, ...] = (8,)
     transfer: tuple[str, ...] = ("logsig", "logsig")
@@ -266,7 +273,20 @@ def train_tiers(
     feature_names: tuple[str, ...] = FEATURE_NAMES,
     progress: Progress = Progress(),
 ) -> TrainResult:
-    """Train the tier network on the labelled users and test it on the held-out share."""
+    """Train the tier network on the labelled users and test it on the held-out share.
+
+    >>> import pyarrow as pa
+    >>> rng = np.random.default_rng(0)
+    >>> ontime = rng.uniform(0.5, 5.0, 60)
+    >>> tiers = np.where(ontime > 3.5, 'vip', np.where(ontime > 2.0, 'growth', 'ordinary'))
+    >>> users = [f'u{i}' for i in range(60)]
+    >>> features = pa.table({'user': users, 'avgontime': ontime,
+    ...                      'avguseflow': 100 * ontime, 'buycounts': np.ones(60)})
+    >>> labels = pa.table({'user': users, 'tier': tiers.tolist()})
+    >>> result = train_tiers(features, labels, NetworkSettings(epochs=2000))
+    >>> (result.n_train, result.n_test), result.model.tiers, result.test_accuracy >= 0.75
+    ((48, 12), ('vip', 'growth', 'ordinary'), True)
+    """
     from sklearn.model_selection import train_test_split
 
     label_of = dict(

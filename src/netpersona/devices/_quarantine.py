@@ -15,7 +15,11 @@ from netpersona.io import QUARANTINE_COLUMNS, atomic_output
 
 
 def default_quarantine_path(output: str | Path) -> Path:
-    """``features.parquet`` -> ``features.rejected.csv`` beside it."""
+    """``features.parquet`` -> ``features.rejected.csv`` beside it.
+
+    >>> default_quarantine_path('out/features.parquet').as_posix()
+    'out/features.rejected.csv'
+    """
     output = Path(output)
     return output.with_name(f"{output.name.split('.')[0]}.rejected.csv")
 
