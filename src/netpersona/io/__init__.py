@@ -3,13 +3,21 @@ quarantine, safe output and pseudonymisation."""
 
 from netpersona._core import atomic_output, check_writable, mask_id, write_text_atomic
 from netpersona.io._mapping import LogMapping
+from netpersona.io._periods import month_bounds
 from netpersona.io._privacy import load_key, pseudonymize
-from netpersona.io._quarantine import RejectedRow
+from netpersona.io._quarantine import QUARANTINE_COLUMNS, RejectedRow
 from netpersona.io._reader import ReadSummary, read_access_log
 from netpersona.io._sites import registrable_domain, site_of_url
-from netpersona.io._summary import LogSummary, summarise_log
+from netpersona.io._summary import (
+    LogSummary,
+    summarise_files,
+    summarise_ingested,
+    summarise_log,
+    table_rows,
+)
 
 __all__ = [
+    "QUARANTINE_COLUMNS",
     "LogMapping",
     "LogSummary",
     "ReadSummary",
@@ -18,10 +26,14 @@ __all__ = [
     "check_writable",
     "load_key",
     "mask_id",
+    "month_bounds",
     "pseudonymize",
     "read_access_log",
     "registrable_domain",
     "site_of_url",
+    "summarise_files",
+    "summarise_ingested",
     "summarise_log",
+    "table_rows",
     "write_text_atomic",
 ]
