@@ -27,6 +27,7 @@ from netpersona.devices._model import (
 from netpersona.devices._purchases import PurchaseSummary
 from netpersona.devices._report import build_report
 from netpersona.devices._reports import ReadSummary, near_duplicate_users, read_sessions
+from netpersona.devices._validate import report_problems
 
 __all__ = [
     "FEATURE_NAMES",
@@ -49,6 +50,7 @@ __all__ = [
     "read_features",
     "read_labels",
     "read_sessions",
+    "report_problems",
     "run_demo",
     "train_tiers",
 ]
