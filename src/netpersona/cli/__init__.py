@@ -42,6 +42,8 @@ def _load_commands() -> None:
         "_devices",
         "_customers",
         "_demo",
+        "_serve",
+        "_tokens",
     ):
         try:
             importlib.import_module(f"netpersona.cli.{name}")
