@@ -12,7 +12,7 @@ def test_public_names_are_listed_present_and_documented():
         "FEATURE_NAMES", "FLOW_UNITS", "PAPER_TIERS", "RADIUS_EXPORT", "FeatureResult",
         "NetworkSettings", "PurchaseFields", "PurchaseSummary", "ReadSummary", "ReportFields",
         "TierModel", "TrainResult", "build_report", "extract_features", "month_bounds",
-        "near_duplicate_users", "predict_tiers", "read_features", "read_labels",
+        "near_duplicate_users", "predict_tiers", "read_features", "read_labels", "report_problems",
         "read_sessions", "run_demo", "train_tiers",
     }  # fmt: skip
     for name in devices.__all__:

@@ -35,8 +35,8 @@ def server(corpus, tiers_files, tmp_path_factory) -> Iterator[Server]:
     devices, customers = tiers_files
     srv = start_server(
         workspace, folder / "server.log", "--device-tiers", str(devices),
-        "--customer-tiers", str(customers), "--max-events", "2000",
-        "--max-body-bytes", str(256 * 1024),
+        "--customer-tiers", str(customers), "--max-events", "5000",
+        "--max-body-bytes", str(600 * 1024),
     )  # fmt: skip
     yield srv
     srv.stop()

@@ -1,14 +1,12 @@
-"""Helpers of the service tests: a small indexed workspace and real server processes on free ports.
-
-The library is a synthetic log (60 users, 8 days); the queries are the last 2 days of 12 users
-under new ids (9 of them in the library, 3 not), written as the JSON Lines file the CLI reads
-and as the event list the service receives.
-"""
+"""Helpers of the service tests: a small indexed workspace (:func:`build_corpus`) and real
+server processes on free ports (:func:`start_server`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,6 +19,7 @@ import duckdb
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+START = dt.datetime(2024, 3, 1)
 GOOD_REPORT = {
     "username": "13800001111",
     "logontime": "2024-03-01T08:00:00",
@@ -106,37 +105,58 @@ def report_lines(folder: Path) -> list[str]:
     return [line for p in sorted(folder.glob("*.jsonl")) for line in p.read_text().splitlines()]
 
 
+def habitual_rows(n_users: int, days: int, seed: int = 3) -> list[dict]:
+    """Habitual users: two shared portals and five personal sites each, visited along a
+    personal route in three personal peak hours a day (so the paper's steps can tell them
+    apart). Rows ``user_id, ts, url``."""
+    rng = random.Random(seed)
+    portals = [f"portal{i}.com" for i in range(6)]
+    rows = []
+    for u in range(n_users):
+        route = rng.sample(portals, 2) + [f"own{u}x{k}.cn" for k in range(5)]
+        rng.shuffle(route)
+        peaks = rng.sample(range(24), 3)
+        for d in range(days):
+            for h in peaks:
+                if rng.random() < 0.1:
+                    continue
+                offset = rng.randrange(len(route))
+                for m in range(0, 60, 2):
+                    site = route[(m // 6 + offset) % len(route)]
+                    if rng.random() < 0.05:
+                        site = rng.choice(portals)
+                    ts = START + dt.timedelta(days=d, hours=h, minutes=m, seconds=rng.randrange(60))
+                    rows.append({"user_id": f"1380000{u:04d}", "ts": ts.isoformat(),
+                                 "url": f"http://www.{site}/p/{rng.randrange(9)}"})  # fmt: skip
+    return rows
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 def build_corpus(folder: Path) -> Corpus:
-    """The corpus in ``folder``: logs, an indexed workspace, three tokens."""
-    log = folder / "log.parquet"
-    cli("synth", "access-logs", "--out", str(log), "--users", "72", "--days", "8",
-        "--page-loads", "6-20", "--requests-per-load", "1-2", "--background-apps", "0",
-        "--seed", "7")  # fmt: skip
-    con = duckdb.connect()
-    users = [
-        r[0] for r in con.execute(f"SELECT DISTINCT user_id FROM '{log}' ORDER BY 1").fetchall()
-    ]
-    library_users, extra_users, query_users = users[:60], users[60:66], users[51:63]
-    last = con.execute(f"SELECT max(ts)::DATE - 1 FROM '{log}'").fetchone()[0]
+    """The corpus in ``folder``: logs, an indexed workspace, three tokens.
 
-    def write(path: Path, sql: str) -> None:
-        con.execute(
-            f"COPY ({sql}) TO '{path}' (FORMAT {'json' if path.suffix == '.jsonl' else 'parquet'})"
-        )
+    54 habitual users over 20 days; library: users 0-47, days 1-16; extra library (added while
+    serving): users 48-53, days 1-16; queries: the last 4 days of users 40-51 under new ids
+    (8 in the library, 4 not)."""
+    rows = habitual_rows(54, 20)
+    cut = (START + dt.timedelta(days=16)).isoformat()
 
-    def ids(values) -> str:
-        return ", ".join(f"'{v}'" for v in values)
+    def number(row: dict) -> int:
+        return int(row["user_id"][-4:])
 
-    library = folder / "library.parquet"
-    write(library, f"SELECT * FROM '{log}' WHERE user_id IN ({ids(library_users)}) "
-                   f"AND ts::DATE < DATE '{last}'")  # fmt: skip
-    extra = folder / "extra.parquet"
-    write(extra, f"SELECT * FROM '{log}' WHERE user_id IN ({ids(extra_users)}) "
-                 f"AND ts::DATE < DATE '{last}'")  # fmt: skip
-    queries = folder / "queries.jsonl"
-    write(queries, f"SELECT 'q-' || user_id AS user_id, strftime(ts, '%Y-%m-%dT%H:%M:%S') AS ts, "
-                   f"url FROM '{log}' WHERE user_id IN ({ids(query_users)}) "
-                   f"AND ts::DATE >= DATE '{last}' ORDER BY user_id, ts")  # fmt: skip
+    library = _write_jsonl(folder / "library.jsonl",
+                           [r for r in rows if number(r) < 48 and r["ts"] < cut])  # fmt: skip
+    extra = _write_jsonl(folder / "extra.jsonl",
+                         [r for r in rows if number(r) >= 48 and r["ts"] < cut])  # fmt: skip
+    queries = _write_jsonl(
+        folder / "queries.jsonl",
+        [{**r, "user_id": "q-" + r["user_id"]} for r in rows
+         if 40 <= number(r) < 52 and r["ts"] >= cut],
+    )  # fmt: skip
     workspace = folder / "w.duckdb"
     cli("rejoin", "index", str(library), "--workspace", str(workspace))
     events = [json.loads(line) for line in queries.read_text().splitlines()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 from netpersona.serve._app import create_app
 from netpersona.serve._settings import ServeSettings
@@ -22,6 +23,10 @@ def run(settings: ServeSettings, *, log_level: str = "info") -> None:
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = create_app(settings)
+    # uvicorn handles SIGTERM/SIGINT itself (graceful stop) and then re-raises the signal to
+    # the handler that was there before; a no-op handler there makes a clean stop exit 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped)
     uvicorn.run(
         app,
         host=settings.host,
@@ -31,3 +36,7 @@ def run(settings: ServeSettings, *, log_level: str = "info") -> None:
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         server_header=False,
     )
+
+
+def _stopped(signum: int, _frame) -> None:
+    logging.getLogger("netpersona.serve").info("stopped by signal %d", signum)
