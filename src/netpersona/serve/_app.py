@@ -60,18 +60,22 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
         s.reports_folder, ReportFields(timezone=s.timezone),
         queue_max=s.queue_max_reports, batch_max=s.batch_max_reports, metrics=metrics,
     )  # fmt: skip
-    tiers: dict[str, dict[str, dict] | None] = {"devices": None, "customers": None}
+
+    # loaded here, not in the lifespan, so a bad workspace or a taken reports folder is a
+    # clear error before anything listens
+    started = time.perf_counter()
+    library.load()
+    tiers = {
+        "devices": load_tiers(s.device_tiers) if s.device_tiers else None,
+        "customers": load_tiers(s.customer_tiers) if s.customer_tiers else None,
+    }
+    store.open()
+    log.info("netpersona serve loaded in %.1f s", time.perf_counter() - started)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        started = time.perf_counter()
-        await asyncio.to_thread(library.load)
-        tiers["devices"] = load_tiers(s.device_tiers) if s.device_tiers else None
-        tiers["customers"] = load_tiers(s.customer_tiers) if s.customer_tiers else None
-        await asyncio.to_thread(store.open)
         await store.start()
         await library.start()
-        log.info("netpersona serve ready in %.1f s", time.perf_counter() - started)
         try:
             yield
         finally:
