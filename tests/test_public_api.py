@@ -19,8 +19,9 @@ PUBLIC = {
     ],
     "netpersona._core": [
         "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError", "NetpersonaError",
-        "OutputExistsError", "Progress", "RichProgress", "TooManyBadRowsError", "atomic_output",
-        "check_writable", "mask_id", "write_text_atomic",
+        "OutputExistsError", "Progress", "RichProgress", "Setting", "SettingSpec", "Settings",
+        "TooManyBadRowsError", "atomic_output", "check_writable", "mask_id", "search_space",
+        "setting", "setting_specs", "settings_options", "write_text_atomic",
     ],
     "netpersona.io": [
         "QUARANTINE_COLUMNS", "LogMapping", "LogSummary", "ReadSummary", "RejectedRow",
@@ -60,7 +61,7 @@ PUBLIC = {
         "ReportFields", "TierModel", "TrainResult", "build_report", "default_quarantine_path",
         "extract_features", "month_bounds", "near_duplicate_users", "paper_b_network",
         "predict_file", "predict_tiers", "read_features", "read_labels", "read_sessions",
-        "report_file", "train_model", "train_tiers",
+        "report_file", "report_problems", "train_model", "train_tiers",
     ],
     "netpersona.customers": [
         "GUIDANCE", "PAPER_INPUTS", "PAPER_PRE_CLASS_SHARES", "CustomerModel", "CustomerRun",
@@ -81,6 +82,10 @@ PUBLIC = {
     ],
     "netpersona.cli": [
         "app", "main",
+    ],
+    "netpersona.serve": [
+        "SCOPES", "ServeSettings", "TokenRecord", "create_app", "create_token", "list_tokens",
+        "make_settings", "revoke_token", "run", "tokens_path",
     ],
 }
 # fmt: on

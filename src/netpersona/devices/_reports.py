@@ -61,13 +61,19 @@ class ReadSummary:
 
 
 def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
-    """Files named by ``paths`` (globs allowed), in the order given; error when none exist."""
+    """Files named by ``paths`` (globs allowed), in the order given; error when none exist.
+
+    A folder stands for the report files directly in it (``*.jsonl[.gz]``, ``*.csv[.gz]``
+    ..., by name; hidden files skipped), as ``netpersona serve`` writes them: one per day."""
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     found: list[Path] = []
     for item in items:
         matches = sorted(glob.glob(str(item))) if glob.has_magic(str(item)) else [str(item)]
         for match in matches:
             path = Path(match)
+            if path.is_dir():
+                found += _folder_reports(path)
+                continue
             if not path.is_file():
                 raise InputError(
                     "no such file", path=path, hint="check the path given to --reports"
@@ -76,6 +82,18 @@ def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
     if not found:
         raise InputError(f"no report files match {items}", hint="check the --reports pattern")
     return found
+
+
+def _folder_reports(folder: Path) -> list[Path]:
+    """The report files directly in ``folder``, sorted by name."""
+    suffixes = _JSON_SUFFIXES + _CSV_SUFFIXES
+    return [
+        p
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.name.lower().removesuffix(".gz").endswith(suffixes)
+    ]
 
 
 def _kind(path: Path) -> str:
@@ -98,14 +116,20 @@ def _json_path(field_path: str) -> str:
 
 def _json_fields(path: Path, fields: ReportFields) -> str:
     """SELECT line, raw, ok, and the text of each mapped field, from a JSON Lines file."""
+    lines = _LINES.format(path=sql_str(str(path)))
+    return json_line_fields(f"SELECT row_number() OVER () AS line, raw FROM {lines}", fields)
+
+
+def json_line_fields(lines_sql: str, fields: ReportFields) -> str:
+    """SELECT line, raw, ok, and the text of each mapped field, from ``lines_sql``'s
+    ``(line, raw)`` rows of JSON text."""
     names = _field_names(fields)
     paths = ", ".join(f"'{_json_path(p)}'" for p in names.values())
     picks = ", ".join(f"f[{i + 1}] AS {key}_t" for i, key in enumerate(names))
-    lines = _LINES.format(path=sql_str(str(path)))
     return (
         f"SELECT line, raw, f IS NOT NULL AS ok, {picks} FROM ("
         f"SELECT line, raw, try(json_extract_string(raw, [{paths}])) AS f FROM ("
-        f"SELECT row_number() OVER () AS line, raw FROM {lines}) "
+        f"{lines_sql}) "
         f"WHERE raw IS NOT NULL AND trim(raw) <> '')"
     )
 
