@@ -331,9 +331,9 @@ def test_missing_input_file_is_a_clear_error(logs, tmp_path):
 
 @pytest.mark.spark
 def test_submit_main_runs_a_command_on_spark(spark, logs, duckdb_matches, tmp_path):
-    """What `spark-submit netpersona/engine/_spark.py rejoin identify ...` runs in the driver:
+    """What `spark-submit netpersona/cli/_spark_submit.py rejoin identify ...` runs in the driver:
     the command line, on the Spark engine (it adds --engine=spark)."""
-    from netpersona.engine._spark import submit_main
+    from netpersona.cli._spark_submit import submit_main
 
     out = tmp_path / "m.csv"
     with pytest.raises(SystemExit) as done:

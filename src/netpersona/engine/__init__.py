@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from netpersona.engine._base import Engine
 from netpersona.engine._dialect import translate
 from netpersona.engine._duckdb import DuckDBEngine
-from netpersona.engine._workspace import Workspace
+from netpersona.engine._workspace import Workspace, WorkspaceState
 
 if TYPE_CHECKING:
     from netpersona.engine._spark import SparkEngine
@@ -21,8 +21,10 @@ __all__ = [
     "Engine",
     "SparkEngine",
     "Workspace",
+    "WorkspaceState",
     "make_engine",
     "parse_spark_conf",
+    "spark_available",
     "translate",
 ]
 
@@ -36,6 +38,14 @@ def __getattr__(name: str) -> Any:
 
         return SparkEngine
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def spark_available() -> str | None:
+    """None when pyspark and a Java runtime are usable here, else the reason they are not
+    (without importing pyspark)."""
+    from netpersona.engine._spark import spark_available as available
+
+    return available()
 
 
 def make_engine(

@@ -11,7 +11,11 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pyarrow as pa
+
+    from netpersona.io import LogMapping, ReadSummary
 
 
 class Engine(ABC):
@@ -19,6 +23,9 @@ class Engine(ABC):
 
     #: sqlglot dialect name of the engine's SQL
     dialect: str = "duckdb"
+    #: whether the engine reads log paths itself (:meth:`read_log`, e.g. Spark: any path it
+    #: reaches); otherwise ``netpersona.io.read_log`` reads local files with io's own reader
+    native_log_reader: bool = False
 
     @abstractmethod
     def execute(self, sql: str) -> None:
@@ -44,6 +51,19 @@ class Engine(ABC):
         """Run a query returning one value."""
         table = self.fetch_arrow(sql)
         return table.column(0)[0].as_py() if table.num_rows else None
+
+    def read_log(
+        self,
+        sources: Sequence[str],
+        table: str,
+        mapping: LogMapping,
+        *,
+        from_table: str | None = None,
+    ) -> ReadSummary:
+        """Read log paths (or the table ``from_table``) into the canonical table ``table``
+        with the engine's own reader; only engines with ``native_log_reader`` have one.
+        Call ``netpersona.io.read_log``, which asks the engine."""
+        raise NotImplementedError(f"{type(self).__name__} has no log reader of its own")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

@@ -340,6 +340,10 @@ class Evaluation:
     truth: pa.Table
     #: one metrics row per t when swept (``query_days`` plus the accuracies)
     sweep: list[dict] = field(default_factory=list)
+    #: lines for a person: what a distributed step 2 did (Spark)
+    notes: list[str] = field(default_factory=list)
+    #: what reading the log did (rows, rejects and where they went)
+    reads: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The JSON document of ``evaluate --json``."""

@@ -84,6 +84,8 @@ class IdentifyResult:
     n_library: int
     step_candidates: dict[str, pa.Table] | None = None
     decision: Decision | None = field(default=None, repr=False)
+    #: why each query got its verdict (``Library.identify(..., explain=True)``), as text
+    explanations: list[str] = field(default_factory=list, repr=False)
 
 
 def identify(
