@@ -42,7 +42,12 @@ def __getattr__(name: str) -> Any:
 
 def spark_available() -> str | None:
     """None when pyspark and a Java runtime are usable here, else the reason they are not
-    (without importing pyspark)."""
+    (without importing pyspark).
+
+    >>> reason = spark_available()
+    >>> reason is None or "pyspark" in reason or "Java" in reason
+    True
+    """
     from netpersona.engine._spark import spark_available as available
 
     return available()
@@ -59,6 +64,10 @@ def make_engine(
     ``spark_master`` and ``spark_conf`` (``--spark-master``, ``--spark-conf k=v``) only apply to
     Spark; ``options`` go to the engine's constructor (e.g. ``path=`` for DuckDB,
     ``database=`` for Spark).
+
+    >>> with make_engine("duckdb") as engine:
+    ...     engine.fetch_scalar("SELECT 40 + 2")
+    42
     """
     from netpersona._core import ConfigError
 
@@ -73,7 +82,11 @@ def make_engine(
 
 
 def parse_spark_conf(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """``["spark.executor.memory=4g", ...]`` (repeated ``--spark-conf k=v``) as a dict."""
+    """``["spark.executor.memory=4g", ...]`` (repeated ``--spark-conf k=v``) as a dict.
+
+    >>> parse_spark_conf(["spark.executor.memory=4g", "spark.sql.shuffle.partitions = 8"])
+    {'spark.executor.memory': '4g', 'spark.sql.shuffle.partitions': '8'}
+    """
     from netpersona._core import ConfigError
 
     conf: dict[str, str] = {}

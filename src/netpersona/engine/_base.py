@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
 
 class Engine(ABC):
-    """Runs engine-neutral SQL over named tables."""
+    """Runs engine-neutral SQL over named tables.
+
+    >>> from netpersona.engine import DuckDBEngine
+    >>> with DuckDBEngine() as engine:
+    ...     engine.create_table("t", "SELECT 7 AS n")
+    ...     engine.has_table("t"), engine.fetch_scalar("SELECT n * 6 FROM t")
+    (True, 42)
+    """
 
     #: sqlglot dialect name of the engine's SQL
     dialect: str = "duckdb"

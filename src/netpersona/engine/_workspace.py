@@ -9,14 +9,6 @@ meanwhile (:meth:`Workspace.reader` attaches the live file read-only).
 
 Every ingested file is recorded with its content hash (SHA-256) per table, so ingesting the
 same content into the same table again is a no-op with a message instead of duplicate rows.
-
->>> import tempfile, pathlib
->>> path = pathlib.Path(tempfile.mkdtemp()) / "w.duckdb"
->>> with Workspace.rebuild(path) as ws:
-...     ws.execute("CREATE TABLE t AS SELECT 42 AS answer")
->>> with Workspace.reader(path) as ws:
-...     ws.fetch_scalar("SELECT answer FROM t"), Workspace.state_of(ws).version
-(42, 1)
 """
 
 from __future__ import annotations
@@ -67,7 +59,11 @@ def content_hash(path: str | Path) -> str:
 @dataclass(frozen=True)
 class WorkspaceState:
     """A workspace's build state: ``version`` counts completed builds; ``complete`` is false
-    while (or when) a build has not finished."""
+    while (or when) a build has not finished.
+
+    >>> WorkspaceState(version=3).complete
+    True
+    """
 
     version: int = 0
     complete: bool = True
@@ -89,6 +85,14 @@ class Workspace(DuckDBEngine):
     Opened read-write it holds the writer lock until :meth:`close` (another writer gets
     :class:`WorkspaceBusyError` at once). Commands that build use :meth:`rebuild`; those that
     only read use :meth:`reader`.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.duckdb"
+    >>> with Workspace.rebuild(path) as ws:
+    ...     ws.execute("CREATE TABLE t AS SELECT 42 AS answer")
+    >>> with Workspace.reader(path) as ws:
+    ...     ws.fetch_scalar("SELECT answer FROM t"), Workspace.state_of(ws).version
+    (42, 1)
     """
 
     #: the layout: the re-join library's log table and profile set

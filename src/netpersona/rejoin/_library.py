@@ -6,21 +6,6 @@ A library is a profile set (step 1) on an engine: a workspace's last complete st
 :meth:`Library.identify` / :meth:`Library.explain` answer for new numbers; :meth:`Library.train`
 fits the learned matcher; :meth:`Library.evaluate` / :meth:`Library.calibrate` run the paper's
 protocol on a log.
-
->>> import tempfile, pathlib
->>> folder = pathlib.Path(tempfile.mkdtemp())
->>> rows = [f"{u},2024-01-0{d} {h}:{m:02d}:00,{u}{m % 3}.com" for u in "ab"
-...         for d in range(1, 10) for h in (10 if u == "a" else 20, 11) for m in range(25)]
->>> _ = (folder / "lib.csv").write_text("user_id,ts,url\\n" + "\\n".join(rows))
->>> _ = (folder / "q.csv").write_text(  # user a comes back as new_a
-...     "user_id,ts,url\\n" + "\\n".join("new_" + r for r in rows if r[0] == "a"))
->>> summary = Library.index(folder / "w.duckdb", folder / "lib.csv")
->>> summary.users, summary.version
-(2, 1)
->>> with Library.open(folder / "w.duckdb") as library:
-...     result = library.identify(folder / "q.csv")
->>> result.matches.select(["query_user", "decision", "library_user"]).to_pylist()
-[{'query_user': 'new_a', 'decision': 'match', 'library_user': 'a'}]
 """
 
 from __future__ import annotations
@@ -46,7 +31,11 @@ LIBRARY = Workspace.LIBRARY
 
 @dataclass
 class IndexSummary:
-    """What :meth:`Library.index` did."""
+    """What :meth:`Library.index` did.
+
+    >>> IndexSummary("w.duckdb", users=2, sites=5, rows=90, seconds=0.25).describe()[:46]
+    'library of w.duckdb: 2 users, 5 sites, 90 rows'
+    """
 
     workspace: str
     users: int
@@ -80,6 +69,21 @@ class Library:
 
     Use as a context manager (or call :meth:`close`): scratch tables are dropped and an engine
     the library opened is closed, so a workspace keeps only what :meth:`index` put there.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = [f"{u},2024-01-0{d} {h}:{m:02d}:00,{u}{m % 3}.com" for u in "ab"
+    ...         for d in range(1, 10) for h in (10 if u == "a" else 20, 11) for m in range(25)]
+    >>> _ = (folder / "lib.csv").write_text("user_id,ts,url\\n" + "\\n".join(rows))
+    >>> _ = (folder / "q.csv").write_text(  # user a comes back as new_a
+    ...     "user_id,ts,url\\n" + "\\n".join("new_" + r for r in rows if r[0] == "a"))
+    >>> summary = Library.index(folder / "w.duckdb", folder / "lib.csv")
+    >>> summary.users, summary.version
+    (2, 1)
+    >>> with Library.open(folder / "w.duckdb") as library:
+    ...     result = library.identify(folder / "q.csv")
+    >>> result.matches.select(["query_user", "decision", "library_user"]).to_pylist()
+    [{'query_user': 'new_a', 'decision': 'match', 'library_user': 'a'}]
     """
 
     def __init__(
