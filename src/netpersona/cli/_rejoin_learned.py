@@ -1,7 +1,7 @@
 """``netpersona rejoin train``: fit the learned re-join matcher on the workspace's library.
 
-Also makes ``--method learned`` and ``--method tfidf`` known to ``rejoin evaluate`` and
-``rejoin calibrate`` (registered lazily: nothing heavy is imported until they are used).
+(``--method learned`` and ``--method tfidf`` of ``rejoin evaluate`` and ``rejoin calibrate`` are
+registered by the re-join package itself, on first use.)
 """
 
 from __future__ import annotations
@@ -16,25 +16,8 @@ from netpersona.cli._apps import rejoin_app
 from netpersona.cli._options import ForceOpt, WorkspaceOpt, mapping_flags
 from netpersona.cli._rejoin_print import pct as _pct
 from netpersona.io import LogMapping
-from netpersona.rejoin import register_method
 
 _MATCHER = "Learned matcher"
-
-
-def _learned():
-    from netpersona.rejoin._learned import LearnedMethod
-
-    return LearnedMethod()
-
-
-def _tfidf():
-    from netpersona.rejoin._learned import TfidfMethod
-
-    return TfidfMethod()
-
-
-register_method("learned", _learned)
-register_method("tfidf", _tfidf)
 
 
 @rejoin_app.command("train")

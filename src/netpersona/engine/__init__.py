@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from netpersona.engine._base import Engine
-from netpersona.engine._dialect import translate
+from netpersona.engine._dialect import mark, translate
 from netpersona.engine._duckdb import DuckDBEngine
 from netpersona.engine._workspace import Workspace, WorkspaceState
 
@@ -23,6 +23,7 @@ __all__ = [
     "Workspace",
     "WorkspaceState",
     "make_engine",
+    "mark",
     "parse_spark_conf",
     "spark_available",
     "translate",

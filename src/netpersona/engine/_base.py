@@ -33,6 +33,9 @@ class Engine(ABC):
     #: whether the engine reads log paths itself (:meth:`read_log`, e.g. Spark: any path it
     #: reaches); otherwise ``netpersona.io.read_log`` reads local files with io's own reader
     native_log_reader: bool = False
+    #: whether the engine runs distributed (Spark): steps 2 and 5 then run on it, and it
+    #: writes outputs to any path it reaches (:meth:`write`)
+    distributed: bool = False
 
     @abstractmethod
     def execute(self, sql: str) -> None:
@@ -71,6 +74,11 @@ class Engine(ABC):
         with the engine's own reader; only engines with ``native_log_reader`` have one.
         Call ``netpersona.io.read_log``, which asks the engine."""
         raise NotImplementedError(f"{type(self).__name__} has no log reader of its own")
+
+    def write(self, name: str, path: str, fmt: str = "parquet", force: bool = False) -> None:
+        """Write table ``name`` to ``path`` as the engine writes files (only ``distributed``
+        engines: a directory of part files)."""
+        raise NotImplementedError(f"{type(self).__name__} writes no paths of its own")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

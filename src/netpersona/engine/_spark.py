@@ -118,6 +118,7 @@ class SparkEngine(Engine):
 
     dialect = "spark"
     native_log_reader = True
+    distributed = True
 
     def __init__(
         self,

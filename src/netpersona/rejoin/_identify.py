@@ -136,7 +136,7 @@ def identify(
 
 def _engine_hooks(library: Profiles, queries: Profiles, settings: RejoinSettings) -> StepHooks:
     """The profiles' engine's own steps 2 and 5 (Spark: distributed), else the local ones."""
-    if getattr(library.engine, "dialect", "duckdb") != "spark":
+    if not getattr(library.engine, "distributed", False):
         return StepHooks()
     from netpersona.rejoin._spark_steps import spark_step_hooks
 

@@ -382,11 +382,11 @@ class Library:
 def write_table(engine: Engine, table: pa.Table, out: str, force: bool, write_csv) -> str:
     """``table`` to ``out``: on an engine that writes paths itself a Parquet directory unless
     ``out`` ends in ``.csv``; otherwise ``write_csv(table, path, force)``."""
-    if getattr(engine, "native_log_reader", False) and not out.lower().endswith(".csv"):
+    if engine.distributed and not out.lower().endswith(".csv"):
         name = f"_rejoin_out_{uuid.uuid4().hex[:8]}"
         engine.register_arrow(name, table)
         try:
-            engine.write(name, out, "parquet", force=force)  # type: ignore[attr-defined]
+            engine.write(name, out, "parquet", force=force)
         finally:
             engine.execute(f"DROP VIEW IF EXISTS {name}")
         return out
