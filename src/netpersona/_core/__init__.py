@@ -10,6 +10,9 @@ from netpersona._core._exceptions import (
     NetpersonaError,
     OutputExistsError,
     TooManyBadRowsError,
+    WorkspaceBusyError,
+    WorkspaceError,
+    WorkspaceIncompleteError,
 )
 from netpersona._core._masking import mask_id
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
@@ -37,6 +40,9 @@ __all__ = [
     "SettingSpec",
     "Settings",
     "TooManyBadRowsError",
+    "WorkspaceBusyError",
+    "WorkspaceError",
+    "WorkspaceIncompleteError",
     "atomic_output",
     "check_writable",
     "mask_id",
