@@ -11,6 +11,8 @@ from netpersona._core import NetpersonaError
 from netpersona._version import __version__
 from netpersona.cli._apps import app
 
+__all__ = ["app", "main"]
+
 
 def _version(value: bool) -> None:
     if value:
@@ -40,8 +42,11 @@ def _load_commands() -> None:
         "_rejoin_eval",
         "_rejoin_learned",
         "_devices",
+        "_devices_features",
         "_customers",
         "_demo",
+        "_serve",
+        "_tokens",
     ):
         try:
             importlib.import_module(f"netpersona.cli.{name}")

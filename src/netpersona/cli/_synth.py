@@ -1,7 +1,9 @@
-"""``netpersona synth access-logs``: write a synthetic mobile-operator URL log."""
+"""``netpersona synth access-logs|device-reports|customers``: synthetic data of each kind,
+written by :mod:`netpersona.synth`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +11,10 @@ import typer
 
 from netpersona._core import ConfigError, RichProgress
 from netpersona.cli._apps import synth_app
+from netpersona.synth.devices import DeviceSynthSettings
+
+#: the synthetic device month's defaults, declared once in its settings
+_DEVICES = DeviceSynthSettings()
 
 
 def _range(text: str, name: str) -> tuple[int, int]:
@@ -104,4 +110,69 @@ def _write(out, users, days, start, seed, ranges, force, preset="paper"):
         requests_per_load=(
             _range(requests_per_load, "--requests-per-load") if requests_per_load else None
         ),
+    )
+
+
+@synth_app.command("device-reports")
+def device_reports(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="Folder to write reports.jsonl.gz, purchases.csv, labels.csv into.",
+        ),
+    ],
+    users: Annotated[int, typer.Option("--users", min=1, help="Device users.")] = 130,
+    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM.")] = "2024-05",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 0,
+    report_interval: Annotated[
+        float,
+        typer.Option(
+            "--report-interval", min=1, help="Minutes between periodic reports of a session."
+        ),
+    ] = _DEVICES.report_interval_min,
+    label_noise: Annotated[
+        float,
+        typer.Option(
+            "--label-noise", min=0, max=1, help="Share of users given another tier at random."
+        ),
+    ] = _DEVICES.label_noise,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing folder.")] = False,
+) -> None:
+    """A month of synthetic device reports, purchases and tier labels (paper B's shapes)."""
+    from rich.console import Console
+
+    from netpersona.synth.devices import write_device_reports
+
+    settings = replace(_DEVICES, report_interval_min=report_interval, label_noise=label_noise)
+    counts = write_device_reports(
+        out, users=users, month=month, seed=seed, settings=settings, force=force,
+        progress=RichProgress(console=Console(stderr=True), transient=True),
+    )  # fmt: skip
+    Console().print(
+        f"{counts['users']:,} users, {counts['reports']:,} reports, "
+        f"{counts['purchases']:,} purchases -> {out}/"
+    )
+
+
+@synth_app.command("customers")
+def customers(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of questionnaires.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Customers (paper: 548).")] = 548,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
+) -> None:
+    """Synthetic customer questionnaires with the paper's pre-class distribution.
+
+    Columns follow the shipped 14-indicator system; ``true_pre_class``, ``true_K`` and
+    ``true_tier`` are the generating truth.
+    """
+    from netpersona.synth.customers import write_customers
+
+    frame = write_customers(out, n, seed, force=force)
+    counts = frame["true_pre_class"].value_counts().sort_index()
+    RichProgress().log(
+        f"wrote {n:,} questionnaires to {out}; pre-classes "
+        + " / ".join(f"{c:,}" for c in counts.to_numpy())
     )

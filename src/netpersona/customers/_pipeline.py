@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from netpersona._core import ConfigError, Progress
-from netpersona.customers._model import NetworkSettings, build_network
+from netpersona.customers._model import NetworkSettings, paper_c_network
 from netpersona.customers._preclass import current_value, pre_class, pre_class_table
 from netpersona.customers._sample import (
     SAMPLE_SHARE,
@@ -119,7 +119,12 @@ class ScoredTable:
 
 
 def composite_value(scores: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
-    """The expert-weighted composite of all indicator scores, rescaled from [1, 5] to [0, 1]."""
+    """The expert-weighted composite of all indicator scores, rescaled from [1, 5] to [0, 1].
+
+    >>> scores = pd.DataFrame({'R': [5, 1], 'F': [5, 3]})
+    >>> composite_value(scores, {'R': 0.5, 'F': 0.5}).tolist()  # (score - 1) / 4, weighted
+    [1.0, 0.25]
+    """
     w = np.array([weights[c] for c in scores.columns])
     raw = scores.to_numpy(dtype=float) @ (w / w.sum())
     return (raw - 1.0) / (LIKERT_POINTS - 1.0)
@@ -217,7 +222,7 @@ def train_on(
     train_rows, test_rows = sample[train_pos], sample[test_pos]
     x = table.scored.scores.to_numpy(dtype=float)
     y = table.target
-    model = build_network(x.shape[1], settings.network, settings.seed)
+    model = paper_c_network(x.shape[1], settings.network, settings.seed)
     start = time.perf_counter()
     with progress.step(
         f"training the {x.shape[1]}-{settings.network.hidden_size(x.shape[1])}-1 network "
@@ -261,7 +266,11 @@ def summary_lines(summary: dict) -> list[str]:
 
 
 def tier_table(tiers: np.ndarray) -> list[tuple[str, int, float]]:
-    """(tier, customers, share) for A to D."""
+    """(tier, customers, share) for A to D.
+
+    >>> tier_table(np.array(['A', 'C', 'C', 'D']))
+    [('A', 1, 0.25), ('B', 0, 0.0), ('C', 2, 0.5), ('D', 1, 0.25)]
+    """
     shares = tier_shares(tiers)
     tiers = np.asarray(tiers)
     return [(t, int((tiers == t).sum()), shares[t]) for t in TIERS]

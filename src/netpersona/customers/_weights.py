@@ -73,7 +73,11 @@ class ExpertWeights:
 
 
 def equal_weights(names: list[str]) -> ExpertWeights:
-    """Every indicator weighs the same (the default when no weights file is given)."""
+    """Every indicator weighs the same (the default when no weights file is given).
+
+    >>> equal_weights(['R', 'F', 'M', 'loyalty']).weights
+    {'R': 0.25, 'F': 0.25, 'M': 0.25, 'loyalty': 0.25}
+    """
     return ExpertWeights({n: 1.0 / len(names) for n in names}, "equal", "equal")
 
 
@@ -159,6 +163,10 @@ def ahp_priorities(matrix: Any, *, who: str = "matrix") -> AhpResult:
 
     The matrix must be square, positive and reciprocal (a_ji = 1 / a_ij within 2%, as people
     write 1/3 as 0.33). Does not refuse an inconsistent matrix; see :func:`check_consistency`.
+
+    >>> result = ahp_priorities([[1, 3], [1 / 3, 1]])
+    >>> result.weights.round(3).tolist(), round(result.cr, 6)
+    ([0.75, 0.25], 0.0)
     """
     a = np.asarray(matrix, dtype=float)
     n = a.shape[0] if a.ndim == 2 else 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._core import ColumnNotFoundError, InputError, Progress
+from netpersona._core import ColumnNotFoundError, ConfigError, InputError, Progress
 from netpersona.devices._features import FEATURES_TABLE, monthly_features
 from netpersona.devices._fields import PurchaseFields, ReportFields
 from netpersona.devices._parse import sql_str
@@ -15,6 +15,9 @@ from netpersona.devices._purchases import PURCHASES_TABLE, PurchaseSummary, load
 from netpersona.devices._reports import SESSIONS_TABLE, ReadSummary, load_sessions
 from netpersona.engine import DuckDBEngine, Engine
 from netpersona.io import atomic_output, check_writable
+
+#: the schema a workspace's sessions table is read from on DuckDB
+_WORKSPACE = "ws"
 
 
 @dataclass
@@ -40,6 +43,9 @@ def extract_features(
     force: bool = False,
     engine: Engine | None = None,
     sessions_table: str | None = None,
+    workspace: str | Path | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
     progress: Progress = Progress(),
 ) -> FeatureResult:
     """Read device reports (and purchases) and compute ``avgontime, avguseflow, buycounts``.
@@ -50,14 +56,21 @@ def extract_features(
     reader, with its quarantine) and the features computed on Spark, written as a Parquet
     directory (``.parquet``) or the same CSV as DuckDB's. ``sessions_table``: a table of the
     engine holding the sessions already (``user_id, logon, logoff, up, down``: local times,
-    bytes), used instead of ``reports``.
+    bytes), used instead of ``reports``; without an ``engine`` it is a table of the DuckDB
+    ``workspace`` file, opened read-only. ``threads`` and ``memory_limit`` set up the DuckDB
+    engine opened when no ``engine`` is given.
     """
+    if (sessions_table is None) == (not reports):
+        raise ConfigError("give report files or a sessions table, one of them")
     if out is not None:
         _format(out)
         if not _is_url(out):  # Spark refuses an existing remote output itself
             check_writable(out, force)
     own = engine is None
-    engine = engine or DuckDBEngine()
+    if engine is None:
+        engine = _local_engine(sessions_table, workspace, threads, memory_limit)
+        if sessions_table is not None and "." not in sessions_table:
+            sessions_table = f"{_WORKSPACE}.{sessions_table}"
     local = engine if engine.dialect == "duckdb" else DuckDBEngine()
     try:
         if sessions_table is not None:
@@ -89,6 +102,25 @@ def extract_features(
             local.close()
         if own:
             engine.close()
+
+
+def _local_engine(
+    sessions_table: str | None,
+    workspace: str | Path | None,
+    threads: int | None,
+    memory_limit: str | None,
+) -> Engine:
+    """DuckDB on this machine, in memory; with ``sessions_table``, the workspace file holding
+    it attached read-only as ``ws``."""
+    if sessions_table is not None:
+        if workspace is None:
+            raise ConfigError("--table on DuckDB reads a table of a workspace: give --workspace")
+        if not Path(workspace).exists():
+            raise InputError("no such workspace", path=workspace, hint="check the path")
+    engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
+    if sessions_table is not None:
+        engine.execute(f"ATTACH '{sql_str(str(workspace))}' AS {_WORKSPACE} (READ_ONLY)")
+    return engine
 
 
 def _is_url(path: str | Path) -> bool:
@@ -165,7 +197,7 @@ def write_features(
             return write_features(local, out, force)
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     with atomic_output(out, force=force) as tmp:
-        engine.con.execute(
+        engine.execute(
             f"COPY (SELECT * FROM {FEATURES_TABLE} ORDER BY user) TO '{sql_str(str(tmp))}' "
             f"({options})"
         )

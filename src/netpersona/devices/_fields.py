@@ -24,6 +24,10 @@ class ReportFields:
     A JSON field path uses dots for nesting (``data.username``). Times are ISO-8601 strings
     (with or without an offset) or epoch numbers; flows are numbers in ``flow_unit`` or strings
     carrying their own unit (``240B``, ``1.5 MB``).
+
+    >>> fields = ReportFields(user='data.msisdn', flow_unit='KB')  # nested JSON field
+    >>> fields.validate().user, fields.logon, fields.flow_unit
+    ('data.msisdn', 'logontime', 'KB')
     """
 
     user: str = "username"

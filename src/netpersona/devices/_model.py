@@ -30,7 +30,14 @@ _FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """Every parameter of paper B's network and experiment; the defaults are the paper's."""
+    """Every parameter of paper B's network and experiment; the defaults are the paper's.
+
+    >>> settings = NetworkSettings()  # the paper's
+    >>> settings.hidden, settings.lr, settings.goal, settings.epochs, settings.test_fraction
+    ((8,), 0.9, 0.001, 10000, 0.2)
+    >>> settings.classifier().lr
+    0.9
+    """
 
     hidden: tuple[int, ...] = (8,)
     transfer: tuple[str, ...] = ("logsig", "logsig")
@@ -68,6 +75,22 @@ class NetworkSettings:
             input_range=tuple(self.input_range),
             random_state=self.seed,
         )
+
+
+def paper_b_network(settings: NetworkSettings | None = None):
+    """Paper B's tier network as a configured, unfitted :class:`~netpersona.nn.BPClassifier`.
+
+    3 inputs, 8 ``logsig`` hidden neurons, 3 ``logsig`` outputs, trained per sample (online)
+    with learning rate 0.9 from U[-1, 1] weights until half the summed squared error is at most
+    0.001 or 10,000 epochs (section 3.3-4). ``settings`` changes any of it (default: the paper's).
+
+    >>> net = paper_b_network()
+    >>> net.hidden, net.transfer, net.algorithm, net.lr, net.goal, net.epochs
+    ((8,), ('logsig', 'logsig'), 'online', 0.9, 0.001, 10000)
+    >>> paper_b_network(NetworkSettings(hidden=(5,), seed=3)).hidden
+    (5,)
+    """
+    return (settings or NetworkSettings()).classifier()
 
 
 @dataclass
@@ -250,7 +273,20 @@ def train_tiers(
     feature_names: tuple[str, ...] = FEATURE_NAMES,
     progress: Progress = Progress(),
 ) -> TrainResult:
-    """Train the tier network on the labelled users and test it on the held-out share."""
+    """Train the tier network on the labelled users and test it on the held-out share.
+
+    >>> import pyarrow as pa
+    >>> rng = np.random.default_rng(0)
+    >>> ontime = rng.uniform(0.5, 5.0, 60)
+    >>> tiers = np.where(ontime > 3.5, 'vip', np.where(ontime > 2.0, 'growth', 'ordinary'))
+    >>> users = [f'u{i}' for i in range(60)]
+    >>> features = pa.table({'user': users, 'avgontime': ontime,
+    ...                      'avguseflow': 100 * ontime, 'buycounts': np.ones(60)})
+    >>> labels = pa.table({'user': users, 'tier': tiers.tolist()})
+    >>> result = train_tiers(features, labels, NetworkSettings(epochs=2000))
+    >>> (result.n_train, result.n_test), result.model.tiers, result.test_accuracy >= 0.75
+    ((48, 12), ('vip', 'growth', 'ordinary'), True)
+    """
     from sklearn.model_selection import train_test_split
 
     label_of = dict(
@@ -280,7 +316,7 @@ def train_tiers(
         train_idx, test_idx = np.arange(len(y)), np.arange(0)
     # the paper presents samples in a fixed order; keep the data's order within the split
     train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
-    clf = settings.classifier()
+    clf = paper_b_network(settings)
     start = time.perf_counter()
     clf.fit(X[train_idx], y[train_idx], progress=progress)
     seconds = time.perf_counter() - start

@@ -17,10 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from netpersona._core import ColumnNotFoundError, InputError, Progress
 from netpersona.devices._fields import ReportFields
-from netpersona.devices._parse import bytes_sql, seconds_sql, set_timezone, sql_str, time_sql
+from netpersona.devices._parse import (
+    bytes_sql,
+    column_names,
+    first_row,
+    seconds_sql,
+    set_timezone,
+    sql_str,
+    time_sql,
+)
 from netpersona.devices._quarantine import check_bad_fraction, write_quarantine
 
 #: the table of sessions :func:`load_sessions` creates
@@ -52,13 +61,19 @@ class ReadSummary:
 
 
 def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
-    """Files named by ``paths`` (globs allowed), in the order given; error when none exist."""
+    """Files named by ``paths`` (globs allowed), in the order given; error when none exist.
+
+    A folder stands for the report files directly in it (``*.jsonl[.gz]``, ``*.csv[.gz]``
+    ..., by name; hidden files skipped), as ``netpersona serve`` writes them: one per day."""
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     found: list[Path] = []
     for item in items:
         matches = sorted(glob.glob(str(item))) if glob.has_magic(str(item)) else [str(item)]
         for match in matches:
             path = Path(match)
+            if path.is_dir():
+                found += _folder_reports(path)
+                continue
             if not path.is_file():
                 raise InputError(
                     "no such file", path=path, hint="check the path given to --reports"
@@ -67,6 +82,18 @@ def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
     if not found:
         raise InputError(f"no report files match {items}", hint="check the --reports pattern")
     return found
+
+
+def _folder_reports(folder: Path) -> list[Path]:
+    """The report files directly in ``folder``, sorted by name."""
+    suffixes = _JSON_SUFFIXES + _CSV_SUFFIXES
+    return [
+        p
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.name.lower().removesuffix(".gz").endswith(suffixes)
+    ]
 
 
 def _kind(path: Path) -> str:
@@ -89,22 +116,28 @@ def _json_path(field_path: str) -> str:
 
 def _json_fields(path: Path, fields: ReportFields) -> str:
     """SELECT line, raw, ok, and the text of each mapped field, from a JSON Lines file."""
+    lines = _LINES.format(path=sql_str(str(path)))
+    return json_line_fields(f"SELECT row_number() OVER () AS line, raw FROM {lines}", fields)
+
+
+def json_line_fields(lines_sql: str, fields: ReportFields) -> str:
+    """SELECT line, raw, ok, and the text of each mapped field, from ``lines_sql``'s
+    ``(line, raw)`` rows of JSON text."""
     names = _field_names(fields)
     paths = ", ".join(f"'{_json_path(p)}'" for p in names.values())
     picks = ", ".join(f"f[{i + 1}] AS {key}_t" for i, key in enumerate(names))
-    lines = _LINES.format(path=sql_str(str(path)))
     return (
         f"SELECT line, raw, f IS NOT NULL AS ok, {picks} FROM ("
         f"SELECT line, raw, try(json_extract_string(raw, [{paths}])) AS f FROM ("
-        f"SELECT row_number() OVER () AS line, raw FROM {lines}) "
+        f"{lines_sql}) "
         f"WHERE raw IS NOT NULL AND trim(raw) <> '')"
     )
 
 
-def _csv_fields(con, path: Path, fields: ReportFields) -> str:
+def _csv_fields(engine, path: Path, fields: ReportFields) -> str:
     """SELECT line, raw, ok, and the text of each mapped field, from a CSV session export."""
     source = f"read_csv('{sql_str(str(path))}', all_varchar=true, header=true)"
-    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    columns = column_names(engine, f"SELECT * FROM {source}")
     names = _field_names(fields)
     for key, column in names.items():
         if column not in columns and key != "report_time":
@@ -230,28 +263,30 @@ def load_sessions(
     """
     fields = fields.validate()
     files = expand_paths(paths)
-    con = engine.con
-    set_timezone(con, fields.timezone)
-    con.execute("SET enable_progress_bar = false")
+    set_timezone(engine, fields.timezone)
+    engine.execute("SET enable_progress_bar = false")
     # line numbers come from row_number() OVER (), which follows file order only when DuckDB
     # preserves insertion order
-    con.execute("SET preserve_insertion_order = true")
-    con.execute(f"DROP TABLE IF EXISTS {_REPORTS}")
-    con.execute(f"CREATE OR REPLACE TABLE {_FILES} (file_index SMALLINT, source VARCHAR)")
-    con.executemany(
-        f"INSERT INTO {_FILES} VALUES (?, ?)", [[i, str(p)] for i, p in enumerate(files)]
-    )
+    engine.execute("SET preserve_insertion_order = true")
+    engine.execute(f"DROP TABLE IF EXISTS {_REPORTS}")
+    engine.register_arrow(
+        "_report_file_list",
+        pa.table({"file_index": pa.array(range(len(files)), pa.int16()),
+                  "source": pa.array([str(p) for p in files], pa.string())}),
+    )  # fmt: skip
+    engine.create_table(_FILES, "SELECT file_index, source FROM _report_file_list")
     summary = ReadSummary(files=[str(p) for p in files])
     for index, path in enumerate(progress.track(files, "reading device reports")):
-        fields_sql = (
-            _json_fields(path, fields) if _kind(path) == "json" else _csv_fields(con, path, fields)
-        )
+        if _kind(path) == "json":
+            fields_sql = _json_fields(path, fields)
+        else:
+            fields_sql = _csv_fields(engine, path, fields)
         select = _parsed(fields_sql, fields, index)
         try:
             if index == 0:
-                con.execute(f"CREATE TABLE {_REPORTS} AS {select}")
+                engine.execute(f"CREATE TABLE {_REPORTS} AS {select}")
             else:
-                con.execute(f"INSERT INTO {_REPORTS} {select}")
+                engine.execute(f"INSERT INTO {_REPORTS} {select}")
         except (
             duckdb.IOException,
             duckdb.InvalidInputException,
@@ -261,7 +296,7 @@ def load_sessions(
                 path=path,
                 hint="reports must be JSON Lines (one JSON object per line), plain or gzip",
             ) from exc
-    total, bad = con.execute(f"SELECT count(*), count(reason) FROM {_REPORTS}").fetchall()[0]
+    total, bad = first_row(engine, f"SELECT count(*), count(reason) FROM {_REPORTS}")
     summary.reports, summary.rejected = total, bad
     if total == 0:
         raise InputError(
@@ -270,17 +305,18 @@ def load_sessions(
     if bad:
         if quarantine is not None:
             summary.quarantine = write_quarantine(
-                con,
+                engine,
                 f"SELECT f.source AS source_file, line, reason, raw FROM {_REPORTS} "
                 f"JOIN {_FILES} f USING (file_index) WHERE reason IS NOT NULL "
                 "ORDER BY file_index, line",
                 quarantine,
                 force=force,
             )
-        first = con.execute(
+        first = first_row(
+            engine,
             f"SELECT f.source, line, reason FROM {_REPORTS} JOIN {_FILES} f USING (file_index) "
-            "WHERE reason IS NOT NULL ORDER BY file_index, line LIMIT 1"
-        ).fetchall()[0]
+            "WHERE reason IS NOT NULL ORDER BY file_index, line LIMIT 1",
+        )
         check_bad_fraction(
             what="reports",
             total=total,
@@ -290,7 +326,7 @@ def load_sessions(
             quarantine=summary.quarantine,
         )
     with progress.step("keeping the latest report of each session"):
-        con.execute(
+        engine.execute(
             f"""CREATE OR REPLACE TABLE {SESSIONS_TABLE} AS
             SELECT user_id, logon, logoff, up, down, file_index, line FROM (
                 SELECT *, row_number() OVER (
@@ -300,10 +336,10 @@ def load_sessions(
                 FROM {_REPORTS} WHERE reason IS NULL
             ) WHERE nth = 1"""
         )
-        con.execute(f"DROP TABLE {_REPORTS}")
-    summary.sessions, summary.users = con.execute(
-        f"SELECT count(*), count(DISTINCT user_id) FROM {SESSIONS_TABLE}"
-    ).fetchall()[0]
+        engine.execute(f"DROP TABLE {_REPORTS}")
+    summary.sessions, summary.users = first_row(
+        engine, f"SELECT count(*), count(DISTINCT user_id) FROM {SESSIONS_TABLE}"
+    )
     summary.duplicates = total - bad - summary.sessions
     summary.near_duplicate_users = near_duplicate_users(engine)
     return summary
@@ -319,7 +355,7 @@ def near_duplicate_users(
     ``(user_a, user_b, share)`` with ``share`` = identical sessions / sessions of the user with
     fewer, for pairs at or above ``min_share`` sharing at least ``min_sessions`` sessions.
     """
-    rows = engine.con.execute(
+    rows = engine.fetch_arrow(
         f"""WITH counts AS (SELECT user_id, count(*) AS n FROM {SESSIONS_TABLE} GROUP BY user_id),
         prints AS (
             SELECT user_id, hash(logon, logoff, up, down) AS print FROM {SESSIONS_TABLE}
@@ -336,8 +372,8 @@ def near_duplicate_users(
         JOIN counts ca ON ca.user_id = a JOIN counts cb ON cb.user_id = b
         WHERE same / least(ca.n, cb.n) >= {float(min_share)} AND same >= {int(min_sessions)}
         ORDER BY share DESC, a, b"""
-    ).fetchall()
-    return [(a, b, float(share)) for a, b, share in rows]
+    ).to_pylist()
+    return [(row["a"], row["b"], float(row["share"])) for row in rows]
 
 
 def read_sessions(
@@ -355,7 +391,7 @@ def read_sessions(
 
     with DuckDBEngine() as engine:
         load_sessions(engine, paths, fields, quarantine=quarantine, force=force)
-        return engine.con.sql(
+        return engine.fetch_arrow(
             f"SELECT s.* EXCLUDE (file_index), f.source FROM {SESSIONS_TABLE} s "
             f"JOIN {_FILES} f USING (file_index) ORDER BY user_id, logon"
-        ).to_arrow_table()
+        )

@@ -28,5 +28,11 @@ def pseudonymize(user_id: str, key: bytes) -> str:
     """HMAC-SHA256 of ``user_id`` under ``key``, as 64 lowercase hex characters.
 
     Stable for one key, unrelated across keys, and not reversible without the key.
+
+    >>> alias = pseudonymize('17712343461', b'a secret key of the operator')
+    >>> len(alias), alias == pseudonymize('17712343461', b'a secret key of the operator')
+    (64, True)
+    >>> alias == pseudonymize('17712343461', b'another key')
+    False
     """
     return hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()

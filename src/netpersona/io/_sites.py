@@ -83,6 +83,13 @@ def registrable_domain(host: str) -> str | None:
 
     A host with no known public suffix (``localhost``, an intranet name, a hashed token) is its
     own site; a host that is itself a public suffix (``co.uk``) too.
+
+    >>> registrable_domain('img3.news.example.co.uk')
+    'example.co.uk'
+    >>> registrable_domain('user@10.0.0.7:8080')
+    '10.0.0.7'
+    >>> registrable_domain('not a host') is None
+    True
     """
     name = normalise_host(host_of(host))
     if name is None:
@@ -96,7 +103,13 @@ def registrable_domain(host: str) -> str | None:
 
 
 def site_of_url(url: str) -> str | None:
-    """The site of a URL or bare host (see the module docstring); None if it has no valid host."""
+    """The site of a URL or bare host (see the module docstring); None if it has no valid host.
+
+    >>> site_of_url('https://m.weibo.cn/status/123?from=app')
+    'weibo.cn'
+    >>> site_of_url('http://api.map.baidu.com:80/geocoder')
+    'baidu.com'
+    """
     return registrable_domain(authority_of(url))
 
 

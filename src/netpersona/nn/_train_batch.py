@@ -39,7 +39,16 @@ def traingdm(net: Network, X: np.ndarray, T: np.ndarray, **settings) -> TrainRes
 
 
 def traingdx(net: Network, X: np.ndarray, T: np.ndarray, **settings) -> TrainResult:
-    """Momentum and adaptive learning rate with step rejection (MATLAB ``traingdx``)."""
+    """Momentum and adaptive learning rate with step rejection (MATLAB ``traingdx``).
+
+    >>> from netpersona.nn import init_nguyen_widrow
+    >>> X = np.linspace(0.0, 1.0, 21)[:, None]
+    >>> T = 0.2 + 0.6 * X  # a straight line inside logsig's range
+    >>> net = init_nguyen_widrow((1, 3, 1), ('tansig', 'logsig'), np.random.default_rng(0))
+    >>> result = traingdx(net, X, T, goal=1e-4, epochs=5000, performance_kind='mse')
+    >>> result.converged, result.stop_reason
+    (True, 'goal')
+    """
     return train_batch(net, X, T, algorithm="traingdx", **settings)
 
 

@@ -71,7 +71,11 @@ class TrainResult:
 
 
 def numba_enabled() -> bool:
-    """Whether the compiled loop is used (numba importable and ``NETPERSONA_NO_NUMBA`` unset)."""
+    """Whether the compiled loop is used (numba importable and ``NETPERSONA_NO_NUMBA`` unset).
+
+    >>> isinstance(numba_enabled(), bool)
+    True
+    """
     return HAVE_NUMBA and not _numba_refused()
 
 
@@ -96,6 +100,16 @@ def train_online(
 
     ``engine`` is ``"auto"`` (numba when available), ``"numba"`` or ``"numpy"``. ``progress``
     is told about each chunk of :data:`CHUNK_EPOCHS` epochs.
+
+    >>> from netpersona.nn import init_uniform
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> T = np.array([[0.0], [1.0], [1.0], [1.0]])  # OR
+    >>> net = init_uniform((2, 3, 1), ('logsig', 'logsig'), np.random.default_rng(1))
+    >>> result = train_online(net, X, T, lr=0.9, goal=0.01, epochs=20000)
+    >>> result.converged, bool(net.performance(X, T, 'sse') <= 0.01)
+    (True, True)
+    >>> (net.predict(X) > 0.5).ravel().tolist()
+    [False, True, True, True]
     """
     if engine == "auto":
         engine = "numba" if numba_enabled() else "numpy"

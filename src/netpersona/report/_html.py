@@ -28,7 +28,14 @@ footer{margin-top:3em;color:#777;font-size:.85em}
 
 @dataclass
 class HtmlReport:
-    """Build a report section by section, then :meth:`write` it."""
+    """Build a report section by section, then :meth:`write` it.
+
+    >>> page = HtmlReport('Tiers').heading('Shares')
+    >>> page = page.table(['tier', 'users'], [['vip', 16], ['growth', 34]])
+    >>> html = page.render()
+    >>> '<h2>Shares</h2>' in html, '<td>vip</td>' in html, 'http' in html
+    (True, True, False)
+    """
 
     title: str
     _parts: list[str] = field(default_factory=list)

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from netpersona._core import Progress
-from netpersona.customers._pipeline import CustomerSettings, run_customers
-from netpersona.customers._report import write_report
-from netpersona.customers._saved import save_run
-from netpersona.io import atomic_output
+from netpersona._core import Progress, atomic_output
+from netpersona.customers import CustomerSettings, run_customers, save_run, write_report
+from netpersona.synth.customers import synth_customers
 
 
-def run_demo(
+def run_customers_demo(
     out_dir: str | Path,
     n: int = 548,
     seed: int = 0,
@@ -32,8 +30,6 @@ def run_demo(
     headline figures: customers, pre-class counts, epochs, train/test MSE, tier shares and the
     tier accuracy against the generating truth.
     """
-    from netpersona.synth.customers import synth_customers
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with progress.step(f"synthesising {n} customer questionnaires"):
