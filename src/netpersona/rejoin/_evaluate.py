@@ -120,6 +120,15 @@ def score_matches(matches: pa.Table, truth: pa.Table) -> dict:
     query is right when answered ``new``; ``rank1_present`` asks only whether the true user is
     the rank-1 candidate, whatever the verdict. An accuracy with nothing to count is ``None``;
     ``balanced_accuracy`` is the mean of the absent and present accuracies that exist.
+
+    >>> import pyarrow as pa
+    >>> matches = pa.table({"query_user": ["q1", "q2"], "decision": ["match", "match"],
+    ...                     "rank": [1, 1], "library_user": ["u1", "u9"], "answer": [1, 1]})
+    >>> truth = pa.table({"query_user": ["q1", "q2"], "true_user": ["u1", "u2"],
+    ...                   "in_library": [True, False]})
+    >>> m = score_matches(matches, truth)
+    >>> m["acc_present"], m["acc_absent"], m["acc_overall"]
+    (1.0, 0.0, 0.5)
     """
     per_query = _per_query(matches)
     truth_rows = truth.select(["query_user", "true_user", "in_library"]).to_pylist()
@@ -200,7 +209,14 @@ def candidate_recall(candidates: pa.Table, truth: pa.Table) -> tuple[float, floa
 
 @dataclass
 class Evaluation:
-    """One run of the protocol: the metrics (the JSON keys), the split, and what was scored."""
+    """One run of the protocol: the metrics (the JSON keys), the split, and what was scored.
+
+    >>> from netpersona.rejoin import evaluate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> doc = evaluate(example_engine(), "log", query_days=3, library_fraction=0.5).to_json()
+    >>> doc["method"], doc["protocol"]["query_days"], doc["settings"]["jaccard_min"]
+    ('paper', 3, 0.6)
+    """
 
     metrics: dict
     split: Split
@@ -312,6 +328,12 @@ def evaluate(
     active in the query period is a query under a fresh id. ``top_k`` candidates are kept per
     query so that ``rank1_present`` is defined for "new" verdicts too. The split's tables
     (``<prefix>_*``) are dropped afterwards unless ``keep_tables``.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> evaluation = evaluate(example_engine(), "log", query_days=3, library_fraction=0.5)
+    >>> m = evaluation.metrics
+    >>> m["n_library"], m["n_queries"], m["n_absent"], m["acc_overall"]
+    (3, 6, 3, 1.0)
     """
     matcher = get_method(method)
     with progress.step(f"Cutting the log: last {query_days} day(s) are the queries"):
@@ -358,7 +380,13 @@ def sweep_days(
 ) -> list[dict]:
     """Accuracy vs t: :func:`evaluate` once per query-period length in ``days`` (the paper
     swept t and chose 5, where accuracy stops rising). ``known`` evaluations are reused for
-    their t; ``options`` are :func:`evaluate`'s."""
+    their t; ``options`` are :func:`evaluate`'s.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> rows = sweep_days(example_engine(), "log", [2, 3], library_fraction=0.5)
+    >>> [(r["query_days"], r["acc_overall"]) for r in rows]
+    [(2, 1.0), (3, 1.0)]
+    """
     reuse = {ev.split.query_days: ev for ev in known}
     base = options.pop("prefix", "eval")
     rows = []
@@ -372,7 +400,11 @@ def sweep_days(
 
 
 def parse_days(text: str) -> list[int]:
-    """Parse a sweep of query-period lengths: ``1-10``, ``3,5,7`` or ``5``."""
+    """Parse a sweep of query-period lengths: ``1-10``, ``3,5,7`` or ``5``.
+
+    >>> parse_days("1-3"), parse_days("3,5,7")
+    ([1, 2, 3], [3, 5, 7])
+    """
     days: list[int] = []
     try:
         for part in text.split(","):
