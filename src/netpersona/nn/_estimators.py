@@ -1,13 +1,15 @@
 """``BPClassifier`` and ``BPRegressor``: back-propagation networks as scikit-learn estimators.
 
 Inputs are min-max scaled (``input_range``, fitted on the training data and stored with the
-model). The classifier codes labels one-hot, as paper B does ((1,0,0) vip, ...); the regressor
-scales its targets into the output function's range (a ``logsig`` output learns targets in
-[0, 1], never [-1, 1]) and maps predictions back to the original units.
+model). The classifier codes labels one-hot in the order of ``classes_`` (the sorted labels:
+(1,0,0) for the first, ...); the regressor scales its targets into the output function's range
+(a ``logsig`` output learns targets in [0, 1], never [-1, 1]) and maps predictions back to the
+original units.
 
 ``lr``, ``goal``, ``epochs`` and ``performance`` left at ``None`` take the algorithm's own
-defaults: paper B's for ``online`` (0.9, 0.001, 10000, ``sse``) and MATLAB's for the batch
-algorithms (0.01, 0, 1000, ``mse``).
+defaults: per-sample gradient descent's for ``online`` (0.9, 0.001, 10000, ``sse``) and
+MATLAB's for the batch algorithms (0.01, 0, 1000, ``mse``). The networks of the papers are
+configured in their domains (``devices.paper_b_network()``, ``customers.paper_c_network()``).
 """
 
 from __future__ import annotations
