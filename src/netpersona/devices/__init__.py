@@ -18,14 +18,13 @@ from netpersona.devices._fields import (
 from netpersona.devices._jobs import Prediction, predict_file, report_file, train_model
 from netpersona.devices._model import (
     PAPER_TIERS,
-    NetworkSettings,
     TierModel,
     TrainResult,
-    paper_b_network,
     predict_tiers,
     read_labels,
     train_tiers,
 )
+from netpersona.devices._network import NetworkSettings, paper_b_network
 from netpersona.devices._purchases import PurchaseSummary
 from netpersona.devices._quarantine import default_quarantine_path
 from netpersona.devices._report import build_report

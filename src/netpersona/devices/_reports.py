@@ -47,7 +47,12 @@ _LINES = (
 
 @dataclass
 class ReadSummary:
-    """What reading the reports found: counts for the person running it."""
+    """What reading the reports found: counts for the person running it.
+
+    >>> summary = ReadSummary(files=['may.jsonl'], reports=10, rejected=1, sessions=6)
+    >>> summary.reports - summary.rejected - summary.sessions  # repeated reports of a session
+    3
+    """
 
     files: list[str]
     reports: int = 0
@@ -330,6 +335,17 @@ def near_duplicate_users(
     five or more users is ignored as coincidence). Returns
     ``(user_a, user_b, share)`` with ``share`` = identical sessions / sessions of the user with
     fewer, for pairs at or above ``min_share`` sharing at least ``min_sessions`` sessions.
+
+    >>> from netpersona.engine import DuckDBEngine
+    >>> sessions = (
+    ...     "SELECT u AS user_id, TIMESTAMP '2024-05-01' + INTERVAL (d) DAY AS logon, "
+    ...     "TIMESTAMP '2024-05-01 02:00' + INTERVAL (d) DAY AS logoff, 1.0 AS up, 2.0 AS down "
+    ...     "FROM (VALUES ('a'), ('b')) t(u), range(6) r(d)"  # a and b: the same 6 sessions
+    ... )
+    >>> with DuckDBEngine() as engine:
+    ...     engine.create_table("device_sessions", sessions)
+    ...     print(near_duplicate_users(engine))
+    [('a', 'b', 1.0)]
     """
     rows = engine.fetch_arrow(
         f"""WITH counts AS (SELECT user_id, count(*) AS n FROM {SESSIONS_TABLE} GROUP BY user_id),
@@ -362,6 +378,17 @@ def read_sessions(
     """The sessions of report / export files as an Arrow table (one row per session).
 
     Columns: ``user_id, logon, logoff, up, down, source, line`` (local times, bytes).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> folder = Path(tempfile.mkdtemp()) / 'may'
+    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
+    >>> sessions = read_sessions(folder / 'reports.jsonl.gz')
+    >>> sessions.column_names
+    ['user_id', 'logon', 'logoff', 'up', 'down', 'line', 'source']
+    >>> len(set(sessions.column('user_id').to_pylist())) <= 40
+    True
     """
     from netpersona.engine import DuckDBEngine
 
