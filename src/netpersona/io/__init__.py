@@ -16,10 +16,11 @@ from netpersona.io._summary import (
     table_rows,
 )
 
-__all__ = [
-    "QUARANTINE_COLUMNS",
+# plain sorted order (tests/io checks it); ruff would put constants first
+__all__ = [  # noqa: RUF022
     "LogMapping",
     "LogSummary",
+    "QUARANTINE_COLUMNS",
     "ReadSummary",
     "RejectedRow",
     "atomic_output",
