@@ -98,6 +98,13 @@ def score_customers(
     ``fitted`` reuses scoring rules learned earlier (a trained model's); without it quantile cut
     points and median scores are learned from ``table``. ``path`` names the file in errors.
     Indicators whose columns are absent are dropped or refused per their ``on_missing``.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> from netpersona.customers import load_system
+    >>> scored = score_customers(data, load_system())
+    >>> scored.scores.shape, int(scored.scores.min().min()), int(scored.scores.max().max())
+    ((300, 14), 1, 5)
     """
     available = [str(c) for c in table.columns]
     dropped: dict[str, str] = {}
