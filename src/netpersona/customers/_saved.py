@@ -18,7 +18,8 @@ from netpersona._core import ModelFormatError, Progress
 from netpersona.customers._model import NetworkSettings
 from netpersona.customers._pipeline import CustomerRun
 from netpersona.customers._preclass import current_value, pre_class
-from netpersona.customers._scoring import FittedScoring, score_customers
+from netpersona.customers._scoring import score_customers
+from netpersona.customers._scoring_rules import FittedScoring
 from netpersona.customers._source import read_customers
 from netpersona.customers._system import IndicatorSystem
 from netpersona.customers._tiers import TierThresholds, assign_tiers

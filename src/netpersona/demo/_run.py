@@ -46,6 +46,12 @@ def run_demo(
     Returns the headline figures of every part: ``logs`` (the log summary), ``rejoin`` (the
     evaluation's accuracies and sizes), ``devices``, ``customers`` and the total ``seconds``;
     the same figures are written to ``summary.json``.
+
+    >>> import tempfile
+    >>> results = run_demo(Path(tempfile.mkdtemp()) / 'demo', users=60, days=10, seed=3)
+    >>> logs, devices, customers = results['logs'], results['devices'], results['customers']
+    >>> logs['users'], devices['train_users'], customers['customers']
+    (60, 104, 548)
     """
     out = Path(out_dir)
     check_writable(out, force)

@@ -58,7 +58,15 @@ def train_model(
 
 @dataclass(frozen=True)
 class Prediction:
-    """Tiers of every user of a features file, as written by :func:`predict_file`."""
+    """Tiers of every user of a features file, as written by :func:`predict_file`.
+
+    >>> import pyarrow as pa
+    >>> table = pa.table({'user': ['a', 'b'], 'tier': ['vip', 'ordinary'],
+    ...                   'out_of_range': ['', 'avguseflow above 496.3']})
+    >>> prediction = Prediction(table, ('vip', 'growth', 'ordinary'), Path('tiers.csv'))
+    >>> prediction.counts(), prediction.out_of_range()
+    ({'vip': 1, 'growth': 0, 'ordinary': 1}, 1)
+    """
 
     #: ``user, tier, p_<tier>..., out_of_range``
     table: pa.Table

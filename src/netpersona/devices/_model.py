@@ -212,7 +212,19 @@ def tier_order(names) -> tuple[str, ...]:
 
 @dataclass
 class TrainResult:
-    """A trained model and how it did on the held-out users."""
+    """A trained model and how it did on the held-out users.
+
+    >>> import pyarrow as pa
+    >>> users = [f'u{i}' for i in range(20)]
+    >>> ontime = np.linspace(0.5, 5.0, 20)
+    >>> features = pa.table({'user': users, 'avgontime': ontime, 'avguseflow': ontime,
+    ...                      'buycounts': ontime})
+    >>> labels = pa.table({'user': users,
+    ...                    'tier': ['vip' if h > 2.7 else 'ordinary' for h in ontime]})
+    >>> result = train_tiers(features, labels, NetworkSettings(epochs=500))
+    >>> result.n_train + result.n_test, sum(map(sum, result.confusion)) == result.n_test
+    (20, True)
+    """
 
     model: TierModel
     test_accuracy: float
