@@ -14,7 +14,7 @@ def test_public_names_are_listed_present_and_documented():
         "ReportFields", "TierModel", "TrainResult", "build_report", "default_quarantine_path",
         "extract_features", "month_bounds", "near_duplicate_users", "paper_b_network",
         "predict_file", "predict_tiers", "read_features", "read_labels", "read_sessions",
-        "report_file", "train_model", "train_tiers",
+        "report_file", "report_problems", "train_model", "train_tiers",
     }  # fmt: skip
     for name in devices.__all__:
         item = getattr(devices, name)

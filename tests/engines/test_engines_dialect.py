@@ -138,7 +138,7 @@ def test_importing_the_engine_package_does_not_import_pyspark():
 
 def test_spark_submit_entry_point_runs_the_cli_on_spark(monkeypatch):
     import netpersona.cli
-    from netpersona.engine._spark import submit_main
+    from netpersona.cli._spark_submit import submit_main
 
     seen = []
     monkeypatch.setattr(netpersona.cli, "main", lambda: seen.append(list(sys.argv)))

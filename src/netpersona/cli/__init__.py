@@ -45,6 +45,8 @@ def _load_commands() -> None:
         "_devices_features",
         "_customers",
         "_demo",
+        "_serve",
+        "_tokens",
     ):
         try:
             importlib.import_module(f"netpersona.cli.{name}")

@@ -29,9 +29,14 @@ customers_app = typer.Typer(
     help="Customer-value tiers: indicator scores -> pre-classes -> network -> A/B/C/D.",
     no_args_is_help=True,
 )
+tokens_app = typer.Typer(
+    help="Access tokens of `netpersona serve`: create (shown once), list, revoke.",
+    no_args_is_help=True,
+)
 
 app.add_typer(logs_app, name="logs")
 app.add_typer(synth_app, name="synth")
 app.add_typer(rejoin_app, name="rejoin")
 app.add_typer(devices_app, name="devices")
 app.add_typer(customers_app, name="customers")
+app.add_typer(tokens_app, name="tokens")

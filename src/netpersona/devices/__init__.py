@@ -28,7 +28,9 @@ from netpersona.devices._network import NetworkSettings, paper_b_network
 from netpersona.devices._purchases import PurchaseSummary
 from netpersona.devices._quarantine import default_quarantine_path
 from netpersona.devices._report import build_report
-from netpersona.devices._reports import ReadSummary, near_duplicate_users, read_sessions
+from netpersona.devices._reports import ReadSummary
+from netpersona.devices._sessions import near_duplicate_users, read_sessions
+from netpersona.devices._validate import report_problems
 from netpersona.io import month_bounds
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "read_labels",
     "read_sessions",
     "report_file",
+    "report_problems",
     "train_model",
     "train_tiers",
 ]

@@ -66,13 +66,19 @@ class ReadSummary:
 
 
 def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
-    """Files named by ``paths`` (globs allowed), in the order given; error when none exist."""
+    """Files named by ``paths`` (globs allowed), in the order given; error when none exist.
+
+    A folder stands for the report files directly in it (``*.jsonl[.gz]``, ``*.csv[.gz]``
+    ..., by name; hidden files skipped), as ``netpersona serve`` writes them: one per day."""
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     found: list[Path] = []
     for item in items:
         matches = sorted(glob.glob(str(item))) if glob.has_magic(str(item)) else [str(item)]
         for match in matches:
             path = Path(match)
+            if path.is_dir():
+                found += _folder_reports(path)
+                continue
             if not path.is_file():
                 raise InputError(
                     "no such file", path=path, hint="check the path given to --reports"
@@ -81,6 +87,18 @@ def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
     if not found:
         raise InputError(f"no report files match {items}", hint="check the --reports pattern")
     return found
+
+
+def _folder_reports(folder: Path) -> list[Path]:
+    """The report files directly in ``folder``, sorted by name."""
+    suffixes = _JSON_SUFFIXES + _CSV_SUFFIXES
+    return [
+        p
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.name.lower().removesuffix(".gz").endswith(suffixes)
+    ]
 
 
 def _kind(path: Path) -> str:
@@ -103,14 +121,20 @@ def _json_path(field_path: str) -> str:
 
 def _json_fields(path: Path, fields: ReportFields) -> str:
     """SELECT line, raw, ok, and the text of each mapped field, from a JSON Lines file."""
+    lines = _LINES.format(path=sql_str(str(path)))
+    return json_line_fields(f"SELECT row_number() OVER () AS line, raw FROM {lines}", fields)
+
+
+def json_line_fields(lines_sql: str, fields: ReportFields) -> str:
+    """SELECT line, raw, ok, and the text of each mapped field, from ``lines_sql``'s
+    ``(line, raw)`` rows of JSON text."""
     names = _field_names(fields)
     paths = ", ".join(f"'{_json_path(p)}'" for p in names.values())
     picks = ", ".join(f"f[{i + 1}] AS {key}_t" for i, key in enumerate(names))
-    lines = _LINES.format(path=sql_str(str(path)))
     return (
         f"SELECT line, raw, f IS NOT NULL AS ok, {picks} FROM ("
         f"SELECT line, raw, try(json_extract_string(raw, [{paths}])) AS f FROM ("
-        f"SELECT row_number() OVER () AS line, raw FROM {lines}) "
+        f"{lines_sql}) "
         f"WHERE raw IS NOT NULL AND trim(raw) <> '')"
     )
 
@@ -322,79 +346,7 @@ def load_sessions(
         engine, f"SELECT count(*), count(DISTINCT user_id) FROM {SESSIONS_TABLE}"
     )
     summary.duplicates = total - bad - summary.sessions
+    from netpersona.devices._sessions import near_duplicate_users
+
     summary.near_duplicate_users = near_duplicate_users(engine)
     return summary
-
-
-def near_duplicate_users(
-    engine, min_share: float = 0.9, min_sessions: int = 5
-) -> list[tuple[str, str, float]]:
-    """Pairs of users whose sessions are (almost) all identical: one subscriber exported twice.
-
-    Two sessions are identical when logon, logoff and both flows agree (a session shared by
-    five or more users is ignored as coincidence). Returns
-    ``(user_a, user_b, share)`` with ``share`` = identical sessions / sessions of the user with
-    fewer, for pairs at or above ``min_share`` sharing at least ``min_sessions`` sessions.
-
-    >>> from netpersona.engine import DuckDBEngine
-    >>> sessions = (
-    ...     "SELECT u AS user_id, TIMESTAMP '2024-05-01' + INTERVAL (d) DAY AS logon, "
-    ...     "TIMESTAMP '2024-05-01 02:00' + INTERVAL (d) DAY AS logoff, 1.0 AS up, 2.0 AS down "
-    ...     "FROM (VALUES ('a'), ('b')) t(u), range(6) r(d)"  # a and b: the same 6 sessions
-    ... )
-    >>> with DuckDBEngine() as engine:
-    ...     engine.create_table("device_sessions", sessions)
-    ...     print(near_duplicate_users(engine))
-    [('a', 'b', 1.0)]
-    """
-    rows = engine.fetch_arrow(
-        f"""WITH counts AS (SELECT user_id, count(*) AS n FROM {SESSIONS_TABLE} GROUP BY user_id),
-        prints AS (
-            SELECT user_id, hash(logon, logoff, up, down) AS print FROM {SESSIONS_TABLE}
-        ),
-        -- a session shared by many users is a coincidence (or a default value), not a copy
-        rare AS (SELECT print FROM prints GROUP BY print HAVING count(*) BETWEEN 2 AND 4),
-        shared AS (
-            SELECT a.user_id AS a, b.user_id AS b, count(*) AS same
-            FROM prints a JOIN prints b ON a.print = b.print AND a.user_id < b.user_id
-            WHERE a.print IN (SELECT print FROM rare)
-            GROUP BY ALL
-        )
-        SELECT a, b, same / least(ca.n, cb.n) AS share FROM shared
-        JOIN counts ca ON ca.user_id = a JOIN counts cb ON cb.user_id = b
-        WHERE same / least(ca.n, cb.n) >= {float(min_share)} AND same >= {int(min_sessions)}
-        ORDER BY share DESC, a, b"""
-    ).to_pylist()
-    return [(row["a"], row["b"], float(row["share"])) for row in rows]
-
-
-def read_sessions(
-    paths: str | Path | list[str | Path],
-    fields: ReportFields = ReportFields(),
-    *,
-    quarantine: str | Path | None = None,
-    force: bool = False,
-):
-    """The sessions of report / export files as an Arrow table (one row per session).
-
-    Columns: ``user_id, logon, logoff, up, down, source, line`` (local times, bytes).
-
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from netpersona.synth.devices import write_device_reports
-    >>> folder = Path(tempfile.mkdtemp()) / 'may'
-    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
-    >>> sessions = read_sessions(folder / 'reports.jsonl.gz')
-    >>> sessions.column_names
-    ['user_id', 'logon', 'logoff', 'up', 'down', 'line', 'source']
-    >>> len(set(sessions.column('user_id').to_pylist())) <= 40
-    True
-    """
-    from netpersona.engine import DuckDBEngine
-
-    with DuckDBEngine() as engine:
-        load_sessions(engine, paths, fields, quarantine=quarantine, force=force)
-        return engine.fetch_arrow(
-            f"SELECT s.* EXCLUDE (file_index), f.source FROM {SESSIONS_TABLE} s "
-            f"JOIN {_FILES} f USING (file_index) ORDER BY user_id, logon"
-        )

@@ -6,8 +6,9 @@ from netpersona.io._mapping import LogMapping
 from netpersona.io._periods import month_bounds
 from netpersona.io._privacy import load_key, pseudonymize
 from netpersona.io._quarantine import QUARANTINE_COLUMNS, RejectedRow
+from netpersona.io._read_log import LogSource, LogTable, is_url, log_source, read_log
 from netpersona.io._reader import ReadSummary, read_access_log
-from netpersona.io._sites import registrable_domain, site_of_url
+from netpersona.io._sites import authority_sql, registrable_domain, site_of_url, sites_for_hosts
 from netpersona.io._summary import (
     LogSummary,
     summarise_files,
@@ -19,19 +20,26 @@ from netpersona.io._summary import (
 # plain sorted order (tests/io checks it); ruff would put constants first
 __all__ = [  # noqa: RUF022
     "LogMapping",
+    "LogSource",
     "LogSummary",
+    "LogTable",
     "QUARANTINE_COLUMNS",
     "ReadSummary",
     "RejectedRow",
     "atomic_output",
+    "authority_sql",
     "check_writable",
+    "is_url",
     "load_key",
+    "log_source",
     "mask_id",
     "month_bounds",
     "pseudonymize",
     "read_access_log",
+    "read_log",
     "registrable_domain",
     "site_of_url",
+    "sites_for_hosts",
     "summarise_files",
     "summarise_ingested",
     "summarise_log",

@@ -142,10 +142,9 @@ def summarise_files(
     >>> summary.rows, summary.rejected, summary.users, read.quarantine.name
     (2, 1, 2, 'log.rejected.csv')
     """
-    from netpersona.io._reader import read_access_log
+    from netpersona.io._read_log import read_log
 
-    # the one place this module reads a log: io.read_log once it lands (#18, house-rejoin)
-    read = read_access_log(paths, mapping, engine, quarantine=quarantine, progress=progress)
+    read = read_log(paths, mapping, engine, quarantine=quarantine, progress=progress)
     return summarise_log(engine, read.table, rejected=read.rejected), read
 
 

@@ -14,6 +14,8 @@ __all__ = [
     "STEP_NAMES",
     "Explanation",
     "IdentifyResult",
+    "IndexSummary",
+    "Library",
     "ProfileArrays",
     "Profiles",
     "RejoinSettings",
@@ -23,21 +25,30 @@ __all__ = [
 ]
 
 # evaluation: the paper's protocol, calibration and reports
-from netpersona.rejoin._calibrate import Calibration, calibrate, write_settings
+from netpersona.rejoin._calibrate import Calibration, calibrate, objective_value, write_settings
 from netpersona.rejoin._evaluate import (
     Evaluation,
     MatchMethod,
     MethodRun,
     StepRun,
     evaluate,
+    get_method,
+    parse_days,
     register_method,
     score_matches,
     sweep_days,
 )
-from netpersona.rejoin._protocol import Split, split_log
-from netpersona.rejoin._report import write_evaluation_report, write_identify_report
+from netpersona.rejoin._protocol import Split, parse_window, split_log
+from netpersona.rejoin._report import (
+    ACCURACY_LABELS,
+    PAPER_ACCURACY,
+    write_evaluation_report,
+    write_identify_report,
+)
 
 __all__ += [
+    "ACCURACY_LABELS",
+    "PAPER_ACCURACY",
     "Calibration",
     "Evaluation",
     "MatchMethod",
@@ -46,6 +57,10 @@ __all__ += [
     "StepRun",
     "calibrate",
     "evaluate",
+    "get_method",
+    "objective_value",
+    "parse_days",
+    "parse_window",
     "register_method",
     "score_matches",
     "split_log",
@@ -54,3 +69,6 @@ __all__ += [
     "write_identify_report",
     "write_settings",
 ]
+
+# the library object the CLI, serve and notebooks call
+from netpersona.rejoin._library import IndexSummary, Library  # noqa: E402

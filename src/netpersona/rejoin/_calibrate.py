@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netpersona._core import ConfigError, Progress
+from netpersona._core import ConfigError, Progress, search_space
 from netpersona.io import write_text_atomic
 from netpersona.rejoin._evaluate import (
     PROFILE_SETTINGS,
@@ -38,25 +38,16 @@ from netpersona.rejoin._evaluate import (
     settings_dict,
 )
 from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth, split_log
+from netpersona.rejoin._settings import RejoinSettings
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from netpersona.engine import Engine
 
-#: the values tried for each setting; the paper's value first, then (except for the settings in
-#: ``NOT_ON_LADDER``) ever more permissive values
-SEARCH_SPACE: dict[str, tuple] = {
-    "frequent_ratio": (0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05),
-    "active_minutes": (20, 10, 5, 3, 2, 1),
-    "jaccard_min": (0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.0),
-    "simitwo_keep": (0.05, 0.1, 0.2, 0.35, 0.5, 1.0),
-    "hour_cosine_min": (0.69, 0.6, 0.5, 0.4, 0.3, 0.2, 0.0, -1.0),
-    "site_hour_cosine_min": (0.53, 0.4, 0.3, 0.2, 0.1, 0.0, -1.0),
-    "simifour_keep": (0.143, 0.25, 0.5, 1.0),
-    "min_run": (2, 1, 3),
-    "tie_ratio": (0.05, 0.02, 0.01, 0.0, 0.1, 0.2),
-}
+#: the values tried for each setting, declared with the setting (``RejoinSettings``): the paper's
+#: value first, then (except for the settings in ``NOT_ON_LADDER``) ever more permissive values
+SEARCH_SPACE: dict[str, tuple] = search_space(RejoinSettings)
 #: settings whose values do not run from strict to permissive: left out of the ladder
 NOT_ON_LADDER = ("min_run", "tie_ratio")
 #: the figures compared side by side (paper defaults vs calibrated)
