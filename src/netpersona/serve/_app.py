@@ -23,7 +23,13 @@ from netpersona.serve._identify import EventError, check_events, identify_events
 from netpersona.serve._library import LibraryHolder
 from netpersona.serve._metrics import Metrics, MetricsMiddleware
 from netpersona.serve._settings import ServeSettings, make_settings
-from netpersona.serve._store import QueueFull, ReportStore, canonical, report_key
+from netpersona.serve._store import (
+    QueueFull,
+    ReportStore,
+    canonical,
+    report_key,
+    surely_valid,
+)
 from netpersona.serve._tiers import load_tiers
 from netpersona.serve._tokens import TokenChecker, tokens_path
 
@@ -128,7 +134,7 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
         authorize(request, "ingest")
         body = await _read_body(request, s.max_body_bytes)
         reports = _parse_reports(body, request.headers.get("content-type", ""))
-        lines, keys, bad = [], [], []
+        lines, keys, unsure, bad = [], [], [], []
         for i, report in enumerate(reports):
             if not isinstance(report, dict):
                 bad.append({"index": i, "reason": "not a JSON object"})
@@ -139,10 +145,11 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
             text = canonical(report)
             lines.append(text)
             keys.append(report_key(report, text))
+            unsure.append(not surely_valid(report, store.fields))
         if bad:
             _refuse(bad, len(reports), metrics)
         try:
-            outcome = await store.submit(lines, keys)
+            outcome = await store.submit(lines, keys, unsure)
         except QueueFull:
             metrics.queue_full.inc()
             raise ApiError(
