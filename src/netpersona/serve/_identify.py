@@ -101,7 +101,7 @@ def _literal(text: str) -> str:
     return text.replace("'", "''")
 
 
-def check_events(events: Any, max_events: int) -> str:
+def check_events(events: Any) -> str:
     """Whether ``events`` is a list of usable event objects; returns the site key (``url`` or
     ``site``). Raises :class:`EventError` for the first unusable event."""
     if not isinstance(events, list) or not events:
