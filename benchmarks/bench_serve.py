@@ -302,7 +302,7 @@ def main(quick: bool) -> None:
     tokens = workspace.with_name("w.duckdb.tokens.json")
     tokens.unlink(missing_ok=True)
     token = create_token(workspace, "bench", ["ingest", "identify", "read"])
-    seconds, runs = (1.5, 1) if quick else (4.0, 3)
+    seconds, runs = (1.5, 1) if quick else (3.0, 5)
     fsync = [_fsync_rate(workspace.parent) for _ in range(runs)]
     port = _free_port()
     process = _start(workspace, port)
