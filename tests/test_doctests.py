@@ -49,3 +49,42 @@ def test_docstring_examples_run(name):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
+
+
+#: public names whose examples live with other helpers' modules for now (#18): io's reader and
+#: the _core helpers io re-exports
+WITHOUT_EXAMPLE = {
+    "netpersona.io": {
+        "ReadSummary",
+        "read_access_log",
+        "atomic_output",
+        "check_writable",
+        "mask_id",
+        "write_text_atomic",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "package",
+    [
+        "netpersona.nn",
+        "netpersona.devices",
+        "netpersona.customers",
+        "netpersona.report",
+        "netpersona.io",
+        "netpersona.demo",
+    ],
+)
+def test_every_public_function_and_class_has_an_example(package):
+    import inspect
+
+    module = importlib.import_module(package)
+    lacking = sorted(
+        name
+        for name in module.__all__
+        if (inspect.isfunction(getattr(module, name)) or inspect.isclass(getattr(module, name)))
+        and ">>>" not in (inspect.getdoc(getattr(module, name)) or "")
+        and name not in WITHOUT_EXAMPLE.get(package, set())
+    )
+    assert not lacking, f"{package}: no docstring example for {lacking}"

@@ -240,7 +240,7 @@ def test_devices_features_on_spark_equal_duckdb(spark, device_month, tmp_path):
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def test_devices_features_from_a_sessions_table(kind, request, device_month, tmp_path):
-    from netpersona.devices._reports import read_sessions
+    from netpersona.devices import read_sessions
 
     sessions = read_sessions(device_month / "reports.jsonl.gz").select(
         ["user_id", "logon", "logoff", "up", "down"]

@@ -12,10 +12,13 @@ import pytest
 from serve_support import cli, start_server
 
 
-def _cli_verdicts(corpus, tmp_path, top_k: int) -> dict[str, tuple]:
-    out = tmp_path / "matches.csv"
+def _cli_verdicts(
+    corpus, tmp_path, top_k: int, method: str = "paper", workspace=None
+) -> dict[str, tuple]:
+    out = tmp_path / f"matches_{method}_{top_k}.csv"
     cli("rejoin", "identify", "--queries", str(corpus.queries), "--workspace",
-        str(corpus.workspace), "--out", str(out), "--top-k", str(top_k))  # fmt: skip
+        str(workspace or corpus.workspace), "--out", str(out), "--top-k", str(top_k),
+        "--method", method)  # fmt: skip
     rows: dict[str, list[dict]] = {}
     with open(out, newline="") as f:
         for row in csv.DictReader(f):
@@ -25,7 +28,7 @@ def _cli_verdicts(corpus, tmp_path, top_k: int) -> dict[str, tuple]:
         ranked = sorted((r for r in group if r["library_user"]), key=lambda r: int(r["rank"]))
         verdicts[user] = (
             group[0]["decision"],
-            [(int(r["rank"]), r["library_user"], r["answer"] == "1", round(float(r["score"]), 9))
+            [(int(r["rank"]), r["library_user"], r["answer"] == "1", round(float(r["score"]), 6))
              for r in ranked],
         )  # fmt: skip
     return verdicts
@@ -35,7 +38,7 @@ def _service_verdicts(found: list[dict]) -> dict[str, tuple]:
     out = {}
     for v in found:
         candidates = [
-            (c["rank"], c["library_user"], c["answer"], round(c["score"], 9))
+            (c["rank"], c["library_user"], c["answer"], round(c["score"], 6))
             for c in v["candidates"]
         ]
         out[v["query_user"]] = (v["verdict"], candidates)
@@ -119,3 +122,27 @@ def test_a_new_workspace_version_is_served_without_a_restart(corpus, tmp_path):
     assert failures == []
     assert code == 0
     assert "loaded: " + str(grown) + " users" in server.log()
+
+
+@pytest.mark.slow
+def test_learned_and_tfidf_give_the_cli_verdicts(corpus, tmp_path):
+    """With a matcher trained on the workspace (`rejoin train`, ~20 CPU-s), the service's
+    learned and TF-IDF verdicts are the CLI's."""
+    workspace = tmp_path / "w.duckdb"
+    shutil.copy(corpus.workspace, workspace)
+    cli("rejoin", "train", "--workspace", str(workspace))
+    expected = {m: _cli_verdicts(corpus, tmp_path, 1, m, workspace) for m in ("learned", "tfidf")}
+    server = start_server(workspace, tmp_path / "server.log", "--no-auth")
+    try:
+        with server.client() as c:
+            got = {
+                m: _service_verdicts(c.post("/v1/rejoin/identify",
+                                            json={"events": corpus.events, "method": m,
+                                                  "top_k": 1}).json()["verdicts"])
+                for m in ("learned", "tfidf")
+            }  # fmt: skip
+    finally:
+        server.stop()
+    assert got == expected
+    assert all(len(v) == 12 for v in got.values())
+    assert sum(v[0] == "match" for v in got["tfidf"].values()) >= 4

@@ -107,11 +107,14 @@ def _open_library(choice: EngineChoice, workspace, library, mapping, settings, m
             "give either --workspace (a library indexed with `netpersona rejoin index`) or "
             "--library LOGS, not both and not neither"
         )
-    engine = choice.open(workspace)
     if workspace is not None:
-        return Library.open(workspace, engine=engine, settings=settings, progress=progress)
+        return Library.open(workspace, engine=choice.open(workspace), settings=settings,
+                            progress=progress, close_engine=True)  # fmt: skip
     source = log_input(library, EngineChoice(kind=choice.kind))
-    return Library.from_log(source, mapping, settings, engine=engine, progress=progress)
+    engine = choice.open(None)
+    return Library.from_log(
+        source, mapping, settings, engine=engine, progress=progress, close_engine=True
+    )
 
 
 @rejoin_app.command("index")

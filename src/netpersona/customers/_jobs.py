@@ -37,6 +37,15 @@ def score_file(
     """Score and pre-classify customers; write ``customer, <scores>, C, pre_class, K_target``.
 
     ``K_target`` is what the network would learn for each customer.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> table = score_file(work / 'answers.csv', work / 'scores.csv')
+    >>> read_customers(work / 'scores.csv').columns[-3:].tolist()
+    ['C', 'pre_class', 'K_target']
     """
     check_writable(out, force)
     table = score_table(data, system, weights, label_column=label_column, progress=progress)
@@ -63,6 +72,15 @@ def run_files(
 
     ``out``: ``customer, <scores>, C, pre_class, K, tier`` per customer (CSV); ``model``: the
     model folder (:func:`save_run`); ``report``: the HTML report (+ PNG figures).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> run = run_files(work / 'answers.csv', work / 'tiers.csv', model=work / 'model')
+    >>> sorted(p.name for p in work.iterdir())
+    ['answers.csv', 'model', 'tiers.csv']
     """
     for target in (out, model, report):
         if target is not None:
@@ -86,7 +104,18 @@ def predict_file(
     force: bool = False,
     progress: Progress = Progress(),
 ) -> pd.DataFrame:
-    """K and tier of new customers by a saved model (:func:`load_run`), written to ``out``."""
+    """K and tier of new customers by a saved model (:func:`load_run`), written to ``out``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> _ = run_files(work / 'answers.csv', model=work / 'model')
+    >>> frame = predict_file(work / 'model', work / 'answers.csv', work / 'tiers.csv')
+    >>> frame.columns[-2:].tolist(), len(frame)
+    (['K', 'tier'], 300)
+    """
     check_writable(out, force)
     frame = load_run(model).predict(data, progress=progress)
     with atomic_output(out, force=force) as tmp:
@@ -102,7 +131,17 @@ def report_file(
     force: bool = False,
 ) -> Path:
     """The report (HTML + PNG figures) of a saved model; with ``tiers`` (the output of
-    :func:`predict_file` or :func:`run_files`) its K and tier figures show those customers."""
+    :func:`predict_file` or :func:`run_files`) its K and tier figures show those customers.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> _ = run_files(work / 'answers.csv', work / 'tiers.csv', model=work / 'model')
+    >>> report_file(work / 'model', work / 'report.html', tiers=work / 'tiers.csv').name
+    'report.html'
+    """
     trained = load_run(model)
     summary = dict(trained.summary)
     if tiers is not None:

@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """Every setting of the customer-value network, with the paper's values as defaults."""
+    """Every setting of the customer-value network, with the paper's values as defaults.
+
+    >>> settings = NetworkSettings()
+    >>> settings.hidden_size(14), settings.algorithm, settings.goal, settings.lr, settings.mc
+    (29, 'traingdx', 0.01, 0.01, 0.9)
+    """
 
     #: hidden neurons; None = 2 x inputs + 1 (paper formula (3), Kolmogorov)
     hidden: int | None = None

@@ -31,7 +31,12 @@ from netpersona.customers._weights import ExpertWeights, equal_weights, load_wei
 
 @dataclass(frozen=True)
 class CustomerSettings:
-    """Settings of a customer-value run; defaults are the paper's (section 4.3)."""
+    """Settings of a customer-value run; defaults are the paper's (section 4.3).
+
+    >>> settings = CustomerSettings()  # the paper's
+    >>> settings.sample_share, round(settings.train_share, 4), settings.split, settings.network.goal
+    (0.5, 0.8358, 'order', 0.01)
+    """
 
     #: share of each pre-class drawn into the training sample (paper: 50%)
     sample_share: float = SAMPLE_SHARE
@@ -101,7 +106,14 @@ def resolve_weights(
 
 @dataclass
 class ScoredTable:
-    """Paper 4.1–4.2 for one table: scores, C, pre-classes and the training target K."""
+    """Paper 4.1–4.2 for one table: scores, C, pre-classes and the training target K.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> table = score_table(data)
+    >>> table.frame().columns[-3:].tolist()
+    ['membership', 'C', 'pre_class']
+    """
 
     scored: ScoredCustomers
     weights: ValueWeights
@@ -138,7 +150,16 @@ def score_table(
     label_column: str | None = None,
     progress: Progress = Progress(),
 ) -> ScoredTable:
-    """Score a customer table and pre-classify it by current value (paper 4.1–4.2)."""
+    """Score a customer table and pre-classify it by current value (paper 4.1–4.2).
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> table = score_table(data)
+    >>> table.scored.scores.shape, sorted(set(table.pre_class.tolist()))
+    ((300, 14), [1, 2, 3, 4, 5])
+    >>> round(float(table.target.min()), 4), round(float(table.target.max()), 4)  # K in [0, 1]
+    (0.0179, 1.0)
+    """
     path = None
     if not isinstance(data, pd.DataFrame):
         path = str(data)
@@ -163,7 +184,15 @@ def score_table(
 
 @dataclass
 class CustomerRun:
-    """A trained customer-value model and its results on the table it was trained on."""
+    """A trained customer-value model and its results on the table it was trained on.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> run = run_customers(data)
+    >>> summary = run.summary()
+    >>> summary['network']['sizes'], summary['n_customers']
+    ('14-29-1', 300)
+    """
 
     table: ScoredTable
     settings: CustomerSettings
@@ -199,7 +228,16 @@ def run_customers(
     *,
     progress: Progress = Progress(),
 ) -> CustomerRun:
-    """The whole pipeline: scores, pre-classes, stratified sample, 14-29-1 network, tiers."""
+    """The whole pipeline: scores, pre-classes, stratified sample, 14-29-1 network, tiers.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> run = run_customers(data, settings=CustomerSettings(seed=4))
+    >>> len(run.sample), len(run.train_rows), len(run.test_rows)  # 50% sample, 229/274 train
+    (150, 125, 25)
+    >>> run.frame().columns[-2:].tolist(), sorted(set(run.tiers.tolist())) <= ['A', 'B', 'C', 'D']
+    (['K', 'tier'], True)
+    """
     table = score_table(
         data, system, weights, label_column=settings.label_column, progress=progress
     )
@@ -251,7 +289,14 @@ def train_on(
 
 
 def summary_lines(summary: dict) -> list[str]:
-    """The run summary for people, from :meth:`CustomerRun.summary`."""
+    """The run summary for people, from :meth:`CustomerRun.summary`.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> lines = summary_lines(run_customers(data).summary())
+    >>> lines[-1].startswith('tiers: A ')
+    True
+    """
     lines = [*summary["scoring"], summary["weights"]["note"], summary["target_source"]]
     net = summary["network"]
     lines.append(

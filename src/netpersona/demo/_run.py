@@ -20,7 +20,7 @@ from netpersona._core import Progress, check_writable, write_text_atomic
 from netpersona.demo._customers import run_customers_demo
 from netpersona.demo._devices import run_devices_demo
 from netpersona.engine import DuckDBEngine
-from netpersona.io import LogMapping, read_access_log, summarise_log
+from netpersona.io import LogMapping, read_log, summarise_log
 from netpersona.rejoin import evaluate, write_evaluation_report
 from netpersona.synth import write_access_logs
 
@@ -46,6 +46,12 @@ def run_demo(
     Returns the headline figures of every part: ``logs`` (the log summary), ``rejoin`` (the
     evaluation's accuracies and sizes), ``devices``, ``customers`` and the total ``seconds``;
     the same figures are written to ``summary.json``.
+
+    >>> import tempfile
+    >>> results = run_demo(Path(tempfile.mkdtemp()) / 'demo', users=60, days=10, seed=3)
+    >>> logs, devices, customers = results['logs'], results['devices'], results['customers']
+    >>> logs['users'], devices['train_users'], customers['customers']
+    (60, 104, 548)
     """
     out = Path(out_dir)
     check_writable(out, force)
@@ -76,9 +82,7 @@ def _rejoin_part(out: Path, users: int, days: int, seed: int, force: bool, progr
         progress=progress,
     )
     with DuckDBEngine() as engine:
-        read = read_access_log(
-            log_path, LogMapping(), engine, table="access_log", progress=progress
-        )
+        read = read_log(log_path, LogMapping(), engine, table="access_log", progress=progress)
         summary = summarise_log(engine, "access_log", rejected=read.rejected).to_dict()
         progress.log("[bold]rejoin[/]: the paper's protocol, last 5 days as new numbers")
         evaluation = evaluate(

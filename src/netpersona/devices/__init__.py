@@ -18,18 +18,18 @@ from netpersona.devices._fields import (
 from netpersona.devices._jobs import Prediction, predict_file, report_file, train_model
 from netpersona.devices._model import (
     PAPER_TIERS,
-    NetworkSettings,
     TierModel,
     TrainResult,
-    paper_b_network,
     predict_tiers,
     read_labels,
     train_tiers,
 )
+from netpersona.devices._network import NetworkSettings, paper_b_network
 from netpersona.devices._purchases import PurchaseSummary
 from netpersona.devices._quarantine import default_quarantine_path
 from netpersona.devices._report import build_report
-from netpersona.devices._reports import ReadSummary, near_duplicate_users, read_sessions
+from netpersona.devices._reports import ReadSummary
+from netpersona.devices._sessions import near_duplicate_users, read_sessions
 from netpersona.devices._validate import report_problems
 from netpersona.io import month_bounds
 

@@ -22,7 +22,17 @@ _WORKSPACE = "ws"
 
 @dataclass
 class FeatureResult:
-    """Monthly features of every user online in the month, and what reading found."""
+    """Monthly features of every user online in the month, and what reading found.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> folder = Path(tempfile.mkdtemp()) / 'may'
+    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
+    >>> result = extract_features(folder / 'reports.jsonl.gz', '2024-05')
+    >>> result.month, result.purchases, result.features.num_rows
+    ('2024-05', None, 40)
+    """
 
     features: pa.Table
     reports: ReadSummary
@@ -59,6 +69,20 @@ def extract_features(
     bytes), used instead of ``reports``; without an ``engine`` it is a table of the DuckDB
     ``workspace`` file, opened read-only. ``threads`` and ``memory_limit`` set up the DuckDB
     engine opened when no ``engine`` is given.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> folder = Path(tempfile.mkdtemp()) / 'may'
+    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
+    >>> reports, purchases = folder / 'reports.jsonl.gz', folder / 'purchases.csv'
+    >>> result = extract_features(reports, '2024-05', purchases=purchases)
+    >>> result.features.column_names
+    ['user', 'month', 'online_days', 'online_hours', 'avgontime', 'avguseflow', 'buycounts']
+    >>> result.features.num_rows, result.reports.rejected, result.purchases.rows > 0
+    (40, 0, True)
+    >>> result.reports.sessions + result.reports.duplicates == result.reports.reports
+    True
     """
     if (sessions_table is None) == (not reports):
         raise ConfigError("give report files or a sessions table, one of them")
@@ -208,6 +232,16 @@ def read_features(path: str | Path) -> pa.Table:
     """A features file (Parquet or CSV) written by :func:`extract_features` or by hand.
 
     It needs a ``user`` column and the feature columns the model was trained on.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> folder = Path(tempfile.mkdtemp()) / 'may'
+    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
+    >>> out = folder.parent / 'features.csv'
+    >>> _ = extract_features(folder / 'reports.jsonl.gz', '2024-05', out=out)
+    >>> read_features(out).column_names
+    ['user', 'month', 'online_days', 'online_hours', 'avgontime', 'avguseflow', 'buycounts']
     """
     path = Path(path)
     fmt = _format(path)

@@ -85,7 +85,13 @@ RADIUS_EXPORT = ReportFields(
 
 @dataclass(frozen=True)
 class PurchaseFields:
-    """Where the data-package purchases are: columns, and the table or query in a database."""
+    """Where the data-package purchases are: columns, and the table or query in a database.
+
+    >>> query = 'SELECT msisdn, paid_at FROM orders'  # with --purchases sqlite:///billing.db
+    >>> fields = PurchaseFields(user='msisdn', time='paid_at', query=query)
+    >>> fields.user, fields.time, fields.time_unit
+    ('msisdn', 'paid_at', 'auto')
+    """
 
     user: str = "username"
     time: str = "buytime"

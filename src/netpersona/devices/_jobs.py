@@ -10,13 +10,8 @@ import pyarrow as pa
 
 from netpersona._core import ConfigError, Progress, atomic_output, check_writable
 from netpersona.devices._extract import read_features
-from netpersona.devices._model import (
-    NetworkSettings,
-    TierModel,
-    TrainResult,
-    read_labels,
-    train_tiers,
-)
+from netpersona.devices._model import TierModel, TrainResult, read_labels, train_tiers
+from netpersona.devices._network import NetworkSettings
 from netpersona.devices._report import build_report
 
 
@@ -35,6 +30,20 @@ def train_model(
 
     The settings are checked first (a :class:`~netpersona.ConfigError` names the bad one), and
     ``model`` must be new unless ``force``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_device_reports(work / 'may', users=60, month='2024-05', seed=2)
+    >>> from netpersona.devices import extract_features
+    >>> reports = work / 'may' / 'reports.jsonl.gz'
+    >>> _ = extract_features(reports, '2024-05', out=work / 'features.csv')
+    >>> result = train_model(work / 'features.csv', work / 'may' / 'labels.csv', work / 'model')
+    >>> (result.n_train, result.n_test), result.model.tiers
+    ((48, 12), ('vip', 'growth', 'ordinary'))
+    >>> sorted(p.name for p in (work / 'model').iterdir())
+    ['network', 'tiers.json']
     """
     check_writable(model, force)
     table = read_features(features)
@@ -49,7 +58,15 @@ def train_model(
 
 @dataclass(frozen=True)
 class Prediction:
-    """Tiers of every user of a features file, as written by :func:`predict_file`."""
+    """Tiers of every user of a features file, as written by :func:`predict_file`.
+
+    >>> import pyarrow as pa
+    >>> table = pa.table({'user': ['a', 'b'], 'tier': ['vip', 'ordinary'],
+    ...                   'out_of_range': ['', 'avguseflow above 496.3']})
+    >>> prediction = Prediction(table, ('vip', 'growth', 'ordinary'), Path('tiers.csv'))
+    >>> prediction.counts(), prediction.out_of_range()
+    ({'vip': 1, 'growth': 0, 'ordinary': 1}, 1)
+    """
 
     #: ``user, tier, p_<tier>..., out_of_range``
     table: pa.Table
@@ -78,7 +95,23 @@ class Prediction:
 def predict_file(
     model: str | Path, features: str | Path, out: str | Path, *, force: bool = False
 ) -> Prediction:
-    """Put every user of a features file in a tier; write the tiers CSV ``out``."""
+    """Put every user of a features file in a tier; write the tiers CSV ``out``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_device_reports(work / 'may', users=60, month='2024-05', seed=2)
+    >>> from netpersona.devices import extract_features
+    >>> reports = work / 'may' / 'reports.jsonl.gz'
+    >>> _ = extract_features(reports, '2024-05', out=work / 'features.csv')
+    >>> _ = train_model(work / 'features.csv', work / 'may' / 'labels.csv', work / 'model')
+    >>> prediction = predict_file(work / 'model', work / 'features.csv', work / 'tiers.csv')
+    >>> prediction.table.column_names
+    ['user', 'tier', 'p_vip', 'p_growth', 'p_ordinary', 'out_of_range']
+    >>> sum(prediction.counts().values()) == prediction.table.num_rows
+    True
+    """
     import pyarrow.csv as pacsv
 
     check_writable(out, force)
@@ -100,6 +133,20 @@ def report_file(
     """Write the HTML report (+ PNGs) of a model on a features file.
 
     ``tiers``: a predictions CSV (:func:`predict_file`); predicted now when not given.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_device_reports(work / 'may', users=60, month='2024-05', seed=2)
+    >>> from netpersona.devices import extract_features
+    >>> reports = work / 'may' / 'reports.jsonl.gz'
+    >>> _ = extract_features(reports, '2024-05', out=work / 'features.csv')
+    >>> _ = train_model(work / 'features.csv', work / 'may' / 'labels.csv', work / 'model')
+    >>> report_file(work / 'model', work / 'features.csv', work / 'report.html').name
+    'report.html'
+    >>> sorted(p.name for p in work.glob('report*.png'))
+    ['report_confusion.png', 'report_error.png', 'report_profiles.png', 'report_shares.png']
     """
     import pyarrow.csv as pacsv
 

@@ -27,7 +27,11 @@ _BATCH = 100_000
 
 @dataclass
 class PurchaseSummary:
-    """What was read from the purchases source."""
+    """What was read from the purchases source.
+
+    >>> PurchaseSummary(source='purchases.csv', rows=120, rejected=2)
+    PurchaseSummary(source='purchases.csv', rows=120, rejected=2)
+    """
 
     source: str
     rows: int = 0

@@ -265,6 +265,8 @@ class Workspace(DuckDBEngine):
                     version = cls.state_of(live).version
                 if not fresh:
                     shutil.copyfile(path, building)
+                    if Path(f"{path}.wal").exists():  # changes not yet checkpointed travel too
+                        shutil.copyfile(f"{path}.wal", f"{building}.wal")
             ws = cls(building, threads=threads, memory_limit=memory_limit, lock=False)
             try:
                 cls.mark(ws, version + 1, False, what)

@@ -10,7 +10,15 @@ from netpersona._core import ConfigError
 
 
 def load_key(path: str | Path) -> bytes:
-    """Read a pseudonymisation key file (its bytes, surrounding whitespace stripped)."""
+    """Read a pseudonymisation key file (its bytes, surrounding whitespace stripped).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / 'operator.key'
+    >>> _ = path.write_bytes(b'  a secret of at least 16 bytes\\n')
+    >>> load_key(path)
+    b'a secret of at least 16 bytes'
+    """
     path = Path(path)
     try:
         key = path.read_bytes().strip()

@@ -53,7 +53,11 @@ from netpersona.io._sources import (
 
 @dataclass
 class ReadSummary:
-    """What a read did: rows accepted into ``table``, rows rejected, where they went."""
+    """What a read did: rows accepted into ``table``, rows rejected, where they went.
+
+    >>> ReadSummary(rows=10, rejected=1).reasons
+    {}
+    """
 
     rows: int = 0
     rejected: int = 0
@@ -180,6 +184,15 @@ def read_access_log(
     there are bad rows). Raises :class:`~netpersona.ColumnNotFoundError` when a mapped column
     is missing and :class:`~netpersona.TooManyBadRowsError` when a file has more than
     ``mapping.max_bad_fraction`` bad rows.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "log.csv").write_text(
+    ...     "user_id,ts,url\\nu1,2024-01-01 08:00:00,https://www.example.co.uk/a\\n"
+    ...     "u2,not a time,http://x.org/\\n" + "u1,2024-01-01 09:00:00,m.example.co.uk\\n" * 98)
+    >>> summary = read_access_log(folder / "log.csv")
+    >>> summary.rows, summary.rejected, summary.reasons, summary.quarantine.name
+    (99, 1, {'bad time': 1}, 'log.rejected.csv')
     """
     mapping = mapping or LogMapping()
     progress = progress or Progress()

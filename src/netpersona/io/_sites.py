@@ -33,6 +33,11 @@ def authority_sql(url: str) -> str:
     ``#`` is cut there too. Splits instead of a capturing regex, and no copy of the URL without
     its scheme: several times faster on billions of rows. :func:`authority_of` is its exact
     Python twin.
+
+    >>> import duckdb
+    >>> url = "'https://u@m.weibo.cn:8080/a?b'"
+    >>> duckdb.sql(f"SELECT {authority_sql(url)}").fetchall()[0][0]
+    'u@m.weibo.cn:8080'
     """
     head = (
         f"CASE WHEN starts_with({url}, 'http://') OR starts_with({url}, 'https://') "
@@ -114,5 +119,9 @@ def site_of_url(url: str) -> str | None:
 
 
 def sites_for_hosts(hosts: Iterable[str | None]) -> list[str | None]:
-    """Sites of many distinct hosts (None stays None)."""
+    """Sites of many distinct hosts (None stays None).
+
+    >>> sites_for_hosts(['m.news.sina.com.cn', None, 'api.example.co.uk:443'])
+    ['sina.com.cn', None, 'example.co.uk']
+    """
     return [None if host is None else registrable_domain(host) for host in hosts]

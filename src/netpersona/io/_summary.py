@@ -21,6 +21,20 @@ class LogSummary:
 
     ``active_days`` is the distribution over users of their number of active (local) days;
     ``requests_per_day`` the distribution over users of their mean requests per active day.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> log = Path(tempfile.mkdtemp()) / 'log.csv'
+    >>> _ = log.write_text('user_id,ts,url\\n'
+    ...                    '1771234,2024-05-01 08:00:00,http://a.cn/x\\n'
+    ...                    '1771234,yesterday,http://b.cn/\\n'  # a time nobody can read
+    ...                    '1885678,2024-05-02 09:30:00,http://b.cn/y\\n')
+    >>> from netpersona.engine import DuckDBEngine
+    >>> from netpersona.io import LogMapping
+    >>> with DuckDBEngine() as engine:
+    ...     summary, _ = summarise_files([log], LogMapping(max_bad_fraction=0.5), engine)
+    >>> summary.to_dict()['rows'], summary.to_dict()['active_days']['max']
+    (2, 1.0)
     """
 
     rows: int
@@ -113,17 +127,46 @@ def summarise_files(
     """Read access-log files into ``engine`` and summarise them (``netpersona logs summary``).
 
     Returns the summary and what the read found (rows rejected, where they were written).
-    """
-    from netpersona.io._reader import read_access_log
 
-    # the one place this module reads a log: io.read_log once it lands (#18, house-rejoin)
-    read = read_access_log(paths, mapping, engine, quarantine=quarantine, progress=progress)
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> log = Path(tempfile.mkdtemp()) / 'log.csv'
+    >>> _ = log.write_text('user_id,ts,url\\n'
+    ...                    '1771234,2024-05-01 08:00:00,http://a.cn/x\\n'
+    ...                    '1771234,yesterday,http://b.cn/\\n'  # a time nobody can read
+    ...                    '1885678,2024-05-02 09:30:00,http://b.cn/y\\n')
+    >>> from netpersona.engine import DuckDBEngine
+    >>> from netpersona.io import LogMapping
+    >>> with DuckDBEngine() as engine:
+    ...     summary, read = summarise_files([log], LogMapping(max_bad_fraction=0.5), engine)
+    >>> summary.rows, summary.rejected, summary.users, read.quarantine.name
+    (2, 1, 2, 'log.rejected.csv')
+    """
+    from netpersona.io._read_log import read_log
+
+    read = read_log(paths, mapping, engine, quarantine=quarantine, progress=progress)
     return summarise_log(engine, read.table, rejected=read.rejected), read
 
 
 def summarise_ingested(workspace, table: str = "access_log") -> LogSummary:
     """Summarise a table ingested into a workspace (:class:`netpersona.engine.Workspace`),
-    counting the rows its ingests rejected."""
+    counting the rows its ingests rejected.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> log = Path(tempfile.mkdtemp()) / 'log.csv'
+    >>> _ = log.write_text('user_id,ts,url\\n'
+    ...                    '1771234,2024-05-01 08:00:00,http://a.cn/x\\n'
+    ...                    '1771234,yesterday,http://b.cn/\\n'  # a time nobody can read
+    ...                    '1885678,2024-05-02 09:30:00,http://b.cn/y\\n')
+    >>> from netpersona.engine import Workspace
+    >>> from netpersona.io import LogMapping
+    >>> with Workspace(log.parent / 'ws.duckdb') as ws:
+    ...     _ = ws.ingest([log], LogMapping(max_bad_fraction=0.5))
+    ...     summary = summarise_ingested(ws)
+    >>> summary.rows, summary.rejected, summary.first_day
+    (2, 1, '2024-05-01')
+    """
     if not workspace.has_table(table):
         raise InputError(f"the workspace has no table {table!r}", path=workspace.path)
     rejected = sum(row["rejected"] for row in workspace.ingested(table))

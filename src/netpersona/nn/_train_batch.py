@@ -29,12 +29,28 @@ ALGORITHMS = ("traingd", "traingdm", "traingdx")
 
 
 def traingd(net: Network, X: np.ndarray, T: np.ndarray, **settings) -> TrainResult:
-    """Batch gradient descent, ``X += lr * gX`` each epoch (MATLAB ``traingd``)."""
+    """Batch gradient descent, ``X += lr * gX`` each epoch (MATLAB ``traingd``).
+
+    >>> from netpersona.nn import init_uniform
+    >>> X = np.linspace(0.0, 1.0, 11)[:, None]
+    >>> net = init_uniform((1, 1), ('purelin',), np.random.default_rng(0))
+    >>> result = traingd(net, X, 2.0 * X + 1.0, lr=0.5, goal=1e-8, epochs=5000)
+    >>> result.converged, np.round(net.theta, 3).tolist()  # weight 2, bias 1
+    (True, [2.0, 1.0])
+    """
     return train_batch(net, X, T, algorithm="traingd", **settings)
 
 
 def traingdm(net: Network, X: np.ndarray, T: np.ndarray, **settings) -> TrainResult:
-    """Batch gradient descent with momentum ``mc`` (MATLAB ``traingdm``)."""
+    """Batch gradient descent with momentum ``mc`` (MATLAB ``traingdm``).
+
+    >>> from netpersona.nn import init_uniform
+    >>> X = np.linspace(0.0, 1.0, 11)[:, None]
+    >>> net = init_uniform((1, 1), ('purelin',), np.random.default_rng(0))
+    >>> result = traingdm(net, X, 2.0 * X + 1.0, lr=0.1, mc=0.9, goal=1e-8, epochs=5000)
+    >>> result.converged, np.round(net.theta, 3).tolist()
+    (True, [2.0, 1.0])
+    """
     return train_batch(net, X, T, algorithm="traingdm", **settings)
 
 

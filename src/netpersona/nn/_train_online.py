@@ -62,7 +62,11 @@ STOP_NONE, STOP_GOAL, STOP_VALIDATION, STOP_DIVERGED = 0, 1, 2, 3
 
 @dataclass
 class TrainResult:
-    """What a training run did: epochs run, why it stopped, and the per-epoch history."""
+    """What a training run did: epochs run, why it stopped, and the per-epoch history.
+
+    >>> TrainResult(n_epochs=864, converged=True, stop_reason='goal').stop_reason
+    'goal'
+    """
 
     n_epochs: int
     converged: bool

@@ -67,7 +67,11 @@ OBJECTIVES: dict[str, Callable[[dict], float]] = {
 
 def objective_value(metrics: dict, objective: str) -> float:
     """The figure ``objective`` maximises (``overall``: acc_overall, ``balanced``:
-    balanced_accuracy)."""
+    balanced_accuracy).
+
+    >>> objective_value({"acc_overall": 0.9, "balanced_accuracy": 0.7}, "balanced")
+    0.7
+    """
     try:
         return OBJECTIVES[objective](metrics)
     except KeyError:
@@ -109,7 +113,15 @@ class Trial:
 
 @dataclass
 class Calibration:
-    """The outcome of :func:`calibrate`: the best settings and the paper's beside them."""
+    """The outcome of :func:`calibrate`: the best settings and the paper's beside them.
+
+    >>> from netpersona.rejoin import calibrate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> result = calibrate(example_engine(), "log", query_days=3, library_fraction=0.5,
+    ...                    max_trials=1)
+    >>> result.to_toml().startswith("# netpersona rejoin calibrate"), result.changed()
+    (True, {})
+    """
 
     objective: str
     settings: Any
@@ -165,7 +177,17 @@ def _pct(value: float | None) -> str:
 
 
 def write_settings(calibration: Calibration, path: str | Path, force: bool = False) -> Path:
-    """Write the calibrated settings TOML (readable by ``--settings``)."""
+    """Write the calibrated settings TOML (readable by ``--settings``).
+
+    >>> import tempfile, pathlib
+    >>> from netpersona.rejoin import RejoinSettings, calibrate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> result = calibrate(example_engine(), "log", query_days=3, library_fraction=0.5,
+    ...                    max_trials=1)
+    >>> path = write_settings(result, pathlib.Path(tempfile.mkdtemp()) / "s.toml")
+    >>> RejoinSettings.from_toml(path) == RejoinSettings()
+    True
+    """
     return write_text_atomic(path, calibration.to_toml(), force=force)
 
 
@@ -292,7 +314,14 @@ def calibrate(
 ) -> Calibration:
     """Search the settings that maximise ``objective`` on a time-faithful split of
     ``log_table`` alone (see the module docstring); the paper's defaults are always tried
-    first and reported beside the winner."""
+    first and reported beside the winner.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> result = calibrate(example_engine(), "log", query_days=3, library_fraction=0.5,
+    ...                    max_trials=2)
+    >>> len(result.trials), result.default_metrics["acc_overall"], result.stopped
+    (2, 1.0, 'trial budget (2) reached')
+    """
     from netpersona.rejoin import RejoinSettings
 
     objective_value({"acc_overall": 0.0, "balanced_accuracy": 0.0}, objective)

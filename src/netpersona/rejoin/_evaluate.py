@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,13 @@ from netpersona.rejoin._methods import (
     register_method,
 )
 from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth
+from netpersona.rejoin._scoring import (
+    ACCURACY_KEYS,
+    DECISIONS,
+    candidate_recall,
+    output_candidates,
+    score_matches,
+)
 
 __all__ = [
     "ACCURACY_KEYS",
@@ -62,145 +68,20 @@ if TYPE_CHECKING:
 
 #: the paper's steps, in order (Table 1 covers 2..5; 1 is preprocessing, 6 the decision)
 STEP_NAMES = ("1_profiles", "2_simione", "3_simitwo", "4_simithree", "5_simifour", "6_decision")
-#: the accuracy keys, in the order the JSON and the reports show them
-ACCURACY_KEYS = (
-    "acc_absent",
-    "acc_present",
-    "acc_present_any",
-    "acc_overall",
-    "balanced_accuracy",
-    "rank1_present",
-)
-DECISIONS = ("match", "ambiguous", "new")
-
-
-# --------------------------------------------------------------------------------------------
-# scoring a MATCHES table against the truth
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _per_query(matches: pa.Table) -> dict[str, dict]:
-    """Group MATCHES rows by query: its decision, its outputs in rank order, its top candidate."""
-    queries: dict[str, dict] = defaultdict(lambda: {"decision": None, "outputs": [], "top": None})
-    cols = [
-        matches.column(name).to_pylist()
-        for name in ("query_user", "decision", "rank", "library_user", "answer")
-    ]
-    rows = sorted(zip(*cols, strict=True), key=lambda r: (r[0], r[2] if r[2] is not None else 0))
-    for query, decision, rank, library_user, answer in rows:
-        entry = queries[query]
-        if decision not in DECISIONS:
-            raise ValueError(
-                f"query {query!r} has decision {decision!r}; expected one of {DECISIONS}"
-            )
-        if entry["decision"] not in (None, decision):
-            raise ValueError(
-                f"query {query!r} has two decisions ({entry['decision']!r}, {decision!r}); "
-                "a query's verdict must be the same on all its rows"
-            )
-        entry["decision"] = decision
-        if library_user is None or rank is None or rank < 1:
-            continue
-        if rank == 1:
-            entry["top"] = library_user
-        if answer == 1:
-            entry["outputs"].append(library_user)
-    return dict(queries)
-
-
-def score_matches(matches: pa.Table, truth: pa.Table) -> dict:
-    """The accuracies of ``matches`` (MATCHES.csv columns) against ``truth``
-    (``query_user, true_user, in_library``).
-
-    A present query is right only when the true user is the *first* output of its verdict
-    (SPEC A); ``acc_present_any`` also accepts it anywhere in an ambiguous output; an absent
-    query is right when answered ``new``; ``rank1_present`` asks only whether the true user is
-    the rank-1 candidate, whatever the verdict. An accuracy with nothing to count is ``None``;
-    ``balanced_accuracy`` is the mean of the absent and present accuracies that exist.
-    """
-    per_query = _per_query(matches)
-    truth_rows = truth.select(["query_user", "true_user", "in_library"]).to_pylist()
-    stray = set(per_query) - {row["query_user"] for row in truth_rows}
-    if stray:
-        raise ValueError(f"{len(stray)} query user(s) in the matches are not in the truth table")
-    right_absent = right_present = right_any = right_rank1 = n_absent = 0
-    decisions = dict.fromkeys(DECISIONS, 0)
-    for row in truth_rows:
-        entry = per_query.get(row["query_user"])
-        if entry is None:
-            raise ValueError(
-                f"query user {row['query_user']!r} is missing from the matches; every query "
-                "must appear (a query with no candidate has one row with decision 'new')"
-            )
-        decisions[entry["decision"]] += 1
-        if not row["in_library"]:
-            n_absent += 1
-            right_absent += entry["decision"] == "new"
-            continue
-        outputs = entry["outputs"] if entry["decision"] != "new" else []
-        right_present += bool(outputs) and outputs[0] == row["true_user"]
-        right_any += row["true_user"] in outputs
-        right_rank1 += entry["top"] == row["true_user"]
-    n_queries = len(truth_rows)
-    n_present = n_queries - n_absent
-    acc_absent = _ratio(right_absent, n_absent)
-    acc_present = _ratio(right_present, n_present)
-    defined = [a for a in (acc_absent, acc_present) if a is not None]
-    return {
-        "acc_absent": acc_absent,
-        "acc_present": acc_present,
-        "acc_present_any": _ratio(right_any, n_present),
-        "acc_overall": _ratio(right_absent + right_present, n_queries),
-        "balanced_accuracy": sum(defined) / len(defined) if defined else None,
-        "rank1_present": _ratio(right_rank1, n_present),
-        "n_queries": n_queries,
-        "n_present": n_present,
-        "n_absent": n_absent,
-        "decisions": decisions,
-    }
-
-
-def output_candidates(matches: pa.Table) -> pa.Table:
-    """The verdicts' output sets as ``query_user, library_user`` pairs: what survives step 6
-    (rows with ``answer`` 1 of queries not answered "new")."""
-    import pyarrow.compute as pc
-
-    keep = pc.and_(
-        pc.equal(matches.column("answer"), 1), pc.not_equal(matches.column("decision"), "new")
-    )
-    return matches.filter(keep).select(["query_user", "library_user"])
-
-
-def candidate_recall(candidates: pa.Table, truth: pa.Table) -> tuple[float, float | None]:
-    """Mean candidates per query, and the share of present queries whose true user is still a
-    candidate (``candidates``: ``query_user, library_user`` pairs)."""
-    present = truth.filter(truth.column("in_library")).select(["query_user", "true_user"])
-    pairs = pa.table(
-        {  # plain strings: a method may hand over dictionary-encoded columns
-            name: candidates.column(name).cast(pa.string())
-            for name in ("query_user", "library_user")
-        }
-    )
-    found = pairs.join(
-        present.rename_columns(["query_user", "library_user"]),
-        keys=["query_user", "library_user"],
-        join_type="inner",
-    )
-    n_found = len(set(found.column("query_user").to_pylist()))
-    mean = pairs.num_rows / truth.num_rows if truth.num_rows else 0.0
-    return mean, _ratio(n_found, present.num_rows)
-
-
 # --------------------------------------------------------------------------------------------
 # the evaluation
 
 
 @dataclass
 class Evaluation:
-    """One run of the protocol: the metrics (the JSON keys), the split, and what was scored."""
+    """One run of the protocol: the metrics (the JSON keys), the split, and what was scored.
+
+    >>> from netpersona.rejoin import evaluate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> doc = evaluate(example_engine(), "log", query_days=3, library_fraction=0.5).to_json()
+    >>> doc["method"], doc["protocol"]["query_days"], doc["settings"]["jaccard_min"]
+    ('paper', 3, 0.6)
+    """
 
     metrics: dict
     split: Split
@@ -315,6 +196,12 @@ def evaluate(
     active in the query period is a query under a fresh id. ``top_k`` candidates are kept per
     query so that ``rank1_present`` is defined for "new" verdicts too. The split's tables
     (``<prefix>_*``) are dropped afterwards unless ``keep_tables``.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> evaluation = evaluate(example_engine(), "log", query_days=3, library_fraction=0.5)
+    >>> m = evaluation.metrics
+    >>> m["n_library"], m["n_queries"], m["n_absent"], m["acc_overall"]
+    (3, 6, 3, 1.0)
     """
     from netpersona.rejoin._splits import make_split  # split_by/pairs/cut: see _splits
 
@@ -359,7 +246,13 @@ def sweep_days(
 ) -> list[dict]:
     """Accuracy vs t: :func:`evaluate` once per query-period length in ``days`` (the paper
     swept t and chose 5, where accuracy stops rising). ``known`` evaluations are reused for
-    their t; ``options`` are :func:`evaluate`'s."""
+    their t; ``options`` are :func:`evaluate`'s.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> rows = sweep_days(example_engine(), "log", [2, 3], library_fraction=0.5)
+    >>> [(r["query_days"], r["acc_overall"]) for r in rows]
+    [(2, 1.0), (3, 1.0)]
+    """
     reuse = {ev.split.query_days: ev for ev in known}
     base = options.pop("prefix", "eval")
     rows = []
@@ -373,7 +266,11 @@ def sweep_days(
 
 
 def parse_days(text: str) -> list[int]:
-    """Parse a sweep of query-period lengths: ``1-10``, ``3,5,7`` or ``5``."""
+    """Parse a sweep of query-period lengths: ``1-10``, ``3,5,7`` or ``5``.
+
+    >>> parse_days("1-3"), parse_days("3,5,7")
+    ([1, 2, 3], [3, 5, 7])
+    """
     days: list[int] = []
     try:
         for part in text.split(","):

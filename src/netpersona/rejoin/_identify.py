@@ -75,6 +75,15 @@ class IdentifyResult:
 
     ``step_candidates`` (when asked for) maps each step name to the (query_user, library_user)
     pairs alive after it, as dictionary-encoded string columns.
+
+    >>> from netpersona.rejoin import build_profiles, identify
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> engine = example_engine()
+    >>> library = build_profiles(engine, "library_log", "library")
+    >>> queries = build_profiles(engine, "query_log", "q", reference=library)
+    >>> result = identify(engine, library, queries)
+    >>> result.n_queries, result.n_library, [s["step"] for s in result.steps][:2]
+    (2, 6, ['2_simione', '3_simitwo'])
     """
 
     matches: pa.Table
@@ -108,6 +117,15 @@ def identify(
     output set. ``engine`` is accepted for symmetry with the other calls; the profiles know
     theirs. ``hooks``: where steps 2 and 5 run (default: here; on a Spark engine, its
     distributed join and executors, see :class:`StepHooks`).
+
+    >>> from netpersona.rejoin import build_profiles
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> engine = example_engine()
+    >>> library = build_profiles(engine, "library_log", "library")
+    >>> queries = build_profiles(engine, "query_log", "queries", reference=library)
+    >>> result = identify(engine, library, queries)
+    >>> [(r["query_user"], r["decision"], r["library_user"]) for r in result.matches.to_pylist()]
+    [('new_a', 'match', 'a'), ('new_z', 'new', None)]
     """
     if queries.reference != library.name:
         raise ConfigError(

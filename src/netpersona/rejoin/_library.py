@@ -115,13 +115,15 @@ class Library:
         engine: Engine | None = None,
         settings: RejoinSettings | None = None,
         progress: Progress | None = None,
+        close_engine: bool = False,
     ) -> Library:
         """The library of a workspace's last complete state: a DuckDB workspace file, or (with
         ``engine``, e.g. Spark) the engine's database named ``workspace``. ``settings`` that
         change step 1 rebuild the profiles for this library only (the workspace is untouched).
+        An engine the library opens is closed with it; a given one only with ``close_engine``.
         """
         progress = progress or Progress()
-        own = engine is None
+        own = engine is None or close_engine
         engine = Workspace.reader(workspace) if engine is None else engine
         try:
             Workspace.require_complete(engine, workspace)
@@ -157,11 +159,13 @@ class Library:
         *,
         engine: Engine | None = None,
         progress: Progress | None = None,
+        close_engine: bool = False,
     ) -> Library:
-        """A library built from logs for this session only (in memory unless ``engine``)."""
+        """A library built from logs for this session only (in memory unless ``engine``; a
+        given engine is closed with the library only with ``close_engine``)."""
         progress = progress or Progress()
         settings = settings or RejoinSettings()
-        own = engine is None
+        own = engine is None or close_engine
         engine = DuckDBEngine() if engine is None else engine
         try:
             read = read_log(source, mapping, engine, LIBRARY_LOG, progress=progress)

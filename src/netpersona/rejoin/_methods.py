@@ -30,6 +30,9 @@ class StepRun:
 
     ``candidates`` (``query_user, library_user``) gives the per-step recall; a method that does
     not keep them may give ``mean_candidates`` alone.
+
+    >>> StepRun("2_simione", 0.5, mean_candidates=3.0).mean_candidates
+    3.0
     """
 
     step: str
@@ -40,7 +43,13 @@ class StepRun:
 
 @dataclass
 class MethodRun:
-    """What a matcher hands back to the protocol: MATCHES, its steps, its total time."""
+    """What a matcher hands back to the protocol: MATCHES, its steps, its total time.
+
+    >>> import pyarrow as pa
+    >>> run = MethodRun(pa.table({"query_user": ["q"]}), [StepRun("6_decision", 0.1)], 0.1)
+    >>> run.matches.num_rows, run.steps[0].step
+    (1, '6_decision')
+    """
 
     matches: pa.Table
     steps: list[StepRun]
@@ -50,7 +59,11 @@ class MethodRun:
 
 
 class MatchMethod(Protocol):
-    """A re-join matcher the protocol can evaluate (``--method NAME``)."""
+    """A re-join matcher the protocol can evaluate (``--method NAME``).
+
+    >>> isinstance(get_method("paper").name, str), get_method("paper").name
+    (True, 'paper')
+    """
 
     name: str
 
@@ -158,7 +171,12 @@ def _load_plugins() -> None:
 
 
 def register_method(name: str, factory: Callable[[], MatchMethod]) -> None:
-    """Make a matcher available to :func:`evaluate` and ``--method`` under ``name``."""
+    """Make a matcher available to :func:`evaluate` and ``--method`` under ``name``.
+
+    >>> register_method("paper-again", PaperMethod)
+    >>> get_method("paper-again").name
+    'paper'
+    """
     _METHODS[name] = factory
 
 
@@ -169,7 +187,16 @@ def method_names() -> list[str]:
 
 
 def get_method(method: str | MatchMethod) -> MatchMethod:
-    """A fresh matcher for a name, or ``method`` itself when it already is one."""
+    """A fresh matcher for a name, or ``method`` itself when it already is one.
+
+    >>> get_method("paper").name
+    'paper'
+    >>> try:
+    ...     get_method("psychic")
+    ... except ConfigError as error:
+    ...     print(str(error).split(";")[0])
+    unknown method 'psychic'
+    """
     if not isinstance(method, str):
         return method
     if method not in _METHODS:

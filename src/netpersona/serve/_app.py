@@ -23,7 +23,13 @@ from netpersona.serve._identify import EventError, check_events, identify_events
 from netpersona.serve._library import LibraryHolder
 from netpersona.serve._metrics import Metrics, MetricsMiddleware
 from netpersona.serve._settings import ServeSettings, make_settings
-from netpersona.serve._store import QueueFull, ReportStore, canonical, report_key
+from netpersona.serve._store import (
+    QueueFull,
+    ReportStore,
+    canonical,
+    report_key,
+    surely_valid,
+)
 from netpersona.serve._tiers import load_tiers
 from netpersona.serve._tokens import TokenChecker, tokens_path
 
@@ -36,8 +42,10 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
     """The service as an ASGI app (``uvicorn.run(create_app(workspace=...))``).
 
     Give a :class:`ServeSettings` or its fields as keywords. Refuses (``ConfigError``) to serve
-    without tokens unless ``no_auth`` on a loopback host. The library is loaded, the report
-    folder opened and its index rebuilt when the app starts (its lifespan).
+    without tokens unless ``no_auth`` on a loopback host. The library is loaded and the
+    reports folder taken (locked, a torn tail repaired, its index rebuilt) here, so a bad
+    workspace or a folder another server writes is an error before anything listens; the
+    report writer and the workspace watcher run with the app's lifespan.
     """
     s = settings if settings is not None else make_settings(**values)
     if not s.workspace.exists():
@@ -61,8 +69,6 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
         queue_max=s.queue_max_reports, batch_max=s.batch_max_reports, metrics=metrics,
     )  # fmt: skip
 
-    # loaded here, not in the lifespan, so a bad workspace or a taken reports folder is a
-    # clear error before anything listens
     started = time.perf_counter()
     library.load()
     tiers = {
@@ -123,12 +129,11 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
         authorize(request, "read")
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/v1/device-reports")
     async def device_reports(request: Request) -> JSONResponse:
         authorize(request, "ingest")
         body = await _read_body(request, s.max_body_bytes)
         reports = _parse_reports(body, request.headers.get("content-type", ""))
-        lines, keys, bad = [], [], []
+        lines, keys, unsure, bad = [], [], [], []
         for i, report in enumerate(reports):
             if not isinstance(report, dict):
                 bad.append({"index": i, "reason": "not a JSON object"})
@@ -139,10 +144,11 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
             text = canonical(report)
             lines.append(text)
             keys.append(report_key(report, text))
+            unsure.append(not surely_valid(report, store.fields))
         if bad:
             _refuse(bad, len(reports), metrics)
         try:
-            outcome = await store.submit(lines, keys)
+            outcome = await store.submit(lines, keys, unsure)
         except QueueFull:
             metrics.queue_full.inc()
             raise ApiError(
@@ -154,6 +160,10 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
         if outcome.failed:
             raise ApiError(500, "storage_failed", outcome.failed)
         return JSONResponse({"accepted": outcome.accepted, "duplicates": outcome.duplicates})
+
+    # the hot path as a plain Starlette route: no dependency solving per request
+    device_reports.route_path = "/v1/device-reports"  # type: ignore[attr-defined]
+    app.router.add_route("/v1/device-reports", device_reports, methods=["POST"])
 
     @app.post("/v1/rejoin/identify")
     async def rejoin_identify(request: Request) -> JSONResponse:
@@ -170,7 +180,7 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
         if not isinstance(top_k, int) or isinstance(top_k, bool) or not 0 <= top_k <= 100:
             raise ApiError(422, "invalid_request", "top_k must be an integer from 0 to 100")
         try:
-            site_key = check_events(events, s.max_events)
+            site_key = check_events(events)
         except EventError as exc:
             raise ApiError(
                 422, "invalid_event", exc.reason, [{"index": exc.index, "reason": exc.reason}]

@@ -51,7 +51,14 @@ def load_library(engine, workspace: Path, settings: RejoinSettings) -> LoadedLib
     """The library of ``workspace`` (attached read-only to ``engine``, copied, detached)."""
     from netpersona.rejoin._learned import load_matcher, load_side, workspace_matcher_dir
 
-    engine.execute(f"ATTACH '{_literal(str(workspace))}' AS ws (READ_ONLY)")
+    try:
+        engine.execute(f"ATTACH '{_literal(str(workspace))}' AS ws (READ_ONLY)")
+    except Exception as exc:  # locked by a writer, not a DuckDB file, ...
+        raise InputError(
+            f"cannot open the workspace read-only: {exc}",
+            path=workspace,
+            hint="if `netpersona rejoin index` is writing it now, start again when it is done",
+        ) from None
     try:
         names = {
             row[0]
@@ -59,16 +66,19 @@ def load_library(engine, workspace: Path, settings: RejoinSettings) -> LoadedLib
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'ws'"
             ).fetchall()
         }
-        parts = sorted(n for n in names if n.startswith(f"{LIBRARY}_"))
-        if f"{LIBRARY}_meta" not in parts:
+        meta = f"{LIBRARY}_meta"
+        if meta not in names:
             raise InputError(
                 "the workspace holds no re-join library",
                 path=workspace,
                 hint="build it with `netpersona rejoin index LOGS --workspace W`",
             )
-        for name in parts:
-            engine.execute(f'CREATE TABLE "{name}" AS SELECT * FROM ws.main."{name}"')
+        engine.execute(f'CREATE TABLE "{meta}" AS SELECT * FROM ws.main."{meta}"')
         profiles = Profiles.open(engine, LIBRARY)
+        # the profile set's tables, not its (large) log table, which stays in the file
+        for name in sorted(names):
+            if name.startswith(f"{LIBRARY}_") and name not in (meta, profiles.log_table):
+                engine.execute(f'CREATE TABLE "{name}" AS SELECT * FROM ws.main."{name}"')
         if profiles.settings.profile_key() != settings.profile_key():
             raise ConfigError(
                 f"the library of {workspace} was built with frequent_ratio="
@@ -101,7 +111,7 @@ def _literal(text: str) -> str:
     return text.replace("'", "''")
 
 
-def check_events(events: Any, max_events: int) -> str:
+def check_events(events: Any) -> str:
     """Whether ``events`` is a list of usable event objects; returns the site key (``url`` or
     ``site``). Raises :class:`EventError` for the first unusable event."""
     if not isinstance(events, list) or not events:

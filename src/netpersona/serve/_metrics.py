@@ -81,7 +81,10 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
+            name = (
+                getattr(scope.get("route"), "path", None)
+                or getattr(scope.get("endpoint"), "route_path", None)
+                or "unmatched"
+            )
             self.metrics.requests.labels(name, scope["method"], str(status[0])).inc()
             self.metrics.latency.labels(name).observe(time.perf_counter() - started)

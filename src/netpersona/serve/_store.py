@@ -23,10 +23,12 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -56,6 +58,8 @@ class Outcome:
 class _Pending:
     lines: list[str]
     keys: list[str]
+    #: per line: whether the reader's SQL must look at it (see :func:`surely_valid`)
+    unsure: list[bool]
     future: asyncio.Future
 
 
@@ -161,15 +165,19 @@ class ReportStore:
 
     # ---------------------------------------------------------------- requests
 
-    def submit(self, lines: list[str], keys: list[str]) -> asyncio.Future:
-        """Queue one request's reports; the future gets its :class:`Outcome` after the fsync."""
+    def submit(
+        self, lines: list[str], keys: list[str], unsure: list[bool] | None = None
+    ) -> asyncio.Future:
+        """Queue one request's reports; the future gets its :class:`Outcome` after the fsync.
+        ``unsure`` marks the reports the reader's rules must check (default: all)."""
         assert self._queue is not None, "start() the store first"
         if self._queued + len(lines) > self.queue_max:
             raise QueueFull
         future = asyncio.get_running_loop().create_future()
         self._queued += len(lines)
         self._set_queued()
-        self._queue.put_nowait(_Pending(lines, keys, future))
+        unsure = unsure if unsure is not None else [True] * len(lines)
+        self._queue.put_nowait(_Pending(lines, keys, unsure, future))
         return future
 
     def _set_queued(self) -> None:
@@ -208,7 +216,13 @@ class ReportStore:
         """Check, de-duplicate, append, fsync: one batch of requests (writer thread)."""
         with self._thread_lock:
             lines = [line for p in batch for line in p.lines]
-            problems = report_problems(lines, self.fields, con=self._con)
+            unsure = [u for p in batch for u in p.unsure]
+            problems: list[str | None] = [None] * len(lines)
+            check = [i for i, u in enumerate(unsure) if u]
+            if check:  # the reader's own SQL, for whatever the plain check could not vouch for
+                found = report_problems([lines[i] for i in check], self.fields, con=self._con)
+                for i, reason in zip(check, found, strict=True):
+                    problems[i] = reason
             outcomes, new_keys, out = [], set(), []
             at = 0
             for pending in batch:
@@ -270,6 +284,58 @@ class ReportStore:
             with contextlib.suppress(OSError):  # leave no partial batch behind
                 self._file.truncate(start)
             raise
+
+
+_PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}")
+#: epoch seconds the plain check reads itself (1970 .. 2096); others go to the SQL
+_EPOCH_MAX = 4_000_000_000
+
+
+def _plain_time(value, zone: ZoneInfo) -> dt.datetime | None:
+    """A local time written ``YYYY-MM-DD[T ]HH:MM:SS`` (a real date), or epoch seconds as a
+    JSON integer converted to ``zone``'s wall clock; else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _EPOCH_MAX:
+        return dt.datetime.fromtimestamp(value, zone).replace(tzinfo=None)
+    if not isinstance(value, str) or not _PLAIN_TIME.fullmatch(value):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _plain_flow(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value < 1e15
+
+
+def surely_valid(report: dict, fields: ReportFields) -> bool:
+    """True only where the file reader's rules certainly find nothing wrong: top-level fields,
+    a non-blank user text, flows as plain non-negative numbers, plain times (local
+    ``2024-03-01 08:00:00`` text or epoch seconds) and a session end (the logoff, else the
+    report time) not before the logon. Anything else (units, offsets, durations, ...) goes to
+    the reader's SQL (:func:`netpersona.devices.report_problems`), which alone decides; this
+    only spares it the common case. A property test holds the two together."""
+    names = (fields.user, fields.logon, fields.logoff, fields.upflow, fields.downflow,
+             fields.report_time)  # fmt: skip
+    if fields.duration or fields.time_unit != "auto" or any(n and "." in n for n in names):
+        return False
+    user = report.get(fields.user)
+    if not isinstance(user, str) or not user.strip():
+        return False
+    if not (_plain_flow(report.get(fields.upflow)) and _plain_flow(report.get(fields.downflow))):
+        return False
+    zone = ZoneInfo(fields.timezone)
+    logon = _plain_time(report.get(fields.logon), zone)
+    ends = []
+    for name in (fields.logoff, fields.report_time):
+        value = report.get(name) if name else None
+        if value is not None:
+            ends.append(_plain_time(value, zone))
+            if ends[-1] is None:
+                return False
+    return logon is not None and bool(ends) and ends[0] is not None and ends[0] >= logon
 
 
 def _fsync_folder(folder: Path) -> None:
