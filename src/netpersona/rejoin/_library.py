@@ -244,15 +244,12 @@ class Library:
     def check_method(method: str, workspace: str | Path | None) -> bool:
         """Whether ``method`` needs a trained matcher (ConfigError for an unknown method, or
         one that needs a workspace when there is none)."""
-        from netpersona.rejoin._learned import METHODS
+        from netpersona.rejoin._learned._methods import METHODS, METHODS_HELP
 
         if method == "paper":
             return False
         if method not in METHODS:
-            raise ConfigError(
-                f"unknown --method {method!r}; choose paper, learned or tfidf, or "
-                "tfidf_one_to_one, learned_one_to_one or auto (the best on training's simulation)"
-            )
+            raise ConfigError(f"unknown --method {method!r}; {METHODS_HELP}")
         if workspace is None:
             raise ConfigError(
                 f"--method {method} uses the matcher trained on a workspace: give --workspace "

@@ -26,6 +26,11 @@ from netpersona.rejoin._protocol import Split, drop_tables
 from netpersona.rejoin._settings import RejoinSettings
 
 METHODS = ("paper", "learned", "tfidf", "tfidf_one_to_one", "learned_one_to_one", "auto")
+#: what an unknown ``--method`` error says
+METHODS_HELP = (
+    "choose paper, learned or tfidf, or tfidf_one_to_one, learned_one_to_one or auto (the best "
+    "of them on the simulation `rejoin train` made)"
+)
 
 
 class _SelfTrained:
