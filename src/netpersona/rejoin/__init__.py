@@ -45,7 +45,13 @@ from netpersona.rejoin._report import (
     write_evaluation_report,
     write_identify_report,
 )
-from netpersona.rejoin._splits import SPLITS, make_split, read_identity_pairs, split_options_from
+from netpersona.rejoin._splits import (
+    SPLITS,
+    make_split,
+    query_days_of,
+    read_identity_pairs,
+    split_options_from,
+)
 
 __all__ += [
     "ACCURACY_LABELS",
@@ -64,6 +70,7 @@ __all__ += [
     "objective_value",
     "parse_days",
     "parse_window",
+    "query_days_of",
     "read_identity_pairs",
     "register_method",
     "score_matches",

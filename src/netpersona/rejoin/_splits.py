@@ -287,6 +287,22 @@ def split_last_days(
     )  # fmt: skip
 
 
+def query_days_of(engine: Engine, log_table: str) -> int:
+    """How many calendar days a typical query's log spans: the median over its users of
+    (last day - first day + 1), at least 1. For simulating queries as long as real ones."""
+    spans = (
+        engine.fetch_arrow(
+            f"SELECT date_diff('day', min(CAST(ts AS DATE)), max(CAST(ts AS DATE))) + 1 AS days "
+            f"FROM {log_table} GROUP BY user_id ORDER BY days"
+        )
+        .column("days")
+        .to_pylist()
+    )
+    if not spans:
+        raise InputError(f"the query log {log_table!r} has no rows")
+    return max(1, int(spans[(len(spans) - 1) // 2]))
+
+
 def make_split(
     engine: Engine,
     log_table: str,

@@ -338,7 +338,8 @@ class LearnedMatcher:
                 f"simulation: {size['n_simulated_queries']:,} simulated queries "
                 f"({size['n_present']:,} returning, {size['n_absent']:,} new) from "
                 f"{size['time_cuts']} time cut(s) x held-out draws = {size['simulations']} "
-                f"simulated re-joins; absent accuracy at the threshold"
+                f"simulated re-joins, query periods of {self.query_days} day(s); absent "
+                f"accuracy at the threshold"
                 f" {_pct(self.simulated_.get(self.model_name_ or '', {}).get('acc_absent'))}"
                 f"{interval}"
             )
