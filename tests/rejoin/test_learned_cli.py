@@ -114,3 +114,34 @@ def test_identify_defaults_to_auto_after_train(trained, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert pacsv.read_csv(explicit).to_pylist() == auto
+
+
+def test_train_infers_query_days_from_real_queries(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from netpersona.engine import DuckDBEngine
+    from netpersona.rejoin import query_days_of
+
+    library, _, _ = split_log(habitual_log(30, 16, seed=3, noise=0.3), query_days=3)
+    pacsv.write_csv(library, tmp_path / "library.csv")
+    start = dt.datetime(2024, 1, 1, 8)
+    spans = {"a": 4, "b": 4, "c": 1}  # a typical query spans 4 days
+    rows = [(u, start + dt.timedelta(days=d), "x.com") for u, n in spans.items() for d in range(n)]
+    qlog = pa.table({k: [r[i] for r in rows] for i, k in enumerate(("user_id", "ts", "site"))})
+    pacsv.write_csv(qlog, tmp_path / "q.csv")
+    engine = DuckDBEngine(threads=1)
+    engine.register_arrow("q", qlog)
+    assert query_days_of(engine, "q") == 4
+    engine.close()
+    ws = tmp_path / "ws.duckdb"
+    result = runner.invoke(
+        app,
+        ["rejoin", "train", str(tmp_path / "library.csv"), *SITE, "--workspace", str(ws),
+         "--queries", str(tmp_path / "q.csv"), "--cuts", "2", "--draws", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    meta = json.loads((workspace_matcher_dir(ws) / "matcher.json").read_text())
+    assert meta["params"]["query_days"] == 4
+    assert "query periods of 4 day(s)" in " ".join(result.output.split())

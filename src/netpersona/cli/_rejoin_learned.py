@@ -106,6 +106,17 @@ def train(
         ),
     ] = 3_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation and models.")] = 0,
+    queries: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--queries",
+            exists=True,
+            dir_okay=False,
+            help="Real query logs (optional): simulated queries are made as long as a typical "
+            "one of them (instead of --query-days).",
+            rich_help_panel=_MATCHER,
+        ),
+    ] = None,
     force: ForceOpt = False,
     mapping: LogMapping | None = None,
 ) -> None:
@@ -122,6 +133,7 @@ def train(
         mapping,
         force=force,
         progress=RichProgress(),
+        queries=[str(q) for q in queries] if queries else None,
         objective=objective,
         k=k,
         quiet=quiet,

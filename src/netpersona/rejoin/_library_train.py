@@ -25,17 +25,24 @@ def train(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    queries: LogSource | None = None,
     **matcher_options: Any,
 ):
     """Fit the learned matcher on the workspace's library alone (no truth needed) and save it
     beside the workspace (``W.learned/``); ``logs`` are added to the library first (files
     already there skipped). ``matcher_options`` go to ``LearnedMatcher`` (objective, k, quiet,
-    query_days, cuts, simulated_users, target_queries, seed). Returns (matcher, folder)."""
+    query_days, cuts, simulated_users, target_queries, seed); with ``queries`` (real query logs)
+    ``query_days`` is the span of a typical query's log instead. Returns (matcher, folder)."""
     from netpersona.rejoin._learned import LearnedMatcher, save_matcher
 
     progress = progress or Progress()
     workspace = Path(workspace)
     matcher = LearnedMatcher(**matcher_options)
+    if queries is not None:  # simulated queries as long as the real ones (issue 16)
+        from netpersona.rejoin._splits import query_days_of
+
+        with _log_engine(queries, mapping, None, None, progress)[0] as q_engine:
+            matcher.query_days = query_days_of(q_engine, "access_log")
     matcher.check()
     target = check_writable(Workspace.matcher_dir(workspace), force)
     if logs:
