@@ -118,6 +118,11 @@ def test_auto_evaluates_on_a_split():
     method.params.update(k=10, quiet=5, cuts=3, draws=2)
     ev = evaluate_split(engine, split, settings=SETTINGS, method=method, top_k=1, truth=truth)
     assert ev.metrics["balanced_accuracy"] > 0.8
+    # the evaluation's JSON says what training found: size, reliability, auto's choice
+    training = ev.to_json()["training"]
+    assert training["simulation"]["n_simulated_queries"] >= 40
+    assert 0.0 <= training["reliability"]["ece"] <= 0.05
+    assert training["auto"] in (*AUTO_CHOICES, ALWAYS_NEW) and training["auto_reason"]
     one = get_method("tfidf_one_to_one")
     one.params.update(cuts=3, draws=2)
     ev1 = evaluate_split(engine, split, settings=SETTINGS, method=one, top_k=1, truth=truth)

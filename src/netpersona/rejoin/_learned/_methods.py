@@ -74,6 +74,20 @@ class _SelfTrained:
         ]
         return MethodRun(result.matches, steps, time.perf_counter() - began, settings)
 
+    def report(self) -> dict:
+        """What training found, for the evaluation's JSON: the simulation's size (and its
+        warning), the calibrated probabilities' Brier score and ECE, and auto's choice."""
+        m = self.matcher
+        if not isinstance(m, LearnedMatcher):
+            return {"simulated": getattr(m, "simulated_", {})}
+        return {
+            "simulation": m.simulation_,
+            "reliability": m.simulated_.get(m.model_name_ or "", {}).get("reliability"),
+            "auto": m.auto_,
+            "auto_reason": m.auto_reason_,
+            "lines": m.report_lines(),
+        }
+
     def release(self, engine: Engine) -> None:
         drop_tables(engine, "learnsim")
         drop_tables(engine, "tfidfsim")
