@@ -167,6 +167,8 @@ def evaluate_split(
         steps=_funnel(run, truth, split.n_library),
         seconds_total=run.seconds_total if run.seconds_total else wall,
     )
+    if (report := getattr(method, "report", None)) is not None:  # a self-trained method
+        ordered["training"] = report()
     used = run.settings if run.settings is not None else settings
     return Evaluation(ordered, split, used, method.name, run.matches, truth)
 
