@@ -31,7 +31,6 @@ ALLOWLIST: set[tuple[str, str, str]] = {
     ("rejoin/_spark_join.py", "engine-kind", "compares engine.dialect with a name"),
     ("rejoin/_spark_runs.py", "engine-kind", "compares engine.dialect with a name"),
     ("serve/_identify.py", "private", "netpersona.rejoin._learned"),
-    ("synth/_behaviour.py", "size", "over 400 lines"),
 }
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "netpersona"

@@ -47,11 +47,11 @@ PUBLIC = {
     "netpersona.rejoin": [
         "ACCURACY_LABELS", "Calibration", "Evaluation", "Explanation", "IdentifyResult",
         "IndexSummary", "Library", "MATCH_SCHEMA", "MatchMethod", "MethodRun", "PAPER_ACCURACY",
-        "ProfileArrays", "Profiles", "RejoinSettings", "STEP_NAMES", "Split", "StepRun",
+        "ProfileArrays", "Profiles", "RejoinSettings", "SPLITS", "STEP_NAMES", "Split", "StepRun",
         "build_profiles", "calibrate", "evaluate", "explain", "get_method", "identify",
-        "objective_value", "parse_days", "parse_window", "register_method", "score_matches",
-        "split_log", "sweep_days", "write_evaluation_report", "write_identify_report",
-        "write_settings",
+        "make_split", "objective_value", "parse_days", "parse_window", "read_identity_pairs",
+        "register_method", "score_matches", "split_log", "split_options_from", "sweep_days",
+        "write_evaluation_report", "write_identify_report", "write_settings",
     ],
     "netpersona.rejoin._learned": [
         "FEATURES", "LearnedExplanation", "LearnedMatcher", "LearnedMethod", "METHODS", "Side",
@@ -79,7 +79,8 @@ PUBLIC = {
         "write_report",
     ],
     "netpersona.synth": [
-        "AccessLogSettings", "AccessLogSummary", "generate_access_logs", "write_access_logs",
+        "AccessLogSettings", "AccessLogSummary", "DEFAULT_PRESET", "PAPER_TARGETS", "PRESETS",
+        "generate_access_logs", "preset_settings", "write_access_logs",
     ],
     "netpersona.demo": [
         "DEMO_DAYS", "DEMO_USERS", "run_customers_demo", "run_demo", "run_devices_demo",

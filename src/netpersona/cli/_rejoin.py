@@ -13,6 +13,7 @@ from netpersona.cli._apps import rejoin_app
 from netpersona.cli._engines import EngineChoice, check_output, log_input, spark_database
 from netpersona.cli._options import ForceOpt, engine_flags, mapping_flags
 from netpersona.cli._rejoin_print import print_identify_summary, print_reads
+from netpersona.engine import Workspace
 from netpersona.io import LogMapping, check_writable
 from netpersona.rejoin import RejoinSettings
 
@@ -76,12 +77,13 @@ profile_flags = settings_options(
 
 
 MethodOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--method",
         help="paper: the paper's six steps; learned: the matcher fitted by `netpersona rejoin "
-        "train` on the workspace; tfidf: TF-IDF nearest neighbour with the threshold that "
-        "training chose.",
+        "train` on the workspace; tfidf / tfidf_one_to_one: TF-IDF nearest neighbour with the "
+        "threshold that training chose; auto: the one training's simulation found best. "
+        "Default: auto when the workspace has a trained matcher, else paper.",
     ),
 ]
 OneToOneOpt = Annotated[
@@ -176,7 +178,7 @@ def identify(
     library: LibraryOpt = None,
     settings: SettingsFileOpt = None,
     top_k: TopKOpt = 0,
-    method: MethodOpt = "paper",
+    method: MethodOpt = None,
     one_to_one: OneToOneOpt = False,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print why each query got its verdict (ids masked).")
@@ -200,6 +202,9 @@ def identify(
     source = log_input(queries, choice)
     s = RejoinSettings.load(settings, **overrides)
     progress = RichProgress()
+    if method is None:  # auto once `rejoin train` has fitted a matcher for the workspace
+        trained = workspace is not None and Workspace.matcher_dir(workspace).exists()
+        method = "auto" if trained else "paper"
     with _open_library(choice, workspace, library, mapping, s, method, progress) as lib:
         result = lib.identify(
             source,

@@ -109,6 +109,35 @@ def evaluate_command(
         ),
     ] = None,
     method: MethodOpt = "paper",
+    split_by: Annotated[
+        str,
+        typer.Option(
+            "--split-by",
+            help="time: the paper's protocol (last --query-days days of the window); "
+            "first-seen: identities first seen on or after --cut are the queries (their first "
+            "--query-days days), matched by --truth (old_user,new_user pairs); last-days: each "
+            "user's own last --query-days days.",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = "time",
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth",
+            dir_okay=False,
+            help="With --split-by first-seen: CSV of old_user,new_user identity pairs.",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = None,
+    cut: Annotated[
+        str | None,
+        typer.Option(
+            "--cut",
+            help="With --split-by first-seen: the cut day (YYYY-MM-DD; default: the day by "
+            "which half of the identities were first seen).",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = None,
     report_dir: Annotated[
         Path | None,
         typer.Option(
@@ -137,12 +166,14 @@ def evaluate_command(
         RejoinSettings,
         parse_days,
         parse_window,
+        split_options_from,
         write_evaluation_report,
     )
 
     check_writable(json_out, force)
     if report_dir is not None:
         check_writable(report_dir / "evaluation.html", force)
+    split = split_options_from(split_by, truth, cut, sweep)
     source = log_input(logs, choice)
     engine = choice.open(None)
     try:
@@ -159,6 +190,7 @@ def evaluate_command(
             window=parse_window(window),
             sweep=parse_days(sweep) if sweep else (),
             progress=RichProgress(transient=True),
+            split=split,
         )
     finally:
         if engine is not None:

@@ -77,7 +77,16 @@ def train(
             help="Simulated cuts of the library, each t days earlier.",
             rich_help_panel=_MATCHER,
         ),
-    ] = 4,
+    ] = 6,
+    draws: Annotated[
+        int,
+        typer.Option(
+            "--draws",
+            min=1,
+            help="Draws of the users left out ('new') per simulated cut.",
+            rich_help_panel=_MATCHER,
+        ),
+    ] = 3,
     simulated_users: Annotated[
         int,
         typer.Option(
@@ -118,6 +127,7 @@ def train(
         quiet=quiet,
         query_days=query_days,
         cuts=cuts,
+        draws=draws,
         simulated_users=simulated_users or None,
         target_queries=target_queries or None,
         seed=seed,
@@ -139,4 +149,6 @@ def train(
         f"among the candidates for {_pct(data.recall)} of returning ones; "
         f"trained in {matcher.fit_seconds_:.0f} s"
     )
+    for line in matcher.report_lines():
+        console.print(line)
     typer.echo(f"matcher: {target}")

@@ -40,21 +40,30 @@ def access_logs(
         str, typer.Option("--start", help="First day, YYYY-MM-DD (the paper's: 2013-11-04).")
     ] = "2013-11-04",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same file.")] = 0,
+    preset: Annotated[
+        str,
+        typer.Option(
+            "--preset",
+            help="paper: shaped like the paper's data (dense, regular habits and rhythms); "
+            "sparse: like the shared real logs (a few events per active day); dense: the "
+            "earlier benchmarks' logs. The flags below override the preset.",
+        ),
+    ] = "paper",
     page_loads: Annotated[
-        str,
+        str | None,
         typer.Option("--page-loads", help="Page loads per active day of a regular user, LOW-HIGH."),
-    ] = "50-200",
+    ] = None,
     requests_per_load: Annotated[
-        str,
+        str | None,
         typer.Option("--requests-per-load", help="HTTP requests per page load, LOW-HIGH."),
-    ] = "1-12",
+    ] = None,
     background_apps: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--background-apps",
             help="Chatty installed apps per subscriber (heartbeats, polls), LOW-HIGH; 0: none.",
         ),
-    ] = "2-6",
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Synthesise a mobile operator's URL access log (user_id, ts, url).
@@ -65,7 +74,8 @@ def access_logs(
     About 200k sites of Zipf-like popularity. Same seed, same file. See docs/synthetic-data.md.
     """
     ranges = (page_loads, requests_per_load, background_apps)
-    summary = _write(out, users, days, start, seed, ranges, force)
+    summary = _write(out, users, days, start, seed, ranges, force, preset)
+    typer.echo(f"preset {preset}: {_PRESET_NOTE.get(preset, '')}")
     typer.echo(
         f"wrote {summary.rows:,} requests of {summary.users:,} subscribers over {summary.days} "
         f"days from {summary.start} to {summary.path} ({summary.format}) in "
@@ -73,11 +83,20 @@ def access_logs(
     )
 
 
-def _write(out, users, days, start, seed, ranges, force):
-    from netpersona.synth import AccessLogSettings, write_access_logs
+_PRESET_NOTE = {
+    "paper": "dense, regular users; the paper's defaults re-identify nearly all (docs/rejoin.md)",
+    "sparse": "a few events per active day, like the real logs; the paper's defaults fail there",
+    "dense": "the generator's own defaults (earlier benchmarks)",
+}
+
+
+def _write(out, users, days, start, seed, ranges, force, preset="paper"):
+    from netpersona.synth import preset_settings, write_access_logs
 
     page_loads, requests_per_load, background_apps = ranges
-    apps = AccessLogSettings(background_apps=_range(background_apps, "--background-apps"))
+    extra = {}
+    if background_apps is not None:
+        extra["background_apps"] = _range(background_apps, "--background-apps")
     return write_access_logs(
         out,
         users,
@@ -86,9 +105,11 @@ def _write(out, users, days, start, seed, ranges, force):
         seed,
         force=force,
         progress=RichProgress(),
-        settings=apps,
-        page_loads_per_day=_range(page_loads, "--page-loads"),
-        requests_per_load=_range(requests_per_load, "--requests-per-load"),
+        settings=preset_settings(preset, **extra),
+        page_loads_per_day=_range(page_loads, "--page-loads") if page_loads else None,
+        requests_per_load=(
+            _range(requests_per_load, "--requests-per-load") if requests_per_load else None
+        ),
     )
 
 

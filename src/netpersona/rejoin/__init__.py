@@ -45,10 +45,12 @@ from netpersona.rejoin._report import (
     write_evaluation_report,
     write_identify_report,
 )
+from netpersona.rejoin._splits import SPLITS, make_split, read_identity_pairs, split_options_from
 
 __all__ += [
     "ACCURACY_LABELS",
     "PAPER_ACCURACY",
+    "SPLITS",
     "Calibration",
     "Evaluation",
     "MatchMethod",
@@ -58,12 +60,15 @@ __all__ += [
     "calibrate",
     "evaluate",
     "get_method",
+    "make_split",
     "objective_value",
     "parse_days",
     "parse_window",
+    "read_identity_pairs",
     "register_method",
     "score_matches",
     "split_log",
+    "split_options_from",
     "sweep_days",
     "write_evaluation_report",
     "write_identify_report",

@@ -28,7 +28,7 @@ from netpersona.rejoin._methods import (
     method_names,
     register_method,
 )
-from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth, split_log
+from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth
 from netpersona.rejoin._scoring import (
     ACCURACY_KEYS,
     DECISIONS,
@@ -185,6 +185,9 @@ def evaluate(
     prefix: str = "eval",
     keep_tables: bool = False,
     progress: Progress = Progress(),
+    split_by: str = "time",
+    pairs: list[tuple[str, str]] | None = None,
+    cut: dt.date | None = None,
 ) -> Evaluation:
     """The paper's protocol on ``log_table`` (canonical ``user_id, ts, site``).
 
@@ -200,17 +203,15 @@ def evaluate(
     >>> m["n_library"], m["n_queries"], m["n_absent"], m["acc_overall"]
     (3, 6, 3, 1.0)
     """
+    from netpersona.rejoin._splits import make_split  # split_by/pairs/cut: see _splits
+
     matcher = get_method(method)
-    with progress.step(f"Cutting the log: last {query_days} day(s) are the queries"):
-        split = split_log(
-            engine,
-            log_table,
-            query_days=query_days,
-            library_fraction=library_fraction,
-            seed=seed,
-            window=window,
-            prefix=prefix,
-        )
+    with progress.step(f"Cutting the log ({split_by}): {query_days} day(s) of queries"):
+        split = make_split(
+            engine, log_table, split_by, query_days=query_days,
+            library_fraction=library_fraction, seed=seed, window=window, prefix=prefix,
+            pairs=pairs, cut=cut,
+        )  # fmt: skip
     try:
         return evaluate_split(
             engine, split, settings=settings, method=matcher, top_k=top_k, progress=progress

@@ -244,10 +244,15 @@ class Library:
     def check_method(method: str, workspace: str | Path | None) -> bool:
         """Whether ``method`` needs a trained matcher (ConfigError for an unknown method, or
         one that needs a workspace when there is none)."""
+        from netpersona.rejoin._learned import METHODS
+
         if method == "paper":
             return False
-        if method not in ("learned", "tfidf"):
-            raise ConfigError(f"unknown --method {method!r}; choose paper, learned or tfidf")
+        if method not in METHODS:
+            raise ConfigError(
+                f"unknown --method {method!r}; choose paper, learned or tfidf, or "
+                "tfidf_one_to_one, learned_one_to_one or auto (the best on training's simulation)"
+            )
         if workspace is None:
             raise ConfigError(
                 f"--method {method} uses the matcher trained on a workspace: give --workspace "

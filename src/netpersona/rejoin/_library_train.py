@@ -111,11 +111,14 @@ def evaluate_log(
     window: tuple[dt.date, dt.date] | None = None,
     sweep: Sequence[int] = (),
     progress: Progress | None = None,
+    split: dict | None = None,
 ):
-    """The paper's protocol on a log: its last ``query_days`` days are re-joining queries under
-    fresh ids, a random ``library_fraction`` of the earlier users the library. ``sweep``: also
-    accuracy vs t for those query periods (``evaluation.sweep``). The evaluation's
-    ``notes`` say what a distributed step 2 did and where rejected rows went."""
+    """The paper's protocol on a log (``split``: ``split_by``/``pairs``/``cut`` for another
+    split, see :func:`netpersona.rejoin._splits.make_split`): its last ``query_days`` days
+    are re-joining queries under fresh ids, a random ``library_fraction`` of the earlier users
+    the library. ``sweep``: also accuracy vs t for those query periods
+    (``evaluation.sweep``). The evaluation's ``notes`` say what a distributed step 2 did and
+    where rejected rows went."""
     from netpersona.rejoin._evaluate import evaluate, get_method, sweep_days
 
     progress = progress or Progress()
@@ -130,7 +133,7 @@ def evaluate_log(
     on, own = _log_engine(source, mapping, engine, workspace, progress)
     try:
         evaluation = evaluate(on, "access_log", query_days=query_days, progress=progress,
-                              **options)  # fmt: skip
+                              **options, **(split or {}))  # fmt: skip
         if sweep:
             evaluation.sweep = sweep_days(
                 on, "access_log", list(sweep), known=[evaluation], progress=progress, **options

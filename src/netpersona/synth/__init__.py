@@ -11,6 +11,7 @@ customer questionnaires (:mod:`netpersona.synth.customers`: ``synth_customers``,
 papers' figures its generating truths use (tests keep them equal to the domains').
 """
 
+from netpersona.synth._presets import DEFAULT_PRESET, PAPER_TARGETS, PRESETS, preset_settings
 from netpersona.synth.access_logs import (
     AccessLogSettings,
     AccessLogSummary,
@@ -19,8 +20,12 @@ from netpersona.synth.access_logs import (
 )
 
 __all__ = [
+    "DEFAULT_PRESET",
+    "PAPER_TARGETS",
+    "PRESETS",
     "AccessLogSettings",
     "AccessLogSummary",
     "generate_access_logs",
+    "preset_settings",
     "write_access_logs",
 ]
