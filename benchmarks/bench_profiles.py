@@ -149,7 +149,7 @@ def _engine(path: Path):
 
 def _light_db(quick: bool) -> tuple[Path, str]:
     """The synthetic URL log as a canonical table (loaded once, kept in benchmarks/.data)."""
-    from benchmarks.bench_rejoin import _load_canonical
+    from benchmarks._rejoin_data import load_canonical
 
     name = "access_300x20_seed0.parquet" if quick else "access_5000x60_seed0_light.parquet"
     parquet = DATA / name
@@ -160,7 +160,7 @@ def _light_db(quick: bool) -> tuple[Path, str]:
         partial = db.with_suffix(".partial.duckdb")
         partial.unlink(missing_ok=True)
         engine = _engine(partial)
-        load = _load_canonical(engine, parquet)
+        load = load_canonical(engine, parquet)
         engine.execute("CHECKPOINT")
         engine.close()
         partial.rename(db)

@@ -86,9 +86,9 @@ def _one_log(name: str, source: str, window, calibrate_seconds: float) -> dict:
     engine = _engine()
     synthetic = source in SYNTHETIC
     if synthetic:
-        from benchmarks.bench_rejoin import _load_canonical
+        from benchmarks._rejoin_data import load_canonical
 
-        _load_canonical(engine, DATA / SYNTHETIC[source])
+        load_canonical(engine, DATA / SYNTHETIC[source])
     else:
         relative, mapping = MAPPINGS[source]
         read_access_log(SHARED_DATA / relative, LogMapping(**mapping), engine, table="log")

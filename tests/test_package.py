@@ -29,12 +29,28 @@ def test_version_flag():
     assert result.output.strip() == f"netpersona {netpersona.__version__}"
 
 
-@pytest.mark.parametrize("group", ["logs", "synth", "rejoin", "devices", "customers"])
-def test_every_group_has_help(group):
-    result = runner.invoke(app, [group, "--help"])
+@pytest.mark.parametrize(
+    ("group", "commands"),
+    [
+        ("logs", {"summary", "ingest"}),
+        ("synth", {"access-logs", "device-reports", "customers"}),
+        ("rejoin", {"index", "identify", "explain", "evaluate", "calibrate", "train"}),
+        ("devices", {"features", "train", "predict", "report"}),
+        ("customers", {"score", "train", "predict", "report", "run"}),
+    ],
+)
+def test_every_group_lists_its_commands(group, commands):
+    result = runner.invoke(app, [group, "--help"], terminal_width=120)
     assert result.exit_code == 0, result.output
-    assert "Usage" in result.output
-    assert len(result.output.splitlines()) > 3
+    listed = {
+        line.split()[1]
+        for line in result.output.splitlines()
+        if line.startswith("│ ") and len(line.split()) > 1
+    }
+    assert commands <= listed, f"{group} lacks {commands - listed}"
+    for command in commands:
+        sub = runner.invoke(app, [group, command, "--help"])
+        assert sub.exit_code == 0 and "Usage" in sub.output, (group, command, sub.output)
 
 
 def test_mask_id_keeps_first_three_and_last_four():

@@ -6,7 +6,7 @@ Three capabilities, each from one research paper: re-join identification
 layer (:mod:`netpersona.io`, :mod:`netpersona.engine`).
 """
 
-from netpersona._exceptions import (
+from netpersona._core import (
     ColumnNotFoundError,
     ConfigError,
     InputError,

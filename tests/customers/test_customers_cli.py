@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from netpersona import ColumnNotFoundError, ConfigError
 from netpersona.cli import app
+from netpersona.customers import load_run
 
 runner = CliRunner()
 
@@ -90,10 +91,16 @@ def test_system_file_errors_reach_the_user_as_netpersona_errors(tmp_path):
     assert not (tmp_path / "s.csv").exists() and not (tmp_path / "t.csv").exists()
 
 
-@pytest.mark.parametrize("split", ["random", "sideways"])
+@pytest.mark.parametrize("split", ["order", "random", "sideways"])
 def test_split_option(tmp_path, split):
     questionnaires = tmp_path / "q.csv"
     _ok(["synth", "customers", "--n", "120", "--out", questionnaires])
     result = runner.invoke(app, ["customers", "run", "--data", str(questionnaires), "--split",
-                                 split, "--out", str(tmp_path / "t.csv")])  # fmt: skip
-    assert (result.exit_code == 0) == (split == "random"), result.output
+                                 split, "--out", str(tmp_path / "t.csv"), "--model",
+                                 str(tmp_path / "m")])  # fmt: skip
+    assert (result.exit_code == 0) == (split != "sideways"), result.output
+    if split == "sideways":
+        assert "'order' or 'random'" in result.output
+        return
+    # the flag reaches the run: the saved model says which split trained it
+    assert load_run(tmp_path / "m").summary["sample"]["split"] == split

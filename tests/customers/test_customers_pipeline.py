@@ -29,6 +29,18 @@ def test_synthetic_questionnaires_have_the_papers_pre_class_counts():
     assert not data.equals(synth_customers(548, seed=6))
 
 
+def test_the_synthetic_truth_uses_the_papers_shares_and_tier_thresholds():
+    # synth sits below the domains, so it states the paper's figures itself; they must agree
+    from netpersona import synth
+    from netpersona.customers import PAPER_PRE_CLASS_SHARES, TierThresholds, assign_tiers
+
+    assert synth.customers.PAPER_PRE_CLASS_SHARES == PAPER_PRE_CLASS_SHARES
+    paper = TierThresholds()
+    assert (paper.a, paper.b, paper.c) == synth.customers.PAPER_TIER_BOUNDS
+    data = synth_customers(300, seed=7)
+    assert (data["true_tier"].to_numpy() == assign_tiers(data["true_K"].to_numpy())).all()
+
+
 @pytest.mark.parametrize("weights", [None, "rfm"])
 def test_scoring_synthetic_data_recovers_the_generating_pre_classes(tmp_path, weights):
     data = synth_customers(548, seed=2)
@@ -144,20 +156,6 @@ def test_full_expert_weights_change_the_composite_target(tmp_path):
     scores = table.scored.scores["monetary"].to_numpy()
     assert np.allclose(table.target, (scores - 1) / 4)
     assert table.weights.current == pytest.approx({"recency": 0, "frequency": 0, "monetary": 1})
-
-
-def test_run_demo_writes_everything_and_returns_headline_figures(tmp_path):
-    from netpersona import customers
-
-    headline = customers.run_demo(tmp_path / "demo", n=200, seed=2)
-    assert headline["customers"] == 200 and headline["network"] == "14-29-1"
-    assert sum(headline["pre_class_counts"]) == 200
-    assert sum(headline["tier_shares"].values()) == pytest.approx(1.0)
-    assert 0.0 <= headline["tier_accuracy_vs_truth"] <= 1.0
-    names = {p.name for p in (tmp_path / "demo").iterdir()}
-    assert {"customers.csv", "customer_tiers.csv", "customer_model",
-            "customers_report.html"} <= names  # fmt: skip
-    assert load_run(tmp_path / "demo" / "customer_model").summary["n_customers"] == 200
 
 
 def test_public_api_is_listed_and_sorted():

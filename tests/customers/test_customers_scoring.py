@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from netpersona import InputError
 from netpersona.customers import load_system, score_customers
-from netpersona.customers._scoring import quantile_cuts
+from netpersona.customers._scoring_rules import quantile_cuts
 
 EXTRA = """
 [[indicators]]

@@ -9,11 +9,12 @@ import netpersona.devices as devices
 
 def test_public_names_are_listed_present_and_documented():
     assert set(devices.__all__) == {
-        "FEATURE_NAMES", "FLOW_UNITS", "PAPER_TIERS", "RADIUS_EXPORT", "FeatureResult",
-        "NetworkSettings", "PurchaseFields", "PurchaseSummary", "ReadSummary", "ReportFields",
-        "TierModel", "TrainResult", "build_report", "extract_features", "month_bounds",
-        "near_duplicate_users", "predict_tiers", "read_features", "read_labels", "report_problems",
-        "read_sessions", "run_demo", "train_tiers",
+        "FEATURE_NAMES", "FLOW_UNITS", "FeatureResult", "NetworkSettings", "PAPER_TIERS",
+        "Prediction", "PurchaseFields", "PurchaseSummary", "RADIUS_EXPORT", "ReadSummary",
+        "ReportFields", "TierModel", "TrainResult", "build_report", "default_quarantine_path",
+        "extract_features", "month_bounds", "near_duplicate_users", "paper_b_network",
+        "predict_file", "predict_tiers", "read_features", "read_labels", "read_sessions",
+        "report_file", "report_problems", "train_model", "train_tiers",
     }  # fmt: skip
     for name in devices.__all__:
         item = getattr(devices, name)

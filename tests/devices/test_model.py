@@ -153,3 +153,10 @@ def test_report_has_the_papers_figures(tmp_path):
     assert html.count("data:image/png;base64") == 4
     assert "Fig. 4" in html and "Fig. 5" in html
     assert "13800000000" not in html and "138****" in html  # ids masked
+
+
+def test_the_synthetic_tiers_are_the_papers():
+    # synth sits below the domains, so it names the tiers itself; they must be the paper's
+    from netpersona.devices import PAPER_TIERS
+
+    assert TIERS == PAPER_TIERS == ("vip", "growth", "ordinary")

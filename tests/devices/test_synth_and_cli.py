@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from netpersona.cli import app
-from netpersona.devices import extract_features, read_labels, run_demo
-from netpersona.synth.devices import TIERS, DeviceSynthSettings, hidden_tier, write_device_reports
+from netpersona.devices import extract_features, read_labels
+from netpersona.synth.devices import TIERS, hidden_tier, write_device_reports
 
 runner = CliRunner()
 
@@ -199,17 +199,6 @@ def test_cli_bad_flow_unit_is_a_clear_error(tmp_path, month):
     )
     assert result.exit_code != 0
     assert "unknown flow unit" in str(result.exception)
-
-
-def test_run_demo_headlines(tmp_path):
-    settings = DeviceSynthSettings()
-    assert settings.label_noise == 0.05
-    figures = run_demo(tmp_path / "demo", users=130, seed=1)
-    assert (figures["train_users"], figures["test_users"]) == (104, 26)
-    assert 0.0 <= figures["test_accuracy"] <= 1.0
-    assert sum(figures["tier_shares"].values()) == pytest.approx(1.0)
-    assert (tmp_path / "demo" / "report.html").exists()
-    assert (tmp_path / "demo" / "model" / "tiers.json").exists()
 
 
 def test_cli_purchases_from_a_database_query(tmp_path, month):

@@ -18,7 +18,7 @@ import pytest
 from _engines_data import habitual_log, split
 from typer.testing import CliRunner
 
-from netpersona._exceptions import ConfigError, InputError, OutputExistsError
+from netpersona._core import ConfigError, InputError, OutputExistsError
 from netpersona.cli import app
 from netpersona.engine import Workspace
 
@@ -122,7 +122,8 @@ def test_minhash_candidates_report_their_recall(spark, logs, duckdb_matches, tmp
     assert result.exit_code == 0, result.output
     assert "step 2 on Spark (minhash)" in result.output
     recall = float(result.output.split("MinHash recall ")[1].split()[0])
-    assert 0.0 <= recall <= 1.0
+    # 32 bands of 4 hashes find a pair at the threshold with 1 - (1 - 0.6^4)^32 = 0.988
+    assert 0.9 <= recall <= 1.0
     if recall == 1.0:  # every exact pair found: the verdicts are DuckDB's
         _assert_same_matches(_rows(out), duckdb_matches)
 
@@ -239,7 +240,7 @@ def test_devices_features_on_spark_equal_duckdb(spark, device_month, tmp_path):
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def test_devices_features_from_a_sessions_table(kind, request, device_month, tmp_path):
-    from netpersona.devices._reports import read_sessions
+    from netpersona.devices import read_sessions
 
     sessions = read_sessions(device_month / "reports.jsonl.gz").select(
         ["user_id", "logon", "logoff", "up", "down"]
@@ -331,9 +332,9 @@ def test_missing_input_file_is_a_clear_error(logs, tmp_path):
 
 @pytest.mark.spark
 def test_submit_main_runs_a_command_on_spark(spark, logs, duckdb_matches, tmp_path):
-    """What `spark-submit netpersona/engine/_spark.py rejoin identify ...` runs in the driver:
+    """What `spark-submit netpersona/cli/_spark_submit.py rejoin identify ...` runs in the driver:
     the command line, on the Spark engine (it adds --engine=spark)."""
-    from netpersona.engine._spark import submit_main
+    from netpersona.cli._spark_submit import submit_main
 
     out = tmp_path / "m.csv"
     with pytest.raises(SystemExit) as done:

@@ -13,7 +13,7 @@ import sys
 import pyarrow as pa
 import pytest
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.engine import make_engine, parse_spark_conf, translate
 
 QUERY = r"""
@@ -138,7 +138,7 @@ def test_importing_the_engine_package_does_not_import_pyspark():
 
 def test_spark_submit_entry_point_runs_the_cli_on_spark(monkeypatch):
     import netpersona.cli
-    from netpersona.engine._spark import submit_main
+    from netpersona.cli._spark_submit import submit_main
 
     seen = []
     monkeypatch.setattr(netpersona.cli, "main", lambda: seen.append(list(sys.argv)))
@@ -162,7 +162,7 @@ def test_spark_submit_entry_point_runs_the_cli_on_spark(monkeypatch):
 def test_spark_engine_writes_parquet_directories_and_refuses_to_overwrite(spark_engine, tmp_path):
     import pyarrow.parquet as pq
 
-    from netpersona._exceptions import OutputExistsError
+    from netpersona._core import OutputExistsError
 
     spark_engine.create_table("to_write", "SELECT 'a' AS user_id, CAST(1.5 AS DOUBLE) AS score")
     out = tmp_path / "matches.parquet"

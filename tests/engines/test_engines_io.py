@@ -79,3 +79,31 @@ def test_spark_reader_keeps_the_rows_it_leaves_out_with_the_reason(spark_engine,
         ("time missing or not a time", "d.com"),
     ]
     assert kept[1]["raw_time"] == "not a time"
+
+
+@pytest.mark.spark
+def test_read_log_asks_the_spark_engine_and_reports_what_it_left_out(spark_engine, tmp_path):
+    """io.read_log never imports the engine: it asks a Spark engine to read, and the rows left
+    out come back counted in the summary, kept in the table it names."""
+    from netpersona.io import LogTable, read_log
+
+    log = pa.table(
+        {
+            "user_id": pa.array(["13800000001", None, "13800000003"]),
+            "ts": pa.array(["2024-03-01 10:00:00", "2024-03-01 10:01:00", "2024-03-01 10:02:00"]),
+            "site": pa.array(["a.com", "b.com", "c.com"]),
+        }
+    )
+    path = tmp_path / "two.parquet"
+    pq.write_table(log, path)
+    mapping = LogMapping(url_col=None, site_col="site")
+    summary = read_log([str(path), str(path)], mapping, spark_engine, "twice")
+    assert (summary.rows, summary.rejected, summary.rejected_table) == (4, 2, "twice_rejected")
+    assert spark_engine.fetch_scalar("SELECT count(*) FROM twice_rejected") == 2
+    # a catalog table read through the same call (--table db.name)
+    spark_engine.spark.read.parquet(str(path)).write.mode("overwrite").saveAsTable("np_two")
+    try:
+        again = read_log(LogTable("np_two"), mapping, spark_engine, "from_table")
+        assert (again.rows, again.rejected) == (2, 1)
+    finally:
+        spark_engine.spark.sql("DROP TABLE IF EXISTS np_two")

@@ -229,7 +229,7 @@ def test_quarantine_lines_are_exact_for_any_mix_of_rows(tmp_path_factory, engine
 
 def test_parser_rejects_are_bounded_and_never_dropped_silently(tmp_path, engine, monkeypatch):
     # past the limit DuckDB stops recording rejects; reaching it must stop the read
-    import netpersona.io._reader as reader
+    import netpersona.io._checks as reader
     import netpersona.io._sources as sources
 
     monkeypatch.setattr(sources, "rejects_limit", lambda *a: 3)

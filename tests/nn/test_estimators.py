@@ -9,7 +9,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import netpersona._progress as nn_progress
+import netpersona._core as nn_progress
 import netpersona.nn as nn
 from netpersona.nn import BPClassifier, BPRegressor, load_model
 from shared_data import shared_file

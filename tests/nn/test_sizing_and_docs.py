@@ -23,7 +23,8 @@ def test_paper_values():
     assert hidden_kolmogorov(14) == 29  # paper C: 14 inputs -> 29 hidden
     assert hidden_sqrt_sum(3, 3, a=1) == math.ceil(math.sqrt(6) + 1) == 4
     assert hidden_sqrt_sum(3, 3, a=10) == 13
-    assert 4 <= 8 <= 13  # paper B's 8 hidden neurons lie in the sqrt(m+n)+a range
+    low, high = hidden_size_rules(3, 3)["sqrt(m+n)+a"]
+    assert (low, high) == (4, 13) and low <= 8 <= high  # paper B's 8 hidden neurons fit the rule
     assert hidden_geometric(3, 3) == 3 and hidden_geometric(14, 1) == 4
     assert hidden_log2(14) == 4 and hidden_log2(1) == 1
     assert hidden_size_rules(14, 1) == {

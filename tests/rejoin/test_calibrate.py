@@ -9,7 +9,7 @@ import itertools
 import pyarrow as pa
 import pytest
 
-from netpersona._exceptions import ConfigError, OutputExistsError
+from netpersona._core import ConfigError, OutputExistsError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin._calibrate import calibrate, objective_value, write_settings
 from netpersona.rejoin._evaluate import MethodRun, StepRun

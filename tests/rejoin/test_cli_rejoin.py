@@ -268,3 +268,23 @@ def test_identify_with_other_profile_settings_rebuilds_the_library_for_the_run(
         meta = ws.fetch_scalar("SELECT value FROM library_meta")
     assert not any(t.startswith("_rejoin") for t in tables.to_pylist())
     assert '"active_minutes": 20' in meta  # the indexed library itself is untouched
+
+
+def test_the_rejoin_commands_only_parse_call_and_print():
+    """The re-join command modules hold no SQL, no DuckDB and no locals(): the library does
+    the work (netpersona.rejoin.Library), the command line only speaks."""
+    import re
+    from pathlib import Path
+
+    import netpersona.cli as cli
+
+    folder = Path(cli.__file__).parent
+    names = ["_rejoin.py", "_rejoin_eval.py", "_rejoin_learned.py", "_rejoin_print.py",
+             "_engines.py", "_spark_submit.py"]  # fmt: skip
+    for name in names:
+        text = (folder / name).read_text()
+        assert "locals()" not in text, name
+        assert not re.search(r"^\s*(import duckdb|from duckdb)", text, re.M), name
+        assert not re.search(r"\b(SELECT|INSERT|CREATE TABLE|DROP TABLE)\b", text), name
+        assert ".execute(" not in text, name
+        assert len(text.splitlines()) < 400, name

@@ -8,7 +8,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from netpersona._exceptions import ConfigError, OutputExistsError
+from netpersona._core import ConfigError, OutputExistsError
 from netpersona.cli import app
 
 runner = CliRunner()
@@ -51,20 +51,10 @@ def test_evaluate_writes_json_and_report(habitual_csv, tmp_path):
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
-    for key in (
-        "acc_absent",
-        "acc_present",
-        "acc_present_any",
-        "acc_overall",
-        "balanced_accuracy",
-        "rank1_present",
-        "n_library",
-        "n_queries",
-        "n_absent",
-        "steps",
-        "seconds_total",
-    ):
-        assert key in doc
+    # habitual users with personal rare sites and peak hours: every verdict right
+    accuracies = ("acc_absent", "acc_present", "acc_present_any", "acc_overall", "rank1_present")
+    assert [doc[key] for key in accuracies] == [1.0] * 5
+    assert doc["balanced_accuracy"] == 1.0 and doc["seconds_total"] > 0
     assert (doc["n_library"], doc["n_queries"], doc["n_absent"]) == (18, 24, 6)
     assert doc["steps"][0]["step"] == "1_profiles"
     assert [r["query_days"] for r in doc["sweep"]] == [2, 3]
@@ -76,6 +66,23 @@ def test_evaluate_writes_json_and_report(habitual_csv, tmp_path):
     # never over an existing result without --force
     again = _evaluate(habitual_csv, "--site-col", "site", "--json", out)
     assert again.exit_code != 0 and isinstance(again.exception, OutputExistsError)
+
+
+def test_evaluate_scores_a_matcher_that_finds_no_one(habitual_csv, tmp_path):
+    # jaccard_min = 1.0 keeps no pair at step 2 (SimiOne must be strictly above it): every
+    # query is answered "new", right for the 6 absent users only -> 6 / 24 overall
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[rejoin]\njaccard_min = 1.0\n")
+    out = tmp_path / "m.json"
+    result = _evaluate(habitual_csv, "--site-col", "site", "--query-days", "3",
+                       "--library-fraction", "0.75", "--seed", "4", "--settings", strict,
+                       "--json", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert (doc["acc_absent"], doc["acc_present"], doc["acc_overall"]) == (1.0, 0.0, 0.25)
+    assert doc["balanced_accuracy"] == 0.5 and doc["rank1_present"] == 0.0
+    assert doc["settings"]["jaccard_min"] == 1.0
+    assert "25.00%" in result.output
 
 
 def test_calibrate_then_evaluate_with_its_settings(habitual_csv, tmp_path):

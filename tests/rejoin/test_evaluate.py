@@ -9,7 +9,7 @@ import time
 import pyarrow as pa
 import pytest
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin._evaluate import (
     MethodRun,

@@ -152,7 +152,7 @@ def test_query_profiles_must_be_built_against_the_library():
 def test_extras_skip_only_candidates_that_could_not_be_shown(monkeypatch, top_k):
     # similarities are computed only for candidates that may reach a query's top_k; the rows
     # must equal those of scoring every candidate
-    import netpersona.rejoin._identify as identify_module
+    import netpersona.rejoin._matches as identify_module
 
     # no personal sites: users share portals, so candidates fall at every step
     library, queries, _ = split_log(habitual_log(40, 14, seed=7, n_personal=0), query_days=4)

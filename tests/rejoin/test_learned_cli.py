@@ -88,3 +88,29 @@ def test_identify_with_the_trained_matcher(trained):
 
 def test_methods_are_registered_for_evaluate():
     assert {"paper", "learned", "tfidf"} <= set(method_names())
+
+
+def test_train_reports_simulation_size_calibration_and_auto(trained):
+    _, ws, _, output, _ = trained
+    assert "simulated queries" in output and "time cut(s)" in output
+    assert "Brier" in output and "ECE" in output
+    meta = json.loads((workspace_matcher_dir(ws) / "matcher.json").read_text())
+    assert f"--method auto will use {meta['auto']}" in " ".join(output.split())
+    assert {"paper", "tfidf_one_to_one"} <= set(meta["simulated"])
+
+
+def test_identify_defaults_to_auto_after_train(trained, tmp_path):
+    folder, ws, _, _, _ = trained
+    out = tmp_path / "auto.csv"
+    args = ["rejoin", "identify", "--queries", str(folder / "queries.csv"), *SITE]
+    result = runner.invoke(app, [*args, "--workspace", str(ws), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    auto = pacsv.read_csv(out).to_pylist()
+    explicit = tmp_path / "explicit.csv"
+    meta = json.loads((workspace_matcher_dir(ws) / "matcher.json").read_text())
+    method = meta["auto"] if meta["auto"] != "new" else "auto"
+    result = runner.invoke(
+        app, [*args, "--workspace", str(ws), "--out", str(explicit), "--method", method]
+    )
+    assert result.exit_code == 0, result.output
+    assert pacsv.read_csv(explicit).to_pylist() == auto

@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -175,3 +176,36 @@ def test_pair_row_cosines_equal_the_gathered_row_cosines(seed, n, width):
     got = pair_row_cosines(pq, pl, x, y)
     np.testing.assert_allclose(got, cosine_rows(x[pq], y[pl]), atol=1e-12)
     assert ((got >= 0) & (got <= 1)).all()
+
+
+def test_identity_change_features_by_hand():
+    """Query q (days 10-12 on rare site r) against: a candidate that went quiet on day 8
+    (the old identity), one active until day 20 (still around after q started), one that
+    stopped on day 1 and shares nothing."""
+    day = 24 * 60
+    rows = [
+        (0, 10 * day, 7), (0, 12 * day, 7), (0, 12 * day + 5, 1),   # q: rare site 7, portal 1
+        (1, 2 * day, 7), (1, 8 * day, 7), (1, 8 * day + 3, 1),      # old identity, quiet day 8
+        (2, 3 * day, 1), (2, 20 * day, 1),                          # active after q starts
+        (3, 0, 2), (3, 1 * day, 3),                                 # long gone, nothing shared
+    ]  # fmt: skip
+    side, s = _side(rows)
+    idx = side.arrays.user_index
+    q = idx["u0"]
+    libs = [idx[f"u{k}"] for k in (1, 2, 3)]
+    x = pair_features(_pairs(side, [q] * 3, libs), side, side, s.min_run)
+    f = {name: x[:, FEATURES.index(name)] for name in FEATURES}
+    old, around, gone = (libs.index(idx[f"u{k}"]) for k in (1, 2, 3))
+    order = np.argsort(libs)  # _pairs sorts pairs by library row
+    f = {k: v[np.argsort(order)] for k, v in f.items()}
+    assert f["active_after_query_start"][old] == 0.0
+    assert f["active_after_query_start"][around] == pytest.approx(np.log1p(10.0))
+    assert f["log_gap_days"][old] == pytest.approx(np.log1p(2.0 - 3 / day))
+    assert f["log_gap_days"][gone] == pytest.approx(np.log1p(9.0))
+    assert f["log_gap_days"][around] < 0
+    assert f["period_overlap"][old] == 0.0 and f["period_overlap"][around] == 1.0
+    assert f["shared_sites"][old] == pytest.approx(np.log1p(2)) and f["shared_sites"][gone] == 0
+    # the rare site (2 users) weighs more than the portal (3 users): mean of 1/2 and 1/3
+    assert f["shared_rarity"][old] == pytest.approx((1 / 2 + 1 / 3) / 2)
+    assert f["candidate_span"][gone] == pytest.approx(np.log1p(1.0))
+    assert f["candidate_recency"][around] == 0.0

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from netpersona._exceptions import ConfigError, InputError, ModelFormatError, OutputExistsError
+from netpersona._core import ConfigError, InputError, ModelFormatError, OutputExistsError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin import MATCH_SCHEMA, RejoinSettings
 from netpersona.rejoin._evaluate import evaluate_split, get_method

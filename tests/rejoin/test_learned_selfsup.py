@@ -9,7 +9,7 @@ from _core_data import habitual_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin import RejoinSettings
 from netpersona.rejoin._learned._selfsup import simulate
@@ -147,3 +147,45 @@ def test_cutting_stops_once_enough_queries_are_simulated(engine):
     three = simulate(engine, "lib_log", RejoinSettings(), query_days=3, cuts=3)
     assert len(one) == 1 and len(three) == 3
     assert one[0].queries.n_users == three[0].queries.n_users
+
+
+def test_last_days_simulation_cuts_each_user_at_its_own_end(engine):
+    cuts = simulate(
+        engine, "lib_log", RejoinSettings(), query_days=3, cuts=2, draws=2, seed=1,
+        split_by="last-days",
+    )  # fmt: skip
+    assert len(cuts) == 4 and sorted({c.cut for c in cuts}) == [0, 1]
+    for cut in cuts:
+        rows = np.flatnonzero(cut.present)
+        assert len(rows) and (~cut.present).any()
+        q_first = cut.queries.activity.first_seconds[rows]
+        l_last = cut.library.activity.last_seconds[cut.true_library_row[rows]]
+        assert np.all(l_last < q_first)
+        # each query spans at most its query_days calendar days
+        span = cut.queries.activity.last_seconds - cut.queries.activity.first_seconds
+        assert np.all(span < 3 * 86_400)
+    # the second time cut ends each user 3 days earlier: its queries end earlier
+    late = max(c.queries.activity.last_seconds.max() for c in cuts if c.cut == 0)
+    early = max(c.queries.activity.last_seconds.max() for c in cuts if c.cut == 1)
+    assert early <= late - 2 * 86_400
+    # draws of one cut leave different users out
+    d0, d1 = (c for c in cuts if c.cut == 0)
+    assert set(d0.library.arrays.user_ids.to_pylist()) != set(
+        d1.library.arrays.user_ids.to_pylist()
+    )
+
+
+def test_first_seen_simulation_cuts_inside_the_library(engine):
+    cuts = simulate(
+        engine, "lib_log", RejoinSettings(), query_days=3, cuts=2, draws=1, seed=1,
+        split_by="first-seen",
+    )  # fmt: skip
+    assert len(cuts) == 2
+    for cut in cuts:
+        rows = np.flatnonzero(cut.present)
+        assert len(rows) and (~cut.present).any()
+        q_first = cut.queries.activity.first_seconds[rows]
+        l_last = cut.library.activity.last_seconds[cut.true_library_row[rows]]
+        assert np.all(l_last < q_first)
+    # the second cut is earlier than the first
+    assert cuts[1].split.query_period[0] < cuts[0].split.query_period[0]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netpersona._exceptions import ConfigError, InputError
+from netpersona._core import ConfigError, InputError
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin._protocol import (
     draw_library,

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 
-from netpersona._exceptions import OutputExistsError
+from netpersona._core import OutputExistsError
 from netpersona.rejoin._report import (
     accuracy_figure,
     funnel_figure,

@@ -197,6 +197,7 @@ def test_cli_switches_background_apps(tmp_path):
     from netpersona.cli import app
 
     args = ["synth", "access-logs", "--users", "4", "--days", "2", "--page-loads", "5-10"]
+    args += ["--preset", "dense"]  # the generator's own defaults, whatever the CLI default
     for apps, expected in (("0", BROWSING), ("3", {"background_apps": (3, 3)})):
         out = tmp_path / f"apps{apps}.parquet"
         result = CliRunner().invoke(app, [*args, "--background-apps", apps, "--out", str(out)])

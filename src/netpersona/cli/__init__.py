@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from netpersona._exceptions import NetpersonaError
+from netpersona._core import NetpersonaError
 from netpersona._version import __version__
 from netpersona.cli._apps import app
+
+__all__ = ["app", "main"]
 
 
 def _version(value: bool) -> None:
@@ -40,6 +42,7 @@ def _load_commands() -> None:
         "_rejoin_eval",
         "_rejoin_learned",
         "_devices",
+        "_devices_features",
         "_customers",
         "_demo",
         "_serve",

@@ -1,4 +1,5 @@
-"""``netpersona customers score|train|predict|report|run`` and ``netpersona synth customers``."""
+"""``netpersona customers score|train|predict|report|run``: parse the flags, call the
+:mod:`netpersona.customers` function, print what it found."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
-from netpersona.cli._apps import customers_app, synth_app
+from netpersona._core import RichProgress
+from netpersona.cli._apps import customers_app
+from netpersona.customers import CustomerSettings
+
+#: paper C's method: the defaults of the flags, declared once (in the settings dataclasses)
+_PAPER = CustomerSettings()
 
 DataOpt = Annotated[
     Path, typer.Option("--data", "-d", help="Customer table: CSV, TSV (.tsv) or Parquet.")
@@ -82,17 +87,11 @@ def _print_pre_classes(progress: RichProgress, rows: list[dict]) -> None:
 
 
 def _print_summary(progress: RichProgress, summary: dict) -> None:
-    from netpersona.customers._pipeline import summary_lines
+    from netpersona.customers import summary_lines
 
     _print_pre_classes(progress, summary["pre_class_table"])
     for line in summary_lines(summary):
         progress.log(line)
-
-
-def _train(data, system, weights, settings, progress):
-    from netpersona.customers import run_customers
-
-    return run_customers(data, system, weights, settings, progress=progress)
 
 
 @customers_app.command("score")
@@ -109,16 +108,12 @@ def score(
     Writes ``customer, <indicator scores>, C, pre_class, K_target`` (K_target: what the network
     would learn).
     """
-    from netpersona.customers import pre_class_table, score_table
-    from netpersona.io import atomic_output, check_writable
+    from netpersona.customers import pre_class_table, score_file
 
-    check_writable(out, force)
     progress = RichProgress()
-    table = score_table(data, system, weights, label_column=label_column, progress=progress)
-    frame = table.frame()
-    frame["K_target"] = table.target.round(6)
-    with atomic_output(out, force=force) as tmp:
-        frame.to_csv(tmp, index=False)
+    table = score_file(
+        data, out, system, weights, label_column=label_column, force=force, progress=progress
+    )
     _print_pre_classes(progress, [r.__dict__ for r in pre_class_table(table.pre_class)])
     for line in [*table.scored.summary_lines(), table.weights.note]:
         progress.log(line)
@@ -131,25 +126,23 @@ def train(
     model: Annotated[Path, typer.Option("--model", "-m", help="Output model folder.")],
     system: SystemOpt = None,
     weights: WeightsOpt = None,
-    seed: SeedOpt = 0,
-    sample_share: SampleOpt = 0.5,
-    train_share: TrainShareOpt = 229 / 274,
-    split: SplitOpt = "order",
-    goal: GoalOpt = 0.01,
-    epochs: EpochsOpt = 1000,
+    seed: SeedOpt = _PAPER.seed,
+    sample_share: SampleOpt = _PAPER.sample_share,
+    train_share: TrainShareOpt = _PAPER.train_share,
+    split: SplitOpt = _PAPER.split,
+    goal: GoalOpt = _PAPER.network.goal,
+    epochs: EpochsOpt = _PAPER.network.epochs,
     label_column: LabelOpt = None,
-    tiers: TierOpt = (0.75, 0.5, 0.25),
+    tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
     force: ForceOpt = False,
 ) -> None:
     """Train the customer-value network (pre-class sample, 14-29-1, traingdx) into a folder."""
-    from netpersona.customers import save_run
-    from netpersona.io import check_writable
+    from netpersona.customers import run_files
 
-    check_writable(model, force)
     settings = _settings(seed, sample_share, train_share, split, goal, epochs, label_column, tiers)
     progress = RichProgress()
-    run = _train(data, system, weights, settings, progress)
-    save_run(run, model, force=force)
+    run = run_files(data, None, system, weights, settings, model=model, force=force,
+                    progress=progress)  # fmt: skip
     _print_summary(progress, run.summary())
     progress.log(f"wrote the model to {model}")
 
@@ -162,16 +155,10 @@ def predict(
     force: ForceOpt = False,
 ) -> None:
     """Score new customers with a trained model: K and tier per customer."""
-    from netpersona.customers import load_run
-    from netpersona.customers._pipeline import tier_table
-    from netpersona.io import atomic_output, check_writable
+    from netpersona.customers import predict_file, tier_table
 
-    check_writable(out, force)
     progress = RichProgress()
-    trained = load_run(model)
-    frame = trained.predict(data, progress=progress)
-    with atomic_output(out, force=force) as tmp:
-        frame.to_csv(tmp, index=False)
+    frame = predict_file(model, data, out, force=force, progress=progress)
     for line in frame.attrs.get("scoring", []):
         progress.log(line)
     progress.log(
@@ -192,25 +179,9 @@ def report(
     force: ForceOpt = False,
 ) -> None:
     """Write the report (HTML + PNG figures) of a trained model."""
-    from netpersona.customers import load_run, read_customers, write_report
-    from netpersona.customers._summary import tier_part
+    from netpersona.customers import report_file
 
-    trained = load_run(model)
-    summary = dict(trained.summary)
-    if tiers_csv is not None:
-        from netpersona import InputError
-
-        frame = read_customers(tiers_csv)
-        lacking = [c for c in ("K", "tier") if c not in frame.columns]
-        if lacking:
-            raise InputError(
-                f"a tiers file needs the columns K and tier; it lacks {lacking}",
-                path=tiers_csv,
-                hint="pass the output of `customers predict` or `customers run`",
-            )
-        summary.update(tier_part(frame["K"].to_numpy(), frame["tier"].to_numpy(),
-                                 trained.thresholds))  # fmt: skip
-    path = write_report(summary, out, force=force)
+    path = report_file(model, out, tiers=tiers_csv, force=force)
     RichProgress().log(f"wrote {path} and its PNG figures")
 
 
@@ -226,64 +197,27 @@ def run(
     report_path: Annotated[
         Path | None, typer.Option("--report", help="Also write the HTML report here.")
     ] = None,
-    seed: SeedOpt = 0,
-    sample_share: SampleOpt = 0.5,
-    train_share: TrainShareOpt = 229 / 274,
-    split: SplitOpt = "order",
-    goal: GoalOpt = 0.01,
-    epochs: EpochsOpt = 1000,
+    seed: SeedOpt = _PAPER.seed,
+    sample_share: SampleOpt = _PAPER.sample_share,
+    train_share: TrainShareOpt = _PAPER.train_share,
+    split: SplitOpt = _PAPER.split,
+    goal: GoalOpt = _PAPER.network.goal,
+    epochs: EpochsOpt = _PAPER.network.epochs,
     label_column: LabelOpt = None,
-    tiers: TierOpt = (0.75, 0.5, 0.25),
+    tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
     force: ForceOpt = False,
 ) -> None:
     """The whole pipeline: scores -> pre-classes -> sample -> network -> K -> tiers A/B/C/D.
 
     Writes ``customer, <indicator scores>, C, pre_class, K, tier`` per customer.
     """
-    from netpersona.customers import save_run, write_report
-    from netpersona.io import atomic_output, check_writable
+    from netpersona.customers import run_files
 
-    for target in (out, model, report_path):
-        if target is not None:
-            check_writable(target, force)
     settings = _settings(seed, sample_share, train_share, split, goal, epochs, label_column, tiers)
     progress = RichProgress()
-    result = _train(data, system, weights, settings, progress)
-    with atomic_output(out, force=force) as tmp:
-        result.frame().to_csv(tmp, index=False)
+    result = run_files(data, out, system, weights, settings, model=model, report=report_path,
+                       force=force, progress=progress)  # fmt: skip
     summary = result.summary()
-    if model is not None:
-        save_run(result, model, force=force)
-    if report_path is not None:
-        write_report(summary, report_path, force=force)
     _print_summary(progress, summary)
     progress.log(f"wrote {out}" + (f", {model}" if model else "") +
                  (f", {report_path}" if report_path else ""))  # fmt: skip
-
-
-@synth_app.command("customers")
-def synth_customers_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of questionnaires.")],
-    n: Annotated[int, typer.Option("--n", help="Customers (paper: 548).")] = 548,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    force: ForceOpt = False,
-) -> None:
-    """Synthetic customer questionnaires with the paper's pre-class distribution.
-
-    Columns follow the shipped 14-indicator system; ``true_pre_class``, ``true_K`` and
-    ``true_tier`` are the generating truth.
-    """
-    from netpersona.io import atomic_output, check_writable
-    from netpersona.synth.customers import synth_customers
-
-    if n < 1:
-        raise typer.BadParameter("at least 1 customer", param_hint="--n")
-    check_writable(out, force)
-    frame = synth_customers(n, seed)
-    with atomic_output(out, force=force) as tmp:
-        frame.to_csv(tmp, index=False)
-    counts = frame["true_pre_class"].value_counts().sort_index()
-    RichProgress().log(
-        f"wrote {n:,} questionnaires to {out}; pre-classes "
-        + " / ".join(f"{c:,}" for c in counts.to_numpy())
-    )

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import app
+from netpersona.demo import DEMO_DAYS, DEMO_USERS, run_demo
 
 
 @app.command("demo")
@@ -16,8 +17,10 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", file_okay=False, help="Folder the demo writes into.")
     ] = Path("netpersona-demo"),
-    users: Annotated[int, typer.Option(help="Synthetic subscribers in the access log.")] = 2000,
-    days: Annotated[int, typer.Option(help="Days of access log.")] = 30,
+    users: Annotated[int, typer.Option(help="Synthetic subscribers in the access log.")] = (
+        DEMO_USERS
+    ),
+    days: Annotated[int, typer.Option(help="Days of access log.")] = DEMO_DAYS,
     seed: Annotated[int, typer.Option(help="Seed for everything synthetic.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Reuse an existing --out folder.")] = False,
 ) -> None:
@@ -25,8 +28,6 @@ def demo(
     device-user tiers, customer-value tiers; reports land in --out."""
     from rich.console import Console
     from rich.table import Table
-
-    from netpersona._demo import run_demo
 
     console = Console()
     results = run_demo(

@@ -1,4 +1,5 @@
-"""``netpersona devices ...`` (features, train, predict, report) and ``synth device-reports``."""
+"""``netpersona devices train|predict|report`` (``features``: :mod:`._devices_features`):
+parse the flags, call the :mod:`netpersona.devices` function, print what it found."""
 
 from __future__ import annotations
 
@@ -7,19 +8,13 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
-from netpersona.cli._apps import devices_app, synth_app
-from netpersona.cli._options import (
-    EngineKind,
-    EngineOpt,
-    SparkConfOpt,
-    SparkMasterOpt,
-    TableOpt,
-    engine_from_params,
-)
+from netpersona._core import RichProgress
+from netpersona.cli import _devices_features  # noqa: F401 - `features` first in --help
+from netpersona.cli._apps import devices_app
+from netpersona.devices import NetworkSettings
 
-_READ = "Report fields"
-_BUY = "Purchases"
+#: paper B's network and experiment: the defaults of the train flags, declared once
+_PAPER = NetworkSettings()
 _NET = "Network (defaults: the paper's)"
 
 
@@ -35,240 +30,6 @@ def _progress():
     return RichProgress(console=Console(stderr=True), transient=True)
 
 
-@devices_app.command("features")
-def features(
-    month: Annotated[str, typer.Option("--month", help="Month to describe, YYYY-MM.")],
-    out: Annotated[
-        str,
-        typer.Option(
-            "--out",
-            help="Features file, .parquet or .csv (on Spark .parquet is a Parquet directory, "
-            "any path Spark writes).",
-        ),
-    ],
-    reports: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--reports",
-            help="Report files: JSON Lines (.jsonl[.gz]) or session "
-            "exports (.csv[.gz]); repeat the flag or use a glob. Or --table.",
-        ),
-    ] = None,
-    purchases: Annotated[
-        str | None,
-        typer.Option(
-            "--purchases",
-            help="Purchases: a .csv / .parquet file or a database URL "
-            "(sqlite:///x.db, postgresql://user:pw@host/db, duckdb:///x.duckdb).",
-            rich_help_panel=_BUY,
-        ),
-    ] = None,
-    purchases_table: Annotated[
-        str,
-        typer.Option(
-            "--purchases-table", help="Table to read in the database.", rich_help_panel=_BUY
-        ),
-    ] = "purchases",
-    purchases_query: Annotated[
-        str | None,
-        typer.Option(
-            "--purchases-query",
-            help="SELECT to run instead of reading a table.",
-            rich_help_panel=_BUY,
-        ),
-    ] = None,
-    purchases_user_col: Annotated[
-        str,
-        typer.Option("--purchases-user-col", help="Purchases' user column.", rich_help_panel=_BUY),
-    ] = "username",
-    purchases_time_col: Annotated[
-        str,
-        typer.Option("--purchases-time-col", help="Purchases' time column.", rich_help_panel=_BUY),
-    ] = "buytime",
-    user_field: Annotated[
-        str,
-        typer.Option(
-            "--user-field", help="Field path of the user (a.b for nested).", rich_help_panel=_READ
-        ),
-    ] = "username",
-    logon_field: Annotated[
-        str, typer.Option("--logon-field", help="Field of the logon time.", rich_help_panel=_READ)
-    ] = "logontime",
-    logoff_field: Annotated[
-        str,
-        typer.Option(
-            "--logoff-field", help="Field of the logoff time ('' if none).", rich_help_panel=_READ
-        ),
-    ] = "logofftime",
-    duration_field: Annotated[
-        str | None,
-        typer.Option(
-            "--duration-field",
-            help="Field of the session length "
-            "(DD:HH:MM:SS, HH:MM:SS or seconds), used where there is no "
-            "logoff time.",
-            rich_help_panel=_READ,
-        ),
-    ] = None,
-    up_field: Annotated[
-        str, typer.Option("--up-field", help="Field of the upload flow.", rich_help_panel=_READ)
-    ] = "upflow",
-    down_field: Annotated[
-        str, typer.Option("--down-field", help="Field of the download flow.", rich_help_panel=_READ)
-    ] = "downflow",
-    report_time_field: Annotated[
-        str,
-        typer.Option(
-            "--report-time-field",
-            help="Field of the time the report was sent ('' if none).",
-            rich_help_panel=_READ,
-        ),
-    ] = "reporttime",
-    flow_unit: Annotated[
-        str,
-        typer.Option(
-            "--flow-unit",
-            help="Unit of bare flow numbers: B, KB, MB or GB (values like '240B' carry their own).",
-            rich_help_panel=_READ,
-        ),
-    ] = "B",
-    time_unit: Annotated[
-        str,
-        typer.Option("--time-unit", help="Epoch numbers in s, ms, or auto.", rich_help_panel=_READ),
-    ] = "auto",
-    timezone: Annotated[
-        str,
-        typer.Option(
-            "--timezone", help="IANA zone in which days are counted.", rich_help_panel=_READ
-        ),
-    ] = "UTC",
-    radius: Annotated[
-        bool,
-        typer.Option(
-            "--radius-export",
-            help="Preset for RADIUS session exports "
-            "(name, start_time, usage_time, upload, download in KB).",
-            rich_help_panel=_READ,
-        ),
-    ] = False,
-    max_bad_fraction: Annotated[
-        float,
-        typer.Option(
-            "--max-bad-fraction", help="Stop when more than this share of reports is bad."
-        ),
-    ] = 0.01,
-    quarantine: Annotated[
-        Path | None,
-        typer.Option(
-            "--quarantine", help="Where unusable reports go [default: <out>.rejected.csv]."
-        ),
-    ] = None,
-    threads: Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")] = None,
-    memory_limit: Annotated[
-        str | None, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 2GB.")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
-    engine: EngineOpt = EngineKind.duckdb,
-    spark_master: SparkMasterOpt = "local[*]",
-    spark_conf: SparkConfOpt = None,
-    table: TableOpt = None,
-    workspace: Annotated[
-        Path | None,
-        typer.Option(
-            "--workspace",
-            dir_okay=False,
-            help="With --table on DuckDB: the workspace file holding the sessions table.",
-            rich_help_panel="Engine (DuckDB on this machine, or Apache Spark)",
-        ),
-    ] = None,
-) -> None:
-    """Device reports (+ purchases) -> avgontime, avguseflow, buycounts per user for a month.
-
-    With --table, the sessions come from a table (user_id, logon, logoff, up, down: local
-    times, bytes) instead of report files. On Spark, report files and purchases are read and
-    checked on this machine and the features computed on Spark."""
-    from dataclasses import replace
-
-    from rich.table import Table
-
-    from netpersona.devices import RADIUS_EXPORT, PurchaseFields, ReportFields, extract_features
-    from netpersona.devices._quarantine import default_quarantine_path
-    from netpersona.io import mask_id
-
-    fields = ReportFields(
-        user=user_field, logon=logon_field, logoff=logoff_field or None,
-        duration=duration_field, upflow=up_field, downflow=down_field,
-        report_time=report_time_field or None, flow_unit=flow_unit, time_unit=time_unit,
-    )  # fmt: skip
-    if radius:
-        fields = RADIUS_EXPORT
-    fields = replace(fields, timezone=timezone, max_bad_fraction=max_bad_fraction)
-    purchase_fields = PurchaseFields(
-        user=purchases_user_col, time=purchases_time_col, table=purchases_table,
-        query=purchases_query,
-    )  # fmt: skip
-    choice = engine_from_params(locals())
-    if (reports is None) == (table is None):
-        from netpersona._exceptions import ConfigError
-
-        raise ConfigError("give --reports FILES or --table NAME (the sessions), one of them")
-    quarantine = quarantine or default_quarantine_path(Path(out))
-    with _features_engine(choice, threads, memory_limit, workspace) as on:
-        result = extract_features(
-            [str(p) for p in reports or []], month, purchases=purchases, fields=fields,
-            purchase_fields=purchase_fields, out=out, quarantine=quarantine, force=force,
-            engine=on, progress=_progress(), sessions_table=_sessions_table(choice),
-        )  # fmt: skip
-    console = _console()
-    summary = result.reports
-    table = Table(title=f"Device features, {month}", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_row("reports read", f"{summary.reports:,}")
-    table.add_row("reports quarantined", f"{summary.rejected:,}")
-    table.add_row("repeated reports of a session", f"{summary.duplicates:,}")
-    table.add_row("sessions", f"{summary.sessions:,}")
-    table.add_row("users online in the month", f"{len(result.features):,}")
-    if result.purchases:
-        table.add_row("purchases read", f"{result.purchases.rows:,}")
-    console.print(table)
-    if summary.quarantine:
-        console.print(f"quarantined reports and reasons: {summary.quarantine}")
-    for a, b, share in summary.near_duplicate_users:
-        console.print(
-            f"[yellow]warning:[/] users {mask_id(a)} and {mask_id(b)} share {share:.1%} of their "
-            "sessions: probably one subscriber exported twice"
-        )
-    console.print(f"features: {result.output}")
-
-
-def _sessions_table(choice) -> str | None:
-    """``--table`` as the engine names it (DuckDB: the attached workspace's table)."""
-    if choice.table is None or choice.spark or "." in choice.table:
-        return choice.table
-    return f"ws.{choice.table}"
-
-
-def _features_engine(choice, threads, memory_limit, workspace):
-    """The engine of ``devices features``: Spark, or DuckDB (the workspace attached read-only
-    when --table names a table in it)."""
-    from netpersona._exceptions import ConfigError, InputError
-    from netpersona.engine import DuckDBEngine
-
-    if choice.spark:
-        return choice.open_spark()
-    engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
-    if choice.table is not None:
-        if workspace is None:
-            engine.close()
-            raise ConfigError("--table on DuckDB reads a table of a workspace: give --workspace")
-        if not workspace.exists():
-            engine.close()
-            raise InputError("no such workspace", path=workspace, hint="check the path")
-        engine.execute(f"ATTACH '{workspace}' AS ws (READ_ONLY)")
-    return engine
-
-
 @devices_app.command("train")
 def train(
     features: Annotated[Path, typer.Option("--features", help="Features file (devices features).")],
@@ -281,7 +42,7 @@ def train(
         typer.Option(
             "--hidden", help="Hidden layer size; repeat for more layers.", rich_help_panel=_NET
         ),
-    ] = [8],  # noqa: B006 - typer needs a list default
+    ] = list(_PAPER.hidden),  # noqa: B006 - typer needs a list default
     transfer: Annotated[
         list[str],
         typer.Option(
@@ -290,49 +51,45 @@ def train(
             "output): logsig, tansig, purelin, softmax.",
             rich_help_panel=_NET,
         ),
-    ] = ["logsig", "logsig"],  # noqa: B006
+    ] = list(_PAPER.transfer),  # noqa: B006
     algorithm: Annotated[
         str, typer.Option(help="online, traingd, traingdm or traingdx.", rich_help_panel=_NET)
-    ] = "online",
-    lr: Annotated[float, typer.Option(help="Learning rate.", rich_help_panel=_NET)] = 0.9,
+    ] = _PAPER.algorithm,
+    lr: Annotated[float, typer.Option(help="Learning rate.", rich_help_panel=_NET)] = _PAPER.lr,
     goal: Annotated[
         float, typer.Option(help="Stop when the error is at most this.", rich_help_panel=_NET)
-    ] = 0.001,
-    epochs: Annotated[int, typer.Option(help="Most epochs.", rich_help_panel=_NET)] = 10_000,
+    ] = _PAPER.goal,
+    epochs: Annotated[int, typer.Option(help="Most epochs.", rich_help_panel=_NET)] = _PAPER.epochs,
     performance: Annotated[
         str, typer.Option(help="sse (half the summed squared error) or mse.", rich_help_panel=_NET)
-    ] = "sse",
+    ] = _PAPER.performance,
     init: Annotated[
         str, typer.Option(help="uniform (U[-1,1]) or nguyen-widrow.", rich_help_panel=_NET)
-    ] = "uniform",
+    ] = _PAPER.init,
     shuffle: Annotated[
         bool, typer.Option(help="Reshuffle training samples every epoch.", rich_help_panel=_NET)
-    ] = False,
+    ] = _PAPER.shuffle,
     input_range: Annotated[
         str, typer.Option(help="Range inputs are scaled to: 0,1 or -1,1.", rich_help_panel=_NET)
-    ] = "0,1",
+    ] = ",".join(f"{v:g}" for v in _PAPER.input_range),
     test_fraction: Annotated[
         float, typer.Option(help="Share of labelled users held out to test.", rich_help_panel=_NET)
-    ] = 0.2,
+    ] = _PAPER.test_fraction,
     stratify: Annotated[
         bool,
         typer.Option(
             help="Keep tier shares equal in training and test sets.", rich_help_panel=_NET
         ),
-    ] = True,
+    ] = _PAPER.stratify,
     seed: Annotated[
         int, typer.Option(help="Seed of the split and the weights.", rich_help_panel=_NET)
-    ] = 0,
+    ] = _PAPER.seed,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model.")] = False,
 ) -> None:
     """Train the paper's 3-8-3 network on labelled users; print test accuracy and confusion."""
-    from rich.table import Table
+    from netpersona._core import ConfigError
+    from netpersona.devices import train_model
 
-    from netpersona._exceptions import ConfigError
-    from netpersona.devices import NetworkSettings, read_features, read_labels, train_tiers
-    from netpersona.io import check_writable
-
-    check_writable(model, force)
     try:
         low, high = (float(v) for v in input_range.split(","))
     except ValueError as exc:
@@ -342,13 +99,16 @@ def train(
         epochs=epochs, performance=performance, init=init, shuffle=shuffle,
         input_range=(low, high), test_fraction=test_fraction, stratify=stratify, seed=seed,
     )  # fmt: skip
-    table_in = read_features(features)
-    label_table = read_labels(labels, label_user_col, label_tier_col)
-    try:
-        result = train_tiers(table_in, label_table, settings, progress=_progress())
-    except ValueError as exc:  # the network's parameter checks
-        raise ConfigError(str(exc)) from exc
-    result.model.save(model, force=force)
+    result = train_model(
+        features, labels, model, settings, label_user_col=label_user_col,
+        label_tier_col=label_tier_col, force=force, progress=_progress(),
+    )  # fmt: skip
+    _print_training(result, goal, model)
+
+
+def _print_training(result, goal: float, model: Path) -> None:
+    from rich.table import Table
+
     console = _console()
     console.print(
         f"trained on {result.n_train} users, tested on {result.n_test}: "
@@ -381,24 +141,15 @@ def predict(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Put every user of a features file in a tier; flag features outside the training range."""
-    import pyarrow.csv as pacsv
+    from netpersona.devices import predict_file
 
-    from netpersona.devices import TierModel, read_features
-    from netpersona.io import atomic_output, check_writable
-
-    check_writable(out, force)
-    tier_model = TierModel.load(model)
-    predictions = tier_model.predict(read_features(features))
-    with atomic_output(out, force=force) as tmp:
-        pacsv.write_csv(predictions, tmp)
-    tiers = predictions.column("tier").to_pylist()
-    flagged = sum(bool(x) for x in predictions.column("out_of_range").to_pylist())
-    shares = ", ".join(
-        f"{t} {tiers.count(t):,} ({tiers.count(t) / max(len(tiers), 1):.1%})"
-        for t in tier_model.tiers
-    )
+    prediction = predict_file(model, features, out, force=force)
+    counts = prediction.counts()
+    total = max(sum(counts.values()), 1)
+    shares = ", ".join(f"{t} {n:,} ({n / total:.1%})" for t, n in counts.items())
+    flagged = prediction.out_of_range()
     console = _console()
-    console.print(f"{len(tiers):,} users: {shares}")
+    console.print(f"{prediction.table.num_rows:,} users: {shares}")
     if flagged:
         console.print(
             f"[yellow]{flagged:,} users have features outside the training range[/] "
@@ -421,63 +172,7 @@ def report(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Training error (Fig. 4), tier shares (Fig. 5), confusion matrix, tier profiles."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    from netpersona.devices import report_file
 
-    from netpersona.devices import TierModel, build_report, read_features
-
-    tier_model = TierModel.load(model)
-    table = read_features(features)
-    if tiers is None:
-        predictions = tier_model.predict(table)
-    else:
-        predictions = pacsv.read_csv(
-            tiers, convert_options=pacsv.ConvertOptions(
-                column_types={"user": pa.string(), "out_of_range": pa.string()}
-            ),
-        )  # fmt: skip
-    path = build_report(tier_model, table, predictions, out, force=force)
+    path = report_file(model, features, out, tiers=tiers, force=force)
     _console().print(f"report: {path}")
-
-
-@synth_app.command("device-reports")
-def device_reports(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            file_okay=False,
-            help="Folder to write reports.jsonl.gz, purchases.csv, labels.csv into.",
-        ),
-    ],
-    users: Annotated[int, typer.Option("--users", min=1, help="Device users.")] = 130,
-    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM.")] = "2024-05",
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 0,
-    report_interval: Annotated[
-        float,
-        typer.Option(
-            "--report-interval", min=1, help="Minutes between periodic reports of a session."
-        ),
-    ] = 60.0,
-    label_noise: Annotated[
-        float,
-        typer.Option(
-            "--label-noise", min=0, max=1, help="Share of users given another tier at random."
-        ),
-    ] = 0.05,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing folder.")] = False,
-) -> None:
-    """A month of synthetic device reports, purchases and tier labels (paper B's shapes)."""
-    from netpersona.devices import month_bounds
-    from netpersona.synth.devices import DeviceSynthSettings, write_device_reports
-
-    month_bounds(month)
-    settings = DeviceSynthSettings(report_interval_min=report_interval, label_noise=label_noise)
-    counts = write_device_reports(
-        out, users=users, month=month, seed=seed, settings=settings, force=force,
-        progress=_progress(),
-    )  # fmt: skip
-    _console().print(
-        f"{counts['users']:,} users, {counts['reports']:,} reports, "
-        f"{counts['purchases']:,} purchases -> {out}/"
-    )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import logs_app
 from netpersona.cli._options import (
     ColumnsOpt,
@@ -24,7 +24,7 @@ from netpersona.cli._options import (
     UrlColOpt,
     UserColOpt,
     WorkspaceOpt,
-    mapping_from_params,
+    mapping_from_options,
 )
 
 LogsArg = Annotated[
@@ -81,25 +81,26 @@ def summary(
     ),
 ) -> None:
     """Read a log and summarise it: rows, users, sites, days, activity per user."""
-    from netpersona._exceptions import InputError
-    from netpersona.engine import DuckDBEngine, Workspace
-    from netpersona.io import read_access_log
-    from netpersona.io._summary import summarise_log
+    from netpersona._core import InputError
+    from netpersona.engine import Workspace, make_engine
+    from netpersona.io import summarise_files, summarise_ingested
 
-    mapping = mapping_from_params(locals())
+    mapping = mapping_from_options(
+        user_col=user_col, time_col=time_col, url_col=url_col, site_col=site_col,
+        no_header=no_header, columns=columns, sep=sep, time_unit=time_unit, timezone=timezone,
+        time_origin=time_origin, pseudonymize_key_file=pseudonymize_key_file,
+        max_bad_fraction=max_bad_fraction,
+    )  # fmt: skip
     if logs:
-        with DuckDBEngine() as engine:
-            read = read_access_log(
-                logs, mapping, engine, quarantine=quarantine, progress=RichProgress(transient=True)
+        with make_engine("duckdb") as engine:
+            progress = RichProgress(transient=True)
+            result, read = summarise_files(
+                logs, mapping, engine, quarantine=quarantine, progress=progress
             )
-            result = summarise_log(engine, "access_log", rejected=read.rejected)
         where = read.quarantine
     elif workspace is not None and workspace.exists():
         with Workspace(workspace, read_only=True) as ws:
-            if not ws.has_table(table):
-                raise InputError(f"the workspace has no table {table!r}", path=workspace)
-            rejected = sum(row["rejected"] for row in ws.ingested(table))
-            result = summarise_log(ws, table, rejected=rejected)
+            result = summarise_ingested(ws, table)
         where = None
     else:
         raise InputError(
@@ -166,11 +167,17 @@ def ingest(
     from rich.console import Console
 
     from netpersona.engine import Workspace
+    from netpersona.io import table_rows
 
-    mapping = mapping_from_params(locals())
+    mapping = mapping_from_options(
+        user_col=user_col, time_col=time_col, url_col=url_col, site_col=site_col,
+        no_header=no_header, columns=columns, sep=sep, time_unit=time_unit, timezone=timezone,
+        time_origin=time_origin, pseudonymize_key_file=pseudonymize_key_file,
+        max_bad_fraction=max_bad_fraction,
+    )  # fmt: skip
     with Workspace(workspace) as ws:
         read = ws.ingest(logs, mapping, table=table, quarantine=quarantine, progress=RichProgress())
-        total = ws.fetch_scalar(f'SELECT count(*) FROM "{table}"') if ws.has_table(table) else 0
+        total = table_rows(ws, table)
     console = Console()
     console.print(
         f"{read.rows:,} rows added to table {table} of {workspace} ({total:,} in all); "

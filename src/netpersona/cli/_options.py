@@ -22,13 +22,16 @@ builds the :class:`~netpersona.io.LogMapping` with :func:`mapping_from_options`:
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from netpersona.io._mapping import LogMapping
+from netpersona.io import LogMapping
 
 _MAPPING = "Log columns"
 
@@ -304,3 +307,73 @@ def engine_from_params(params: dict):
     from netpersona.cli._engines import EngineChoice
 
     return EngineChoice.from_options(**{k: params[k] for k in ENGINE_OPTIONS if k in params})
+
+
+# -- flag groups: a command declares one parameter, the decorator adds the flags -----------------
+
+
+def flag_group(into: str, flags: dict[str, tuple[Any, Any]], build: Callable[..., Any]):
+    """A decorator adding ``flags`` (``name: (annotation, default)``) to a Typer command and
+    passing ``build(**their values)`` as the command's parameter ``into`` instead (no
+    ``locals()``: each flag is declared once, here)."""
+
+    def decorate(func: Callable) -> Callable:
+        signature = inspect.signature(func, eval_str=True)
+        if into not in signature.parameters:
+            raise TypeError(f"{func.__name__} must declare a parameter {into!r}")
+        kept = [p for p in signature.parameters.values() if p.name != into]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for name, (a, d) in flags.items()
+        ]
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            kwargs[into] = build(**{name: kwargs.pop(name) for name in flags})
+            return func(*args, **kwargs)
+
+        del command.__wrapped__  # typer must see the new signature
+        command.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in kept + added}
+        return command
+
+    return decorate
+
+
+#: the log-mapping flags of every command that reads logs: the command receives ``mapping``
+MAPPING_FLAGS: dict[str, tuple[Any, Any]] = {
+    "user_col": (UserColOpt, "user_id"),
+    "time_col": (TimeColOpt, "ts"),
+    "url_col": (UrlColOpt, "url"),
+    "site_col": (SiteColOpt, None),
+    "no_header": (NoHeaderOpt, False),
+    "columns": (ColumnsOpt, None),
+    "sep": (SepOpt, None),
+    "time_unit": (TimeUnitOpt, None),
+    "timezone": (TimezoneOpt, "UTC"),
+    "time_origin": (TimeOriginOpt, None),
+    "pseudonymize_key_file": (PseudonymizeKeyOpt, None),
+    "max_bad_fraction": (MaxBadFractionOpt, 0.01),
+}
+mapping_flags = flag_group("mapping", MAPPING_FLAGS, mapping_from_options)
+
+_ENGINE_FLAGS: dict[str, tuple[Any, Any]] = {
+    "engine": (EngineOpt, EngineKind.duckdb),
+    "spark_master": (SparkMasterOpt, "local[*]"),
+    "spark_conf": (SparkConfOpt, None),
+    "table": (TableOpt, None),
+    "candidates": (CandidatesOpt, CandidateMode.exact),
+}
+
+
+def engine_flags(*, candidates: bool = True, table: bool = True):
+    """The engine flags (``--engine``, ``--spark-master``, ``--spark-conf``, ``--table``,
+    ``--candidates``): the command receives ``choice`` (an ``EngineChoice``, validated)."""
+    from netpersona.cli._engines import EngineChoice
+
+    flags = {
+        name: spec
+        for name, spec in _ENGINE_FLAGS.items()
+        if (candidates or name != "candidates") and (table or name != "table")
+    }
+    return flag_group("choice", flags, EngineChoice.from_options)

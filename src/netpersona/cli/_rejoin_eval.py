@@ -9,33 +9,13 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import rejoin_app
-from netpersona.cli._engines import EngineChoice, input_sources, load_log, print_step2_runs
-from netpersona.cli._options import (
-    CandidateMode,
-    CandidatesOpt,
-    ColumnsOpt,
-    EngineKind,
-    EngineOpt,
-    ForceOpt,
-    MaxBadFractionOpt,
-    NoHeaderOpt,
-    PseudonymizeKeyOpt,
-    SepOpt,
-    SiteColOpt,
-    SparkConfOpt,
-    SparkMasterOpt,
-    TableOpt,
-    TimeColOpt,
-    TimeOriginOpt,
-    TimeUnitOpt,
-    TimezoneOpt,
-    UrlColOpt,
-    UserColOpt,
-    engine_from_params,
-    mapping_from_params,
-)
+from netpersona.cli._engines import EngineChoice, log_input
+from netpersona.cli._options import ForceOpt, engine_flags, mapping_flags
+from netpersona.cli._rejoin_print import pct as _pct
+from netpersona.cli._rejoin_print import print_reads
+from netpersona.io import LogMapping, check_writable, write_text_atomic
 
 _PROTOCOL = "Protocol"
 
@@ -107,56 +87,9 @@ MethodOpt = Annotated[
 ]
 
 
-def _settings(path: Path | None):
-    from netpersona.rejoin import RejoinSettings
-
-    return RejoinSettings.from_toml(path) if path is not None else RejoinSettings()
-
-
-def _read(logs: list[Path], mapping, progress):
-    from netpersona.engine import DuckDBEngine
-    from netpersona.io import read_access_log
-
-    engine = DuckDBEngine()
-    read = read_access_log(logs, mapping, engine, table="access_log", progress=progress)
-    if read.rejected:
-        progress.log(f"{read.rejected:,} unreadable row(s) set aside in {read.quarantine}")
-    return engine
-
-
-def _read_on(
-    choice: EngineChoice, logs: list[str] | None, workspace: str | None, mapping, progress
-):
-    """The log in table ``access_log`` of the chosen engine (files, or ``--table``: on DuckDB
-    a table of the ``--workspace`` file, opened read-only)."""
-    from netpersona.engine import DuckDBEngine
-
-    sources = input_sources(logs, choice)
-    if not choice.spark and not choice.table:
-        return _read([Path(s) for s in sources], mapping, progress)
-    if choice.spark:
-        engine = choice.open_spark()
-    elif workspace is None:
-        from netpersona._exceptions import ConfigError
-
-        raise ConfigError("--table on DuckDB reads a table of a workspace: give --workspace FILE")
-    else:
-        engine = DuckDBEngine()
-        engine.execute(f"ATTACH '{workspace}' AS ws (READ_ONLY)")
-        choice = EngineChoice(table=choice.table if "." in choice.table else f"ws.{choice.table}")
-    try:
-        load_log(engine, choice, sources, mapping, "access_log", progress, where=str(workspace))
-    except BaseException:
-        engine.close()
-        raise
-    return engine
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}%"
-
-
 @rejoin_app.command("evaluate")
+@mapping_flags
+@engine_flags()
 def evaluate_command(
     logs: EvalLogsArg = None,
     json_out: Annotated[
@@ -176,6 +109,35 @@ def evaluate_command(
         ),
     ] = None,
     method: MethodOpt = "paper",
+    split_by: Annotated[
+        str,
+        typer.Option(
+            "--split-by",
+            help="time: the paper's protocol (last --query-days days of the window); "
+            "first-seen: identities first seen on or after --cut are the queries (their first "
+            "--query-days days), matched by --truth (old_user,new_user pairs); last-days: each "
+            "user's own last --query-days days.",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = "time",
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth",
+            dir_okay=False,
+            help="With --split-by first-seen: CSV of old_user,new_user identity pairs.",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = None,
+    cut: Annotated[
+        str | None,
+        typer.Option(
+            "--cut",
+            help="With --split-by first-seen: the cut day (YYYY-MM-DD; default: the day by "
+            "which half of the identities were first seen).",
+            rich_help_panel=_PROTOCOL,
+        ),
+    ] = None,
     report_dir: Annotated[
         Path | None,
         typer.Option(
@@ -184,24 +146,7 @@ def evaluate_command(
             help="Write evaluation.html and its PNG figures here.",
         ),
     ] = None,
-    user_col: UserColOpt = "user_id",
-    time_col: TimeColOpt = "ts",
-    url_col: UrlColOpt = "url",
-    site_col: SiteColOpt = None,
-    no_header: NoHeaderOpt = False,
-    columns: ColumnsOpt = None,
-    sep: SepOpt = None,
-    time_unit: TimeUnitOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    time_origin: TimeOriginOpt = None,
-    pseudonymize_key_file: PseudonymizeKeyOpt = None,
-    max_bad_fraction: MaxBadFractionOpt = 0.01,
     force: ForceOpt = False,
-    engine: EngineOpt = EngineKind.duckdb,
-    spark_master: SparkMasterOpt = "local[*]",
-    spark_conf: SparkConfOpt = None,
-    table: TableOpt = None,
-    candidates: CandidatesOpt = CandidateMode.exact,
     workspace: Annotated[
         str | None,
         typer.Option(
@@ -210,39 +155,49 @@ def evaluate_command(
             rich_help_panel="Engine (DuckDB on this machine, or Apache Spark)",
         ),
     ] = None,
+    mapping: LogMapping | None = None,
+    choice: EngineChoice | None = None,
 ) -> None:
     """The paper's protocol on LOGS: the last --query-days days are re-joining queries under
     fresh ids, a random --library-fraction of the earlier users the library; prints and writes
     the three accuracies, the per-step funnel and (with --sweep-days) accuracy vs t."""
-    from netpersona.io import check_writable, write_text_atomic
-    from netpersona.rejoin._evaluate import evaluate, get_method, parse_days, sweep_days
-    from netpersona.rejoin._protocol import parse_window
-    from netpersona.rejoin._report import write_evaluation_report
+    from netpersona.rejoin import (
+        Library,
+        RejoinSettings,
+        parse_days,
+        parse_window,
+        split_options_from,
+        write_evaluation_report,
+    )
 
-    choice = engine_from_params(locals())
     check_writable(json_out, force)
     if report_dir is not None:
         check_writable(report_dir / "evaluation.html", force)
-    days = parse_days(sweep) if sweep else []
-    span = parse_window(window)
-    rejoin_settings = _settings(settings)
-    get_method(method)  # an unknown method fails before the log is read
-    mapping = mapping_from_params(locals())
-    progress = RichProgress(transient=True)
-    options = {
-        "library_fraction": library_fraction,
-        "seed": seed,
-        "window": span,
-        "settings": rejoin_settings,
-        "method": method,
-    }
-    with _read_on(choice, logs, workspace, mapping, progress) as on:
-        evaluation = evaluate(on, "access_log", query_days=query_days, progress=progress, **options)
-        if days:
-            evaluation.sweep = sweep_days(
-                on, "access_log", days, known=[evaluation], progress=progress, **options
-            )
-        print_step2_runs(on, typer.echo)
+    split = split_options_from(split_by, truth, cut, sweep)
+    source = log_input(logs, choice)
+    engine = choice.open(None)
+    try:
+        evaluation = Library.evaluate(
+            source,
+            mapping,
+            engine=engine,
+            workspace=workspace,
+            settings=RejoinSettings.load(settings),
+            method=method,
+            query_days=query_days,
+            library_fraction=library_fraction,
+            seed=seed,
+            window=parse_window(window),
+            sweep=parse_days(sweep) if sweep else (),
+            progress=RichProgress(transient=True),
+            split=split,
+        )
+    finally:
+        if engine is not None:
+            engine.close()
+    print_reads(evaluation.reads)
+    for line in evaluation.notes:
+        typer.echo(line)
     write_text_atomic(json_out, json.dumps(evaluation.to_json(), indent=2) + "\n", force=force)
     _print_evaluation(evaluation.to_json())
     typer.echo(f"metrics: {json_out}")
@@ -254,7 +209,7 @@ def _print_evaluation(doc: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from netpersona.rejoin._report import ACCURACY_LABELS, PAPER_ACCURACY
+    from netpersona.rejoin import ACCURACY_LABELS, PAPER_ACCURACY
 
     p = doc["protocol"]
     console = Console()
@@ -289,6 +244,7 @@ def _print_evaluation(doc: dict) -> None:
 
 
 @rejoin_app.command("calibrate")
+@mapping_flags
 def calibrate_command(
     logs: LogsArg,
     out: Annotated[
@@ -318,50 +274,38 @@ def calibrate_command(
         Path | None,
         typer.Option("--json", dir_okay=False, help="Also write every trial as JSON."),
     ] = None,
-    user_col: UserColOpt = "user_id",
-    time_col: TimeColOpt = "ts",
-    url_col: UrlColOpt = "url",
-    site_col: SiteColOpt = None,
-    no_header: NoHeaderOpt = False,
-    columns: ColumnsOpt = None,
-    sep: SepOpt = None,
-    time_unit: TimeUnitOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    time_origin: TimeOriginOpt = None,
-    pseudonymize_key_file: PseudonymizeKeyOpt = None,
-    max_bad_fraction: MaxBadFractionOpt = 0.01,
     force: ForceOpt = False,
+    mapping: LogMapping | None = None,
 ) -> None:
     """Find the settings that suit LOGS (your library) by running the protocol inside it:
     its last --query-days days become simulated queries. No query data or truth needed.
     Prints the paper's defaults and the calibrated settings side by side."""
-    from netpersona.io import check_writable, write_text_atomic
-    from netpersona.rejoin._calibrate import calibrate, objective_value, write_settings
-    from netpersona.rejoin._protocol import parse_window
+    from netpersona.rejoin import (
+        Library,
+        RejoinSettings,
+        objective_value,
+        parse_window,
+        write_settings,
+    )
 
     check_writable(out, force)
     if json_out is not None:
         check_writable(json_out, force)
     objective_value({"acc_overall": 0.0, "balanced_accuracy": 0.0}, objective)
-    span = parse_window(window)
-    start = _settings(settings)
-    mapping = mapping_from_params(locals())
-    progress = RichProgress(transient=True)
-    with _read(logs, mapping, progress) as engine:
-        result = calibrate(
-            engine,
-            "access_log",
-            objective=objective,
-            query_days=query_days,
-            library_fraction=library_fraction,
-            seed=seed,
-            window=span,
-            start=start,
-            method=method,
-            max_seconds=60.0 * max_minutes,
-            max_trials=max_trials,
-            progress=progress,
-        )
+    result = Library.calibrate(
+        logs,
+        mapping,
+        objective=objective,
+        query_days=query_days,
+        library_fraction=library_fraction,
+        seed=seed,
+        window=parse_window(window),
+        start=RejoinSettings.load(settings),
+        method=method,
+        max_seconds=60.0 * max_minutes,
+        max_trials=max_trials,
+        progress=RichProgress(transient=True),
+    )
     write_settings(result, out, force=force)
     if json_out is not None:
         write_text_atomic(json_out, json.dumps(result.to_json(), indent=2) + "\n", force=force)

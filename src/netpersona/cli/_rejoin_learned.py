@@ -1,7 +1,7 @@
 """``netpersona rejoin train``: fit the learned re-join matcher on the workspace's library.
 
-Also makes ``--method learned`` and ``--method tfidf`` known to ``rejoin evaluate`` and
-``rejoin calibrate`` (registered lazily: nothing heavy is imported until they are used).
+(``--method learned`` and ``--method tfidf`` of ``rejoin evaluate`` and ``rejoin calibrate`` are
+registered by the re-join package itself, on first use.)
 """
 
 from __future__ import annotations
@@ -11,51 +11,17 @@ from typing import Annotated
 
 import typer
 
-from netpersona._progress import RichProgress
+from netpersona._core import RichProgress
 from netpersona.cli._apps import rejoin_app
-from netpersona.cli._options import (
-    ColumnsOpt,
-    ForceOpt,
-    MaxBadFractionOpt,
-    NoHeaderOpt,
-    PseudonymizeKeyOpt,
-    SepOpt,
-    SiteColOpt,
-    TimeColOpt,
-    TimeOriginOpt,
-    TimeUnitOpt,
-    TimezoneOpt,
-    UrlColOpt,
-    UserColOpt,
-    WorkspaceOpt,
-    mapping_from_options,
-)
-from netpersona.rejoin._evaluate import register_method
+from netpersona.cli._options import ForceOpt, WorkspaceOpt, mapping_flags
+from netpersona.cli._rejoin_print import pct as _pct
+from netpersona.io import LogMapping
 
 _MATCHER = "Learned matcher"
 
 
-def _learned():
-    from netpersona.rejoin._learned import LearnedMethod
-
-    return LearnedMethod()
-
-
-def _tfidf():
-    from netpersona.rejoin._learned import TfidfMethod
-
-    return TfidfMethod()
-
-
-register_method("learned", _learned)
-register_method("tfidf", _tfidf)
-
-
-def _pct(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}%"
-
-
 @rejoin_app.command("train")
+@mapping_flags
 def train(
     logs: Annotated[
         list[Path] | None,
@@ -111,7 +77,16 @@ def train(
             help="Simulated cuts of the library, each t days earlier.",
             rich_help_panel=_MATCHER,
         ),
-    ] = 4,
+    ] = 6,
+    draws: Annotated[
+        int,
+        typer.Option(
+            "--draws",
+            min=1,
+            help="Draws of the users left out ('new') per simulated cut.",
+            rich_help_panel=_MATCHER,
+        ),
+    ] = 3,
     simulated_users: Annotated[
         int,
         typer.Option(
@@ -131,71 +106,32 @@ def train(
         ),
     ] = 3_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation and models.")] = 0,
-    user_col: UserColOpt = "user_id",
-    time_col: TimeColOpt = "ts",
-    url_col: UrlColOpt = "url",
-    site_col: SiteColOpt = None,
-    no_header: NoHeaderOpt = False,
-    columns: ColumnsOpt = None,
-    sep: SepOpt = None,
-    time_unit: TimeUnitOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    time_origin: TimeOriginOpt = None,
-    pseudonymize_key_file: PseudonymizeKeyOpt = None,
-    max_bad_fraction: MaxBadFractionOpt = 0.01,
     force: ForceOpt = False,
+    mapping: LogMapping | None = None,
 ) -> None:
     """Fit the learned matcher on the library alone (no truth needed) and save it next to the
     workspace (W.learned/: JSON + arrays). Use it with `rejoin identify --method learned`."""
     from rich.console import Console
     from rich.table import Table
 
-    from netpersona._exceptions import InputError
-    from netpersona.engine import Workspace
-    from netpersona.io import check_writable
-    from netpersona.rejoin import Profiles, RejoinSettings, build_profiles
-    from netpersona.rejoin._learned import LearnedMatcher, save_matcher, workspace_matcher_dir
+    from netpersona.rejoin import Library
 
-    library_log, library = "library_log", "library"  # as `rejoin index` names them
-    matcher = LearnedMatcher(
+    matcher, target = Library.train(
+        workspace,
+        logs,
+        mapping,
+        force=force,
+        progress=RichProgress(),
         objective=objective,
         k=k,
         quiet=quiet,
         query_days=query_days,
         cuts=cuts,
+        draws=draws,
         simulated_users=simulated_users or None,
         target_queries=target_queries or None,
         seed=seed,
     )
-    matcher.check()
-    target = check_writable(workspace_matcher_dir(workspace), force)
-    progress = RichProgress()
-    with Workspace(workspace) as ws:
-        if logs:
-            mapping = mapping_from_options(
-                user_col=user_col, time_col=time_col, url_col=url_col, site_col=site_col,
-                no_header=no_header, columns=columns, sep=sep, time_unit=time_unit,
-                timezone=timezone, pseudonymize_key_file=pseudonymize_key_file,
-                max_bad_fraction=max_bad_fraction, time_origin=time_origin,
-            )  # fmt: skip
-            read = ws.ingest(logs, mapping, table=library_log, progress=progress)
-            if read.rows or not ws.has_table(f"{library}_meta"):
-                settings = (
-                    Profiles.open(ws, library).settings
-                    if ws.has_table(f"{library}_meta")
-                    else RejoinSettings()
-                )
-                build_profiles(ws, library_log, library, settings, progress=progress)
-        if not ws.has_table(library_log):
-            raise InputError(
-                "the workspace holds no library",
-                path=workspace,
-                hint="give the library's log files: `netpersona rejoin train LOGS --workspace W`",
-            )
-        settings = Profiles.open(ws, library).settings
-        matcher.fit(ws, library_log, settings, progress=progress)
-    save_matcher(matcher, target, force=force)
-
     table = Table(title=f"Simulated re-joins inside the library (objective {objective})")
     for name in ("", "balanced", "absent right", "present right", "rank-1", "threshold"):
         table.add_column(name, justify="left" if not name else "right")
@@ -213,4 +149,6 @@ def train(
         f"among the candidates for {_pct(data.recall)} of returning ones; "
         f"trained in {matcher.fit_seconds_:.0f} s"
     )
+    for line in matcher.report_lines():
+        console.print(line)
     typer.echo(f"matcher: {target}")

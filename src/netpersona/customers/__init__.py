@@ -6,8 +6,8 @@ value and pre-classes -> stratified sample -> 14-29-1 BP network -> K -> tiers A
 14
 """
 
-from netpersona.customers._demo import run_demo
-from netpersona.customers._model import NetworkSettings
+from netpersona.customers._jobs import predict_file, report_file, run_files, score_file
+from netpersona.customers._model import PAPER_INPUTS, NetworkSettings, paper_c_network
 from netpersona.customers._pipeline import (
     CustomerRun,
     CustomerSettings,
@@ -15,8 +15,15 @@ from netpersona.customers._pipeline import (
     composite_value,
     run_customers,
     score_table,
+    summary_lines,
+    tier_table,
 )
-from netpersona.customers._preclass import current_value, pre_class, pre_class_table
+from netpersona.customers._preclass import (
+    PAPER_PRE_CLASS_SHARES,
+    current_value,
+    pre_class,
+    pre_class_table,
+)
 from netpersona.customers._report import build_report, write_report
 from netpersona.customers._sample import stratified_sample, stratum_sizes, train_test_split
 from netpersona.customers._saved import CustomerModel, load_run, save_run
@@ -34,6 +41,8 @@ from netpersona.customers._weights import (
 
 __all__ = [
     "GUIDANCE",
+    "PAPER_INPUTS",
+    "PAPER_PRE_CLASS_SHARES",
     "CustomerModel",
     "CustomerRun",
     "CustomerSettings",
@@ -54,16 +63,22 @@ __all__ = [
     "load_run",
     "load_system",
     "load_weights",
+    "paper_c_network",
     "pre_class",
     "pre_class_table",
+    "predict_file",
     "read_customers",
+    "report_file",
     "run_customers",
-    "run_demo",
+    "run_files",
     "save_run",
     "score_customers",
+    "score_file",
     "score_table",
     "stratified_sample",
     "stratum_sizes",
+    "summary_lines",
+    "tier_table",
     "train_test_split",
     "write_report",
 ]

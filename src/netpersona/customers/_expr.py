@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: sqlglot node types an indicator expression may contain
 ALLOWED = frozenset(

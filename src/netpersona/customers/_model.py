@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """Every setting of the customer-value network, with the paper's values as defaults."""
+    """Every setting of the customer-value network, with the paper's values as defaults.
+
+    >>> settings = NetworkSettings()
+    >>> settings.hidden_size(14), settings.algorithm, settings.goal, settings.lr, settings.mc
+    (29, 'traingdx', 0.01, 0.01, 0.9)
+    """
 
     #: hidden neurons; None = 2 x inputs + 1 (paper formula (3), Kolmogorov)
     hidden: int | None = None
@@ -71,3 +76,26 @@ def build_network(n_inputs: int, settings: NetworkSettings, seed: int | None):
         input_range=settings.input_range,
         random_state=seed,
     )
+
+
+#: the paper's indicator count: 14 questions (paper C, Table 1), so the network is 14-29-1
+PAPER_INPUTS = 14
+
+
+def paper_c_network(
+    n_inputs: int = PAPER_INPUTS, settings: NetworkSettings | None = None, seed: int | None = 0
+):
+    """Paper C's customer-value network: a configured, unfitted
+    :class:`~netpersona.nn.BPRegressor`.
+
+    ``n_inputs``-(2 ``n_inputs`` + 1)-1 (14-29-1 for the paper's 14 indicators), ``tansig``
+    hidden and ``logsig`` output, ``traingdx`` on ``mse`` to the goal 0.01 (4.3 (2)-(4)).
+    ``settings`` changes any of it (default: the paper's).
+
+    >>> net = paper_c_network()
+    >>> net.hidden, net.transfer, net.algorithm, net.goal, net.epochs
+    ((29,), ('tansig', 'logsig'), 'traingdx', 0.01, 1000)
+    >>> paper_c_network(5).hidden
+    (11,)
+    """
+    return build_network(n_inputs, settings or NetworkSettings(), seed)

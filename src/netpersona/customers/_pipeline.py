@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
-from netpersona.customers._model import NetworkSettings, build_network
+from netpersona._core import ConfigError, Progress
+from netpersona.customers._model import NetworkSettings, paper_c_network
 from netpersona.customers._preclass import current_value, pre_class, pre_class_table
 from netpersona.customers._sample import (
     SAMPLE_SHARE,
@@ -32,7 +31,12 @@ from netpersona.customers._weights import ExpertWeights, equal_weights, load_wei
 
 @dataclass(frozen=True)
 class CustomerSettings:
-    """Settings of a customer-value run; defaults are the paper's (section 4.3)."""
+    """Settings of a customer-value run; defaults are the paper's (section 4.3).
+
+    >>> settings = CustomerSettings()  # the paper's
+    >>> settings.sample_share, round(settings.train_share, 4), settings.split, settings.network.goal
+    (0.5, 0.8358, 'order', 0.01)
+    """
 
     #: share of each pre-class drawn into the training sample (paper: 50%)
     sample_share: float = SAMPLE_SHARE
@@ -102,7 +106,14 @@ def resolve_weights(
 
 @dataclass
 class ScoredTable:
-    """Paper 4.1–4.2 for one table: scores, C, pre-classes and the training target K."""
+    """Paper 4.1–4.2 for one table: scores, C, pre-classes and the training target K.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> table = score_table(data)
+    >>> table.frame().columns[-3:].tolist()
+    ['membership', 'C', 'pre_class']
+    """
 
     scored: ScoredCustomers
     weights: ValueWeights
@@ -120,7 +131,12 @@ class ScoredTable:
 
 
 def composite_value(scores: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
-    """The expert-weighted composite of all indicator scores, rescaled from [1, 5] to [0, 1]."""
+    """The expert-weighted composite of all indicator scores, rescaled from [1, 5] to [0, 1].
+
+    >>> scores = pd.DataFrame({'R': [5, 1], 'F': [5, 3]})
+    >>> composite_value(scores, {'R': 0.5, 'F': 0.5}).tolist()  # (score - 1) / 4, weighted
+    [1.0, 0.25]
+    """
     w = np.array([weights[c] for c in scores.columns])
     raw = scores.to_numpy(dtype=float) @ (w / w.sum())
     return (raw - 1.0) / (LIKERT_POINTS - 1.0)
@@ -134,7 +150,16 @@ def score_table(
     label_column: str | None = None,
     progress: Progress = Progress(),
 ) -> ScoredTable:
-    """Score a customer table and pre-classify it by current value (paper 4.1–4.2)."""
+    """Score a customer table and pre-classify it by current value (paper 4.1–4.2).
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> table = score_table(data)
+    >>> table.scored.scores.shape, sorted(set(table.pre_class.tolist()))
+    ((300, 14), [1, 2, 3, 4, 5])
+    >>> round(float(table.target.min()), 4), round(float(table.target.max()), 4)  # K in [0, 1]
+    (0.0179, 1.0)
+    """
     path = None
     if not isinstance(data, pd.DataFrame):
         path = str(data)
@@ -159,7 +184,15 @@ def score_table(
 
 @dataclass
 class CustomerRun:
-    """A trained customer-value model and its results on the table it was trained on."""
+    """A trained customer-value model and its results on the table it was trained on.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> run = run_customers(data)
+    >>> summary = run.summary()
+    >>> summary['network']['sizes'], summary['n_customers']
+    ('14-29-1', 300)
+    """
 
     table: ScoredTable
     settings: CustomerSettings
@@ -195,7 +228,16 @@ def run_customers(
     *,
     progress: Progress = Progress(),
 ) -> CustomerRun:
-    """The whole pipeline: scores, pre-classes, stratified sample, 14-29-1 network, tiers."""
+    """The whole pipeline: scores, pre-classes, stratified sample, 14-29-1 network, tiers.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> run = run_customers(data, settings=CustomerSettings(seed=4))
+    >>> len(run.sample), len(run.train_rows), len(run.test_rows)  # 50% sample, 229/274 train
+    (150, 125, 25)
+    >>> run.frame().columns[-2:].tolist(), sorted(set(run.tiers.tolist())) <= ['A', 'B', 'C', 'D']
+    (['K', 'tier'], True)
+    """
     table = score_table(
         data, system, weights, label_column=settings.label_column, progress=progress
     )
@@ -218,7 +260,7 @@ def train_on(
     train_rows, test_rows = sample[train_pos], sample[test_pos]
     x = table.scored.scores.to_numpy(dtype=float)
     y = table.target
-    model = build_network(x.shape[1], settings.network, settings.seed)
+    model = paper_c_network(x.shape[1], settings.network, settings.seed)
     start = time.perf_counter()
     with progress.step(
         f"training the {x.shape[1]}-{settings.network.hidden_size(x.shape[1])}-1 network "
@@ -247,7 +289,14 @@ def train_on(
 
 
 def summary_lines(summary: dict) -> list[str]:
-    """The run summary for people, from :meth:`CustomerRun.summary`."""
+    """The run summary for people, from :meth:`CustomerRun.summary`.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> lines = summary_lines(run_customers(data).summary())
+    >>> lines[-1].startswith('tiers: A ')
+    True
+    """
     lines = [*summary["scoring"], summary["weights"]["note"], summary["target_source"]]
     net = summary["network"]
     lines.append(
@@ -262,7 +311,11 @@ def summary_lines(summary: dict) -> list[str]:
 
 
 def tier_table(tiers: np.ndarray) -> list[tuple[str, int, float]]:
-    """(tier, customers, share) for A to D."""
+    """(tier, customers, share) for A to D.
+
+    >>> tier_table(np.array(['A', 'C', 'C', 'D']))
+    [('A', 1, 0.25), ('B', 0, 0.0), ('C', 2, 0.5), ('D', 1, 0.25)]
+    """
     shares = tier_shares(tiers)
     tiers = np.asarray(tiers)
     return [(t, int((tiers == t).sum()), shares[t]) for t in TIERS]

@@ -24,7 +24,12 @@ PAPER_PRE_CLASS_COUNTS = (102, 150, 110, 105, 81)
 def current_value(
     scores: pd.DataFrame, rfm: tuple[str, str, str], weights: tuple[float, float, float]
 ) -> pd.Series:
-    """C per customer from the R, F, M score columns and their weights (renormalised to 1)."""
+    """C per customer from the R, F, M score columns and their weights (renormalised to 1).
+
+    >>> scores = pd.DataFrame({'R': [5, 1], 'F': [4, 1], 'M': [3, 2]})
+    >>> current_value(scores, ('R', 'F', 'M'), (2.0, 1.0, 1.0)).tolist()  # weights renormalised
+    [4.25, 1.25]
+    """
     w = np.asarray(weights, dtype=float)
     if (w < 0).any() or w.sum() <= 0:
         raise ValueError(f"current-value weights must be non-negative with a positive sum: {w}")
@@ -34,7 +39,11 @@ def current_value(
 
 
 def pre_class(c: pd.Series | np.ndarray) -> np.ndarray:
-    """Class 1..5 of each current value: [1,2) -> 1, ..., [4,5) -> 4, 5 -> 5."""
+    """Class 1..5 of each current value: [1,2) -> 1, ..., [4,5) -> 4, 5 -> 5.
+
+    >>> pre_class(np.array([1.0, 1.99, 2.0, 4.5, 5.0])).tolist()
+    [1, 1, 2, 4, 5]
+    """
     values = np.round(np.asarray(c, dtype=float), 9)
     return np.clip(np.floor(values), 1, LIKERT_POINTS).astype("int64")
 
@@ -50,7 +59,12 @@ class PreClassRow:
 
 
 def pre_class_table(classes: np.ndarray | pd.Series) -> list[PreClassRow]:
-    """Counts and proportions per pre-class, like the paper's Table 2."""
+    """Counts and proportions per pre-class, like the paper's Table 2.
+
+    >>> rows = pre_class_table(np.array([1, 1, 2, 5]))
+    >>> [(r.number, r.count, r.proportion) for r in rows]
+    [(1, 2, 0.5), (2, 1, 0.25), (3, 0, 0.0), (4, 0, 0.0), (5, 1, 0.25)]
+    """
     classes = np.asarray(classes)
     total = max(len(classes), 1)
     rows = []

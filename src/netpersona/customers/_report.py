@@ -118,7 +118,15 @@ def tiers_figure(summary: dict) -> Figure:
 
 
 def build_report(summary: dict, title: str | None = None) -> HtmlReport:
-    """The HTML report (with its figures) of a run summary."""
+    """The HTML report (with its figures) of a run summary.
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
+    >>> from netpersona.customers import run_customers
+    >>> html = build_report(run_customers(data).summary()).render()
+    >>> 'Table 2' in html, 'https://' in html
+    (True, False)
+    """
     rep = HtmlReport(title or f"Customer-value tiers: {summary['system']}")
     rep.paragraph(
         f"{summary['n_customers']:,} customers of {summary['n_source_rows']:,} rows, "
@@ -177,5 +185,16 @@ def build_report(summary: dict, title: str | None = None) -> HtmlReport:
 def write_report(
     summary: dict, path: str | Path, *, force: bool = False, title: str | None = None
 ) -> Path:
-    """Write the HTML report and its PNG figures (``<stem>_<figure>.png`` beside it)."""
+    """Write the HTML report and its PNG figures (``<stem>_<figure>.png`` beside it).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> from netpersona.customers import run_customers
+    >>> path = write_report(run_customers(work / 'answers.csv').summary(), work / 'report.html')
+    >>> path.name, len(list(work.glob('report_*.png'))) > 0
+    ('report.html', True)
+    """
     return build_report(summary, title).write(path, force=force)

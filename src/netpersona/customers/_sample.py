@@ -22,6 +22,9 @@ def stratum_sizes(counts: dict[int, int], share: float = SAMPLE_SHARE) -> dict[i
     The total is round-half-up(share x N); it is shared out by largest remainder, ties going to
     the larger stratum, then the lower class number (the paper's 548 gives 274:
     51 / 75 / 55 / 53 / 40).
+
+    >>> stratum_sizes({1: 102, 2: 150, 3: 110, 4: 105, 5: 81})  # paper: 274 of 548
+    {1: 51, 2: 75, 3: 55, 4: 53, 5: 40}
     """
     if not 0.0 < share <= 1.0:
         raise ValueError(f"sample share must be in (0, 1], got {share}")
@@ -39,7 +42,12 @@ def stratum_sizes(counts: dict[int, int], share: float = SAMPLE_SHARE) -> dict[i
 def stratified_sample(
     classes: np.ndarray, share: float = SAMPLE_SHARE, seed: int | None = 0
 ) -> np.ndarray:
-    """Row positions of a seeded stratified sample, in the customers' original order."""
+    """Row positions of a seeded stratified sample, in the customers' original order.
+
+    >>> rows = stratified_sample(np.array([1, 1, 1, 1, 2, 2]), share=0.5, seed=0)
+    >>> len(rows), bool(np.all(np.diff(rows) > 0))  # a half, in the original order
+    (3, True)
+    """
     classes = np.asarray(classes)
     rng = np.random.default_rng(seed)
     uniq, counts = np.unique(classes, return_counts=True)
@@ -58,6 +66,10 @@ def train_test_split(
 
     ``split="order"``: the first round(train_share x n) customers train (paper: 1–229), the rest
     test. ``split="random"``: a seeded random subset of that size trains.
+
+    >>> train, test = train_test_split(274)  # the paper: the first 229 train
+    >>> len(train), len(test), int(train[-1]), int(test[0])
+    (229, 45, 228, 229)
     """
     if split not in ("order", "random"):
         raise ValueError(f"split must be 'order' or 'random', got {split!r}")

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netpersona._exceptions import ModelFormatError
-from netpersona._progress import Progress
+from netpersona._core import ModelFormatError, Progress
 from netpersona.customers._model import NetworkSettings
 from netpersona.customers._pipeline import CustomerRun
 from netpersona.customers._preclass import current_value, pre_class
-from netpersona.customers._scoring import FittedScoring, score_customers
+from netpersona.customers._scoring import score_customers
+from netpersona.customers._scoring_rules import FittedScoring
 from netpersona.customers._source import read_customers
 from netpersona.customers._system import IndicatorSystem
 from netpersona.customers._tiers import TierThresholds, assign_tiers
@@ -32,7 +32,18 @@ NETWORK_DIR = "network"
 
 
 def save_run(run: CustomerRun, path: str | Path, force: bool = False) -> Path:
-    """Write a trained run's model folder (atomically; never over an existing one without force)."""
+    """Write a trained run's model folder (atomically; never over an existing one without force).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> from netpersona.customers import run_customers
+    >>> run = run_customers(work / 'answers.csv')
+    >>> sorted(p.name for p in save_run(run, work / 'model').iterdir())
+    ['customers.json', 'network']
+    """
     table = run.table
     meta = {
         "format": FORMAT,
@@ -53,7 +64,19 @@ def save_run(run: CustomerRun, path: str | Path, force: bool = False) -> Path:
 
 @dataclass
 class CustomerModel:
-    """A saved customer-value model, ready to score new customers."""
+    """A saved customer-value model, ready to score new customers.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> from netpersona.customers import run_customers, save_run
+    >>> _ = save_run(run_customers(work / 'answers.csv'), work / 'model')
+    >>> model = load_run(work / 'model')
+    >>> model.summary['n_customers'], model.thresholds
+    (300, TierThresholds(a=0.75, b=0.5, c=0.25))
+    """
 
     system: IndicatorSystem
     fitted: dict[str, FittedScoring]
@@ -87,7 +110,19 @@ class CustomerModel:
 
 
 def load_run(path: str | Path) -> CustomerModel:
-    """Read a model folder written by :func:`save_run`."""
+    """Read a model folder written by :func:`save_run`.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> from netpersona.customers import run_customers, save_run
+    >>> _ = save_run(run_customers(work / 'answers.csv'), work / 'model')
+    >>> model = load_run(work / 'model')
+    >>> model.predict(work / 'answers.csv').columns[-2:].tolist()
+    ['K', 'tier']
+    """
     from netpersona.nn import load_model
 
     path = Path(path)

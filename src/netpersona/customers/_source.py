@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from netpersona._exceptions import InputError
+from netpersona._core import InputError
 
 
 def line_of(row: int) -> int:
@@ -20,7 +20,17 @@ def line_of(row: int) -> int:
 
 
 def read_customers(path: str | Path, sep: str | None = None) -> pd.DataFrame:
-    """Read a customer table; the separator follows the extension unless ``sep`` is given."""
+    """Read a customer table; the separator follows the extension unless ``sep`` is given.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> frame = read_customers(work / 'answers.csv')
+    >>> frame.shape[0], frame.columns[0]
+    (300, 'customer')
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("no such file", path=path, hint="check the --data path")

@@ -19,7 +19,13 @@ GUIDANCE = {
 
 @dataclass(frozen=True)
 class TierThresholds:
-    """Lower bounds of tiers A, B and C on K (paper Table 3); D is everything below ``c``."""
+    """Lower bounds of tiers A, B and C on K (paper Table 3); D is everything below ``c``.
+
+    >>> TierThresholds().bands()['B']
+    (0.5, 0.75)
+    >>> TierThresholds(a=0.9).bands()['A']
+    (0.9, 1.0)
+    """
 
     a: float = 0.75
     b: float = 0.5
@@ -27,7 +33,7 @@ class TierThresholds:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.c < self.b < self.a <= 1.0:
-            from netpersona._exceptions import ConfigError
+            from netpersona._core import ConfigError
 
             raise ConfigError(
                 f"tier thresholds must satisfy 0 <= C < B < A <= 1, got A={self.a}, "
@@ -45,7 +51,13 @@ class TierThresholds:
 
 
 def assign_tiers(k: np.ndarray, thresholds: TierThresholds = TierThresholds()) -> np.ndarray:
-    """Tier letter for each customer value K: A if K >= a, B if K >= b, C if K >= c, else D."""
+    """Tier letter for each customer value K: A if K >= a, B if K >= b, C if K >= c, else D.
+
+    >>> assign_tiers(np.array([0.8, 0.75, 0.6, 0.3, 0.1])).tolist()
+    ['A', 'A', 'B', 'C', 'D']
+    >>> assign_tiers(np.array([0.8, 0.6]), TierThresholds(a=0.9, b=0.7, c=0.5)).tolist()
+    ['B', 'C']
+    """
     k = np.asarray(k, dtype=float)
     return np.select(
         [k >= thresholds.a, k >= thresholds.b, k >= thresholds.c], ["A", "B", "C"], default="D"

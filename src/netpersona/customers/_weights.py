@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: Saaty's random consistency index RI by matrix size n (Saaty 1980, The Analytic Hierarchy
 #: Process, Table 1.7 as commonly quoted)
@@ -43,7 +43,12 @@ CR_MAX = 0.1
 
 @dataclass(frozen=True)
 class ExpertWeights:
-    """Indicator weights summing to 1, and where they came from."""
+    """Indicator weights summing to 1, and where they came from.
+
+    >>> w = ExpertWeights({'R': 0.5, 'F': 0.25, 'M': 0.25}, 'equal', 'equal')
+    >>> w.restricted(['R', 'F']).weights
+    {'R': 0.6666666666666666, 'F': 0.3333333333333333}
+    """
 
     weights: dict[str, float]
     source: str  #: "equal", or the file they were read from
@@ -73,7 +78,11 @@ class ExpertWeights:
 
 
 def equal_weights(names: list[str]) -> ExpertWeights:
-    """Every indicator weighs the same (the default when no weights file is given)."""
+    """Every indicator weighs the same (the default when no weights file is given).
+
+    >>> equal_weights(['R', 'F', 'M', 'loyalty']).weights
+    {'R': 0.25, 'F': 0.25, 'M': 0.25, 'loyalty': 0.25}
+    """
     return ExpertWeights({n: 1.0 / len(names) for n in names}, "equal", "equal")
 
 
@@ -82,6 +91,14 @@ def load_weights(path: str | Path, indicators: list[str]) -> ExpertWeights:
 
     ``indicators`` are the system's indicator names; a name in the file that is not one of them
     is an error (a typo would otherwise silently weigh nothing).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / 'experts.csv'
+    >>> _ = path.write_text('expert,R,F\\nann,3,1\\n')
+    >>> w = load_weights(path, ['R', 'F', 'M'])  # a file that rates R and F only
+    >>> w.method, w.weights
+    ('csv', {'R': 0.75, 'F': 0.25})
     """
     path = Path(path)
     if not path.exists():
@@ -92,7 +109,15 @@ def load_weights(path: str | Path, indicators: list[str]) -> ExpertWeights:
 
 
 def csv_weights(path: str | Path, indicators: list[str]) -> ExpertWeights:
-    """Experts x indicators CSV: each row normalised to sum 1, then the rows averaged."""
+    """Experts x indicators CSV: each row normalised to sum 1, then the rows averaged.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / 'experts.csv'
+    >>> _ = path.write_text('expert,R,F,M\\nann,2,1,1\\nbob,1,1,2\\n')
+    >>> csv_weights(path, ['R', 'F', 'M']).weights  # rows normalised, then averaged
+    {'R': 0.375, 'F': 0.25, 'M': 0.375}
+    """
     path = Path(path)
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
@@ -159,6 +184,10 @@ def ahp_priorities(matrix: Any, *, who: str = "matrix") -> AhpResult:
 
     The matrix must be square, positive and reciprocal (a_ji = 1 / a_ij within 2%, as people
     write 1/3 as 0.33). Does not refuse an inconsistent matrix; see :func:`check_consistency`.
+
+    >>> result = ahp_priorities([[1, 3], [1 / 3, 1]])
+    >>> result.weights.round(3).tolist(), round(result.cr, 6)
+    ([0.75, 0.25], 0.0)
     """
     a = np.asarray(matrix, dtype=float)
     n = a.shape[0] if a.ndim == 2 else 0

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._exceptions import ColumnNotFoundError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ColumnNotFoundError, ConfigError, InputError, Progress
 from netpersona.devices._features import FEATURES_TABLE, monthly_features
 from netpersona.devices._fields import PurchaseFields, ReportFields
 from netpersona.devices._parse import sql_str
@@ -17,10 +16,23 @@ from netpersona.devices._reports import SESSIONS_TABLE, ReadSummary, load_sessio
 from netpersona.engine import DuckDBEngine, Engine
 from netpersona.io import atomic_output, check_writable
 
+#: the schema a workspace's sessions table is read from on DuckDB
+_WORKSPACE = "ws"
+
 
 @dataclass
 class FeatureResult:
-    """Monthly features of every user online in the month, and what reading found."""
+    """Monthly features of every user online in the month, and what reading found.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> folder = Path(tempfile.mkdtemp()) / 'may'
+    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
+    >>> result = extract_features(folder / 'reports.jsonl.gz', '2024-05')
+    >>> result.month, result.purchases, result.features.num_rows
+    ('2024-05', None, 40)
+    """
 
     features: pa.Table
     reports: ReadSummary
@@ -41,6 +53,9 @@ def extract_features(
     force: bool = False,
     engine: Engine | None = None,
     sessions_table: str | None = None,
+    workspace: str | Path | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
     progress: Progress = Progress(),
 ) -> FeatureResult:
     """Read device reports (and purchases) and compute ``avgontime, avguseflow, buycounts``.
@@ -51,15 +66,37 @@ def extract_features(
     reader, with its quarantine) and the features computed on Spark, written as a Parquet
     directory (``.parquet``) or the same CSV as DuckDB's. ``sessions_table``: a table of the
     engine holding the sessions already (``user_id, logon, logoff, up, down``: local times,
-    bytes), used instead of ``reports``.
+    bytes), used instead of ``reports``; without an ``engine`` it is a table of the DuckDB
+    ``workspace`` file, opened read-only. ``threads`` and ``memory_limit`` set up the DuckDB
+    engine opened when no ``engine`` is given.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> folder = Path(tempfile.mkdtemp()) / 'may'
+    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
+    >>> reports, purchases = folder / 'reports.jsonl.gz', folder / 'purchases.csv'
+    >>> result = extract_features(reports, '2024-05', purchases=purchases)
+    >>> result.features.column_names
+    ['user', 'month', 'online_days', 'online_hours', 'avgontime', 'avguseflow', 'buycounts']
+    >>> result.features.num_rows, result.reports.rejected, result.purchases.rows > 0
+    (40, 0, True)
+    >>> result.reports.sessions + result.reports.duplicates == result.reports.reports
+    True
     """
+    if (sessions_table is None) == (not reports):
+        raise ConfigError("give report files or a sessions table, one of them")
     if out is not None:
         _format(out)
         if not _is_url(out):  # Spark refuses an existing remote output itself
             check_writable(out, force)
     own = engine is None
-    engine = engine or DuckDBEngine()
-    local = engine if engine.dialect == "duckdb" else DuckDBEngine()
+    if engine is None:
+        engine = _local_engine(sessions_table, workspace, threads, memory_limit)
+        if sessions_table is not None and "." not in sessions_table:
+            sessions_table = f"{_WORKSPACE}.{sessions_table}"
+    # a distributed engine cannot read local files: they are read here and handed over
+    local = DuckDBEngine() if engine.distributed else engine
     try:
         if sessions_table is not None:
             summary = _sessions_from_table(engine, sessions_table)
@@ -90,6 +127,25 @@ def extract_features(
             local.close()
         if own:
             engine.close()
+
+
+def _local_engine(
+    sessions_table: str | None,
+    workspace: str | Path | None,
+    threads: int | None,
+    memory_limit: str | None,
+) -> Engine:
+    """DuckDB on this machine, in memory; with ``sessions_table``, the workspace file holding
+    it attached read-only as ``ws``."""
+    if sessions_table is not None:
+        if workspace is None:
+            raise ConfigError("--table on DuckDB reads a table of a workspace: give --workspace")
+        if not Path(workspace).exists():
+            raise InputError("no such workspace", path=workspace, hint="check the path")
+    engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
+    if sessions_table is not None:
+        engine.execute(f"ATTACH '{sql_str(str(workspace))}' AS {_WORKSPACE} (READ_ONLY)")
+    return engine
 
 
 def _is_url(path: str | Path) -> bool:
@@ -155,10 +211,10 @@ def write_features(
     ``.csv`` is the very CSV DuckDB writes (``table``, the features fetched, written here).
     """
     fmt = _format(out)
-    if engine.dialect == "spark" and fmt == "parquet":
+    if engine.distributed and fmt == "parquet":
         engine.write(FEATURES_TABLE, str(out), "parquet", force=force)
         return out
-    if engine.dialect != "duckdb":
+    if engine.distributed:
         with DuckDBEngine() as local:
             if table is None:
                 table = engine.fetch_arrow(f"SELECT * FROM {FEATURES_TABLE} ORDER BY user")
@@ -166,7 +222,7 @@ def write_features(
             return write_features(local, out, force)
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     with atomic_output(out, force=force) as tmp:
-        engine.con.execute(
+        engine.execute(
             f"COPY (SELECT * FROM {FEATURES_TABLE} ORDER BY user) TO '{sql_str(str(tmp))}' "
             f"({options})"
         )
@@ -177,6 +233,16 @@ def read_features(path: str | Path) -> pa.Table:
     """A features file (Parquet or CSV) written by :func:`extract_features` or by hand.
 
     It needs a ``user`` column and the feature columns the model was trained on.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> folder = Path(tempfile.mkdtemp()) / 'may'
+    >>> counts = write_device_reports(folder, users=40, month='2024-05', seed=1)
+    >>> out = folder.parent / 'features.csv'
+    >>> _ = extract_features(folder / 'reports.jsonl.gz', '2024-05', out=out)
+    >>> read_features(out).column_names
+    ['user', 'month', 'online_days', 'online_hours', 'avgontime', 'avguseflow', 'buycounts']
     """
     path = Path(path)
     fmt = _format(path)

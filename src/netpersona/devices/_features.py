@@ -12,28 +12,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-from netpersona._exceptions import ConfigError
 from netpersona.devices._reports import SESSIONS_TABLE
+from netpersona.io import month_bounds
 
 #: the network's inputs, in the paper's order
 FEATURE_NAMES = ("avgontime", "avguseflow", "buycounts")
 #: the table :func:`monthly_features` creates
 FEATURES_TABLE = "device_features"
 _MB = 1024.0 * 1024.0
-
-
-def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
-    """``"2024-05"`` -> (2024-05-01 00:00, 2024-06-01 00:00), local calendar times."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ConfigError(f"month {month!r} is not of the form YYYY-MM (e.g. 2024-05)")
-    year, mon = int(match.group(1)), int(match.group(2))
-    start = dt.datetime(year, mon, 1)
-    end = dt.datetime(year + (mon == 12), mon % 12 + 1, 1)
-    return start, end
 
 
 def monthly_features(engine, month: str, purchases_table: str | None = None) -> int:

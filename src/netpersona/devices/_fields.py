@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: bytes per unit; binary units, as device firmware and RADIUS exports count them
 FLOW_UNITS: dict[str, int] = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
@@ -24,6 +24,10 @@ class ReportFields:
     A JSON field path uses dots for nesting (``data.username``). Times are ISO-8601 strings
     (with or without an offset) or epoch numbers; flows are numbers in ``flow_unit`` or strings
     carrying their own unit (``240B``, ``1.5 MB``).
+
+    >>> fields = ReportFields(user='data.msisdn', flow_unit='KB')  # nested JSON field
+    >>> fields.validate().user, fields.logon, fields.flow_unit
+    ('data.msisdn', 'logontime', 'KB')
     """
 
     user: str = "username"
@@ -81,7 +85,13 @@ RADIUS_EXPORT = ReportFields(
 
 @dataclass(frozen=True)
 class PurchaseFields:
-    """Where the data-package purchases are: columns, and the table or query in a database."""
+    """Where the data-package purchases are: columns, and the table or query in a database.
+
+    >>> query = 'SELECT msisdn, paid_at FROM orders'  # with --purchases sqlite:///billing.db
+    >>> fields = PurchaseFields(user='msisdn', time='paid_at', query=query)
+    >>> fields.user, fields.time, fields.time_unit
+    ('msisdn', 'paid_at', 'auto')
+    """
 
     user: str = "username"
     time: str = "buytime"

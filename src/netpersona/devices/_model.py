@@ -1,9 +1,8 @@
-"""The tier network (paper B, section 3.3-4): 3 inputs, 8 logsig hidden, 3 logsig outputs.
+"""The tier model around paper B's network (:mod:`._network`: 3-8-3, online, lr 0.9).
 
-Trained per sample (online) with learning rate 0.9 from U[-1, 1] weights until the error is at
-most 0.001 or 10,000 epochs; 80 % of the labelled users train, 20 % test. The network is
-:class:`netpersona.nn.BPClassifier`; this module adds what the domain needs around it: which
-features and tiers, the seeded split, the test figures, and out-of-range flags at prediction.
+The network is :class:`netpersona.nn.BPClassifier`; this module adds what the domain needs
+around it: which features and tiers, the seeded split, the test figures, saving and loading,
+and out-of-range flags at prediction.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from netpersona._exceptions import ColumnNotFoundError, InputError, ModelFormatError
-from netpersona._progress import Progress
+from netpersona._core import ColumnNotFoundError, InputError, ModelFormatError, Progress
 from netpersona.devices._features import FEATURE_NAMES
+from netpersona.devices._network import NetworkSettings, paper_b_network
 from netpersona.io import atomic_output
 
 #: the paper's tiers, in its one-hot order: vip (1,0,0), growth (0,1,0), ordinary (0,0,1)
@@ -29,51 +28,28 @@ _FORMAT = "netpersona.devices.tiers"
 _FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class NetworkSettings:
-    """Every parameter of paper B's network and experiment; the defaults are the paper's."""
-
-    hidden: tuple[int, ...] = (8,)
-    transfer: tuple[str, ...] = ("logsig", "logsig")
-    algorithm: str = "online"
-    lr: float = 0.9
-    goal: float = 0.001
-    epochs: int = 10_000
-    #: ``sse``: half the summed squared error over the training set (the paper's E)
-    performance: str = "sse"
-    #: ``uniform``: weights and thresholds drawn from U[-1, 1]
-    init: str = "uniform"
-    #: present the training samples in the same order every epoch (the paper) or reshuffled
-    shuffle: bool = False
-    input_range: tuple[float, float] = (0.0, 1.0)
-    #: share of the labelled users held out for testing (paper: 26 of 130)
-    test_fraction: float = 0.2
-    #: keep each tier's share the same in the training and the test set
-    stratify: bool = True
-    seed: int = 0
-
-    def classifier(self):
-        """A fresh, unfitted :class:`~netpersona.nn.BPClassifier` with these settings."""
-        from netpersona.nn import BPClassifier
-
-        return BPClassifier(
-            hidden=tuple(self.hidden),
-            transfer=tuple(self.transfer),
-            algorithm=self.algorithm,
-            lr=self.lr,
-            goal=self.goal,
-            epochs=self.epochs,
-            performance=self.performance,
-            init=self.init,
-            shuffle=self.shuffle,
-            input_range=tuple(self.input_range),
-            random_state=self.seed,
-        )
-
-
 @dataclass
 class TierModel:
-    """A trained tier network with the feature names and tiers it was trained on."""
+    """A trained tier network with the feature names and tiers it was trained on.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_device_reports(work / 'may', users=60, month='2024-05', seed=2)
+    >>> from netpersona.devices import extract_features
+    >>> reports = work / 'may' / 'reports.jsonl.gz'
+    >>> _ = extract_features(reports, '2024-05', out=work / 'features.csv')
+    >>> from netpersona.devices import read_features, read_labels, train_tiers
+    >>> features = read_features(work / 'features.csv')
+    >>> trained = train_tiers(features, read_labels(work / 'may' / 'labels.csv'))
+    >>> _ = trained.model.save(work / 'model')
+    >>> model = TierModel.load(work / 'model')
+    >>> model.feature_names, model.tiers
+    (('avgontime', 'avguseflow', 'buycounts'), ('vip', 'growth', 'ordinary'))
+    >>> model.predict(features).column_names
+    ['user', 'tier', 'p_vip', 'p_growth', 'p_ordinary', 'out_of_range']
+    """
 
     classifier: object
     feature_names: tuple[str, ...]
@@ -185,7 +161,15 @@ def feature_matrix(features: pa.Table, names: tuple[str, ...]) -> np.ndarray:
 
 
 def read_labels(path: str | Path, user_col: str = "user", tier_col: str = "tier") -> pa.Table:
-    """Labels ``user, tier`` from a CSV or Parquet file (any tier names)."""
+    """Labels ``user, tier`` from a CSV or Parquet file (any tier names).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / 'labels.csv'
+    >>> _ = path.write_text('msisdn,level\\n13800000001,vip\\n13800000002,ordinary\\n')
+    >>> read_labels(path, user_col='msisdn', tier_col='level').to_pylist()
+    [{'user': '13800000001', 'tier': 'vip'}, {'user': '13800000002', 'tier': 'ordinary'}]
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path=path, hint="give the labels file with --labels")
@@ -228,7 +212,19 @@ def tier_order(names) -> tuple[str, ...]:
 
 @dataclass
 class TrainResult:
-    """A trained model and how it did on the held-out users."""
+    """A trained model and how it did on the held-out users.
+
+    >>> import pyarrow as pa
+    >>> users = [f'u{i}' for i in range(20)]
+    >>> ontime = np.linspace(0.5, 5.0, 20)
+    >>> features = pa.table({'user': users, 'avgontime': ontime, 'avguseflow': ontime,
+    ...                      'buycounts': ontime})
+    >>> labels = pa.table({'user': users,
+    ...                    'tier': ['vip' if h > 2.7 else 'ordinary' for h in ontime]})
+    >>> result = train_tiers(features, labels, NetworkSettings(epochs=500))
+    >>> result.n_train + result.n_test, sum(map(sum, result.confusion)) == result.n_test
+    (20, True)
+    """
 
     model: TierModel
     test_accuracy: float
@@ -251,7 +247,20 @@ def train_tiers(
     feature_names: tuple[str, ...] = FEATURE_NAMES,
     progress: Progress = Progress(),
 ) -> TrainResult:
-    """Train the tier network on the labelled users and test it on the held-out share."""
+    """Train the tier network on the labelled users and test it on the held-out share.
+
+    >>> import pyarrow as pa
+    >>> rng = np.random.default_rng(0)
+    >>> ontime = rng.uniform(0.5, 5.0, 60)
+    >>> tiers = np.where(ontime > 3.5, 'vip', np.where(ontime > 2.0, 'growth', 'ordinary'))
+    >>> users = [f'u{i}' for i in range(60)]
+    >>> features = pa.table({'user': users, 'avgontime': ontime,
+    ...                      'avguseflow': 100 * ontime, 'buycounts': np.ones(60)})
+    >>> labels = pa.table({'user': users, 'tier': tiers.tolist()})
+    >>> result = train_tiers(features, labels, NetworkSettings(epochs=2000))
+    >>> (result.n_train, result.n_test), result.model.tiers, result.test_accuracy >= 0.75
+    ((48, 12), ('vip', 'growth', 'ordinary'), True)
+    """
     from sklearn.model_selection import train_test_split
 
     label_of = dict(
@@ -281,7 +290,7 @@ def train_tiers(
         train_idx, test_idx = np.arange(len(y)), np.arange(0)
     # the paper presents samples in a fixed order; keep the data's order within the split
     train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
-    clf = settings.classifier()
+    clf = paper_b_network(settings)
     start = time.perf_counter()
     clf.fit(X[train_idx], y[train_idx], progress=progress)
     seconds = time.perf_counter() - start
@@ -328,7 +337,24 @@ def _single_month(features: pa.Table) -> str | None:
 
 
 def predict_tiers(model: TierModel | str | Path, features: pa.Table) -> pa.Table:
-    """Tiers and their probabilities for every user in ``features`` (:meth:`TierModel.predict`)."""
+    """Tiers and their probabilities for every user in ``features`` (:meth:`TierModel.predict`).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.devices import write_device_reports
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_device_reports(work / 'may', users=60, month='2024-05', seed=2)
+    >>> from netpersona.devices import extract_features
+    >>> reports = work / 'may' / 'reports.jsonl.gz'
+    >>> _ = extract_features(reports, '2024-05', out=work / 'features.csv')
+    >>> from netpersona.devices import read_features, read_labels, train_tiers
+    >>> features = read_features(work / 'features.csv')
+    >>> trained = train_tiers(features, read_labels(work / 'may' / 'labels.csv'))
+    >>> _ = trained.model.save(work / 'model')
+    >>> tiers = predict_tiers(work / 'model', features)  # a folder or a TierModel
+    >>> set(tiers.column('tier').to_pylist()) <= set(trained.model.tiers)
+    True
+    """
     if not isinstance(model, TierModel):
         model = TierModel.load(model)
     return model.predict(features)

@@ -7,16 +7,27 @@ out as naive TIMESTAMPs in the session's ``TimeZone`` (set by :func:`set_timezon
 
 from __future__ import annotations
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.devices._fields import FLOW_UNITS
 
 _NUMBER = r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
 
 
-def set_timezone(con, timezone: str) -> None:
-    """Make ``timezone`` the zone in which the connection reads and writes local times."""
+def first_row(engine, sql: str) -> tuple:
+    """The first row of a query on an engine, as a tuple."""
+    table = engine.fetch_arrow(sql)
+    return tuple(column[0].as_py() for column in table.columns)
+
+
+def column_names(engine, select_sql: str) -> list[str]:
+    """The column names ``select_sql`` would return (DuckDB's DESCRIBE)."""
+    return engine.fetch_arrow(f"DESCRIBE {select_sql}").column("column_name").to_pylist()
+
+
+def set_timezone(engine, timezone: str) -> None:
+    """Make ``timezone`` the zone in which the engine reads and writes local times."""
     try:
-        con.execute(f"SET TimeZone = '{sql_str(timezone)}'")
+        engine.execute(f"SET TimeZone = '{sql_str(timezone)}'")
     except Exception as exc:  # duckdb raises NotImplementedException for an unknown zone
         raise ConfigError(
             f"unknown time zone {timezone!r}; use an IANA name such as 'UTC' or 'Asia/Shanghai'"

@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from netpersona._exceptions import ColumnNotFoundError, ConfigError, InputError
+from netpersona._core import ColumnNotFoundError, ConfigError, InputError
 from netpersona.devices._fields import PurchaseFields
-from netpersona.devices._parse import sql_str, time_sql
+from netpersona.devices._parse import column_names, first_row, sql_str, time_sql
 from netpersona.devices._quarantine import check_bad_fraction
 
 #: the table :func:`load_purchases` creates: ``user_id VARCHAR, bought TIMESTAMP``
@@ -27,7 +27,11 @@ _BATCH = 100_000
 
 @dataclass
 class PurchaseSummary:
-    """What was read from the purchases source."""
+    """What was read from the purchases source.
+
+    >>> PurchaseSummary(source='purchases.csv', rows=120, rejected=2)
+    PurchaseSummary(source='purchases.csv', rows=120, rejected=2)
+    """
 
     source: str
     rows: int = 0
@@ -48,7 +52,7 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
-def _read_file(con, path: Path) -> tuple[str, list[str]]:
+def _read_file(engine, path: Path) -> tuple[str, list[str]]:
     if not path.is_file():
         raise InputError("no such file", path=path, hint="check the path given to --purchases")
     name = path.name.lower().removesuffix(".gz")
@@ -62,8 +66,7 @@ def _read_file(con, path: Path) -> tuple[str, list[str]]:
             path=path,
             hint="give purchases as *.csv, *.tsv, *.parquet or a database URL",
         )
-    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-    return source, columns
+    return source, column_names(engine, f"SELECT * FROM {source}")
 
 
 def _database_sql(fields: PurchaseFields) -> tuple[str | None, str | None]:
@@ -167,15 +170,14 @@ def load_purchases(
     max_bad_fraction: float = 0.01,
 ) -> PurchaseSummary:
     """Read purchases into the engine's ``device_purchases`` table (times in local time)."""
-    con = engine.con
     text = str(source)
     if is_database_url(text):
         scheme = text.split("://", 1)[0].lower()
         table = _read_duckdb(text, fields) if scheme == "duckdb" else _read_sqlalchemy(text, fields)
-        con.register("_purchases_source", table)
+        engine.register_arrow("_purchases_source", table)
         relation, columns, where = "_purchases_source", table.column_names, redact_url(text)
     else:
-        relation, columns = _read_file(con, Path(source))
+        relation, columns = _read_file(engine, Path(source))
         where = str(source)
     for column, flag in (
         (fields.user, "--purchases-user-col"),
@@ -189,22 +191,24 @@ def load_purchases(
                 hint=f"name the right one with {flag}",
             )
     user, bought = _quote(fields.user), _quote(fields.time)
-    con.execute(
+    engine.execute(
         f"""CREATE OR REPLACE TABLE {PURCHASES_TABLE} AS
         SELECT row_number() OVER () AS nth, {user}::VARCHAR AS user_id,
             {bought}::VARCHAR AS bought_text,
             {time_sql(f"{bought}::VARCHAR", fields.time_unit)} AS bought
         FROM {relation}"""
     )
-    total, bad = con.execute(
+    total, bad = first_row(
+        engine,
         f"SELECT count(*), count(*) FILTER (WHERE bought IS NULL OR user_id IS NULL "
-        f"OR trim(user_id) = '') FROM {PURCHASES_TABLE}"
-    ).fetchall()[0]
+        f"OR trim(user_id) = '') FROM {PURCHASES_TABLE}",
+    )
     if bad:
-        first = con.execute(
+        first = first_row(
+            engine,
             f"SELECT nth, user_id, bought_text FROM {PURCHASES_TABLE} WHERE bought IS NULL "
-            f"OR user_id IS NULL OR trim(user_id) = '' ORDER BY nth LIMIT 1"
-        ).fetchall()[0]
+            f"OR user_id IS NULL OR trim(user_id) = '' ORDER BY nth LIMIT 1",
+        )
         check_bad_fraction(
             what="purchases",
             total=total,
@@ -213,7 +217,7 @@ def load_purchases(
             first_bad=(where, None, f"row {first[0]}: user {first[1]!r}, time {first[2]!r}"),
             quarantine=None,
         )
-        con.execute(
+        engine.execute(
             f"DELETE FROM {PURCHASES_TABLE} WHERE bought IS NULL OR user_id IS NULL "
             "OR trim(user_id) = ''"
         )

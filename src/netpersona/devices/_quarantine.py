@@ -9,25 +9,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netpersona._exceptions import TooManyBadRowsError
-from netpersona.devices._parse import sql_str
-from netpersona.io import atomic_output
-from netpersona.io._quarantine import QUARANTINE_COLUMNS
+from netpersona._core import TooManyBadRowsError
+from netpersona.devices._parse import column_names, sql_str
+from netpersona.io import QUARANTINE_COLUMNS, atomic_output
 
 
 def default_quarantine_path(output: str | Path) -> Path:
-    """``features.parquet`` -> ``features.rejected.csv`` beside it."""
+    """``features.parquet`` -> ``features.rejected.csv`` beside it.
+
+    >>> default_quarantine_path('out/features.parquet').as_posix()
+    'out/features.rejected.csv'
+    """
     output = Path(output)
     return output.with_name(f"{output.name.split('.')[0]}.rejected.csv")
 
 
-def write_quarantine(con, select_sql: str, path: str | Path, force: bool = False) -> Path:
+def write_quarantine(engine, select_sql: str, path: str | Path, force: bool = False) -> Path:
     """Write the rows of ``select_sql`` (source_file, line, reason, raw) as CSV to ``path``."""
-    names = [row[0] for row in con.execute(f"DESCRIBE {select_sql}").fetchall()]
+    names = column_names(engine, select_sql)
     if tuple(names) != QUARANTINE_COLUMNS:
         raise ValueError(f"quarantine columns {names}, expected {QUARANTINE_COLUMNS}")
     with atomic_output(path, force=force) as tmp:
-        con.execute(f"COPY ({select_sql}) TO '{sql_str(str(tmp))}' (FORMAT csv, HEADER true)")
+        engine.execute(f"COPY ({select_sql}) TO '{sql_str(str(tmp))}' (FORMAT csv, HEADER true)")
     return Path(path)
 
 

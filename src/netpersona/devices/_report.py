@@ -115,7 +115,24 @@ def build_report(
     *,
     force: bool = False,
 ) -> Path:
-    """Write ``out`` (HTML) and its figures as ``<stem>_<name>.png`` beside it."""
+    """Write ``out`` (HTML) and its figures as ``<stem>_<name>.png`` beside it.
+
+    >>> import tempfile
+    >>> import pyarrow as pa
+    >>> from netpersona.devices import NetworkSettings, train_tiers
+    >>> users = [f'u{i}' for i in range(20)]
+    >>> ontime = np.linspace(0.5, 5.0, 20)
+    >>> features = pa.table({'user': users, 'avgontime': ontime, 'avguseflow': ontime,
+    ...                      'buycounts': ontime})
+    >>> labels = pa.table({'user': users,
+    ...                    'tier': ['vip' if h > 2.7 else 'ordinary' for h in ontime]})
+    >>> model = train_tiers(features, labels, NetworkSettings(epochs=500)).model
+    >>> out = Path(tempfile.mkdtemp()) / 'report.html'
+    >>> build_report(model, features, model.predict(features), out).name
+    'report.html'
+    >>> sorted(p.name for p in out.parent.glob('*.png'))
+    ['report_confusion.png', 'report_error.png', 'report_profiles.png', 'report_shares.png']
+    """
     meta, order, names = model.metadata, model.tiers, model.feature_names
     tier_of = dict(
         zip(

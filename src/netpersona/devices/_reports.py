@@ -17,11 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-from netpersona._exceptions import ColumnNotFoundError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ColumnNotFoundError, InputError, Progress
 from netpersona.devices._fields import ReportFields
-from netpersona.devices._parse import bytes_sql, seconds_sql, set_timezone, sql_str, time_sql
+from netpersona.devices._parse import (
+    bytes_sql,
+    column_names,
+    first_row,
+    seconds_sql,
+    set_timezone,
+    sql_str,
+    time_sql,
+)
 from netpersona.devices._quarantine import check_bad_fraction, write_quarantine
 
 #: the table of sessions :func:`load_sessions` creates
@@ -39,7 +47,12 @@ _LINES = (
 
 @dataclass
 class ReadSummary:
-    """What reading the reports found: counts for the person running it."""
+    """What reading the reports found: counts for the person running it.
+
+    >>> summary = ReadSummary(files=['may.jsonl'], reports=10, rejected=1, sessions=6)
+    >>> summary.reports - summary.rejected - summary.sessions  # repeated reports of a session
+    3
+    """
 
     files: list[str]
     reports: int = 0
@@ -126,10 +139,10 @@ def json_line_fields(lines_sql: str, fields: ReportFields) -> str:
     )
 
 
-def _csv_fields(con, path: Path, fields: ReportFields) -> str:
+def _csv_fields(engine, path: Path, fields: ReportFields) -> str:
     """SELECT line, raw, ok, and the text of each mapped field, from a CSV session export."""
     source = f"read_csv('{sql_str(str(path))}', all_varchar=true, header=true)"
-    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    columns = column_names(engine, f"SELECT * FROM {source}")
     names = _field_names(fields)
     for key, column in names.items():
         if column not in columns and key != "report_time":
@@ -255,28 +268,30 @@ def load_sessions(
     """
     fields = fields.validate()
     files = expand_paths(paths)
-    con = engine.con
-    set_timezone(con, fields.timezone)
-    con.execute("SET enable_progress_bar = false")
+    set_timezone(engine, fields.timezone)
+    engine.execute("SET enable_progress_bar = false")
     # line numbers come from row_number() OVER (), which follows file order only when DuckDB
     # preserves insertion order
-    con.execute("SET preserve_insertion_order = true")
-    con.execute(f"DROP TABLE IF EXISTS {_REPORTS}")
-    con.execute(f"CREATE OR REPLACE TABLE {_FILES} (file_index SMALLINT, source VARCHAR)")
-    con.executemany(
-        f"INSERT INTO {_FILES} VALUES (?, ?)", [[i, str(p)] for i, p in enumerate(files)]
-    )
+    engine.execute("SET preserve_insertion_order = true")
+    engine.execute(f"DROP TABLE IF EXISTS {_REPORTS}")
+    engine.register_arrow(
+        "_report_file_list",
+        pa.table({"file_index": pa.array(range(len(files)), pa.int16()),
+                  "source": pa.array([str(p) for p in files], pa.string())}),
+    )  # fmt: skip
+    engine.create_table(_FILES, "SELECT file_index, source FROM _report_file_list")
     summary = ReadSummary(files=[str(p) for p in files])
     for index, path in enumerate(progress.track(files, "reading device reports")):
-        fields_sql = (
-            _json_fields(path, fields) if _kind(path) == "json" else _csv_fields(con, path, fields)
-        )
+        if _kind(path) == "json":
+            fields_sql = _json_fields(path, fields)
+        else:
+            fields_sql = _csv_fields(engine, path, fields)
         select = _parsed(fields_sql, fields, index)
         try:
             if index == 0:
-                con.execute(f"CREATE TABLE {_REPORTS} AS {select}")
+                engine.execute(f"CREATE TABLE {_REPORTS} AS {select}")
             else:
-                con.execute(f"INSERT INTO {_REPORTS} {select}")
+                engine.execute(f"INSERT INTO {_REPORTS} {select}")
         except (
             duckdb.IOException,
             duckdb.InvalidInputException,
@@ -286,7 +301,7 @@ def load_sessions(
                 path=path,
                 hint="reports must be JSON Lines (one JSON object per line), plain or gzip",
             ) from exc
-    total, bad = con.execute(f"SELECT count(*), count(reason) FROM {_REPORTS}").fetchall()[0]
+    total, bad = first_row(engine, f"SELECT count(*), count(reason) FROM {_REPORTS}")
     summary.reports, summary.rejected = total, bad
     if total == 0:
         raise InputError(
@@ -295,17 +310,18 @@ def load_sessions(
     if bad:
         if quarantine is not None:
             summary.quarantine = write_quarantine(
-                con,
+                engine,
                 f"SELECT f.source AS source_file, line, reason, raw FROM {_REPORTS} "
                 f"JOIN {_FILES} f USING (file_index) WHERE reason IS NOT NULL "
                 "ORDER BY file_index, line",
                 quarantine,
                 force=force,
             )
-        first = con.execute(
+        first = first_row(
+            engine,
             f"SELECT f.source, line, reason FROM {_REPORTS} JOIN {_FILES} f USING (file_index) "
-            "WHERE reason IS NOT NULL ORDER BY file_index, line LIMIT 1"
-        ).fetchall()[0]
+            "WHERE reason IS NOT NULL ORDER BY file_index, line LIMIT 1",
+        )
         check_bad_fraction(
             what="reports",
             total=total,
@@ -315,7 +331,7 @@ def load_sessions(
             quarantine=summary.quarantine,
         )
     with progress.step("keeping the latest report of each session"):
-        con.execute(
+        engine.execute(
             f"""CREATE OR REPLACE TABLE {SESSIONS_TABLE} AS
             SELECT user_id, logon, logoff, up, down, file_index, line FROM (
                 SELECT *, row_number() OVER (
@@ -325,62 +341,12 @@ def load_sessions(
                 FROM {_REPORTS} WHERE reason IS NULL
             ) WHERE nth = 1"""
         )
-        con.execute(f"DROP TABLE {_REPORTS}")
-    summary.sessions, summary.users = con.execute(
-        f"SELECT count(*), count(DISTINCT user_id) FROM {SESSIONS_TABLE}"
-    ).fetchall()[0]
+        engine.execute(f"DROP TABLE {_REPORTS}")
+    summary.sessions, summary.users = first_row(
+        engine, f"SELECT count(*), count(DISTINCT user_id) FROM {SESSIONS_TABLE}"
+    )
     summary.duplicates = total - bad - summary.sessions
+    from netpersona.devices._sessions import near_duplicate_users
+
     summary.near_duplicate_users = near_duplicate_users(engine)
     return summary
-
-
-def near_duplicate_users(
-    engine, min_share: float = 0.9, min_sessions: int = 5
-) -> list[tuple[str, str, float]]:
-    """Pairs of users whose sessions are (almost) all identical: one subscriber exported twice.
-
-    Two sessions are identical when logon, logoff and both flows agree (a session shared by
-    five or more users is ignored as coincidence). Returns
-    ``(user_a, user_b, share)`` with ``share`` = identical sessions / sessions of the user with
-    fewer, for pairs at or above ``min_share`` sharing at least ``min_sessions`` sessions.
-    """
-    rows = engine.con.execute(
-        f"""WITH counts AS (SELECT user_id, count(*) AS n FROM {SESSIONS_TABLE} GROUP BY user_id),
-        prints AS (
-            SELECT user_id, hash(logon, logoff, up, down) AS print FROM {SESSIONS_TABLE}
-        ),
-        -- a session shared by many users is a coincidence (or a default value), not a copy
-        rare AS (SELECT print FROM prints GROUP BY print HAVING count(*) BETWEEN 2 AND 4),
-        shared AS (
-            SELECT a.user_id AS a, b.user_id AS b, count(*) AS same
-            FROM prints a JOIN prints b ON a.print = b.print AND a.user_id < b.user_id
-            WHERE a.print IN (SELECT print FROM rare)
-            GROUP BY ALL
-        )
-        SELECT a, b, same / least(ca.n, cb.n) AS share FROM shared
-        JOIN counts ca ON ca.user_id = a JOIN counts cb ON cb.user_id = b
-        WHERE same / least(ca.n, cb.n) >= {float(min_share)} AND same >= {int(min_sessions)}
-        ORDER BY share DESC, a, b"""
-    ).fetchall()
-    return [(a, b, float(share)) for a, b, share in rows]
-
-
-def read_sessions(
-    paths: str | Path | list[str | Path],
-    fields: ReportFields = ReportFields(),
-    *,
-    quarantine: str | Path | None = None,
-    force: bool = False,
-):
-    """The sessions of report / export files as an Arrow table (one row per session).
-
-    Columns: ``user_id, logon, logoff, up, down, source, line`` (local times, bytes).
-    """
-    from netpersona.engine import DuckDBEngine
-
-    with DuckDBEngine() as engine:
-        load_sessions(engine, paths, fields, quarantine=quarantine, force=force)
-        return engine.con.sql(
-            f"SELECT s.* EXCLUDE (file_index), f.source FROM {SESSIONS_TABLE} s "
-            f"JOIN {_FILES} f USING (file_index) ORDER BY user_id, logon"
-        ).to_arrow_table()

@@ -28,6 +28,11 @@ def report_problems(
     so a sender sees what ``devices features --reports`` would say of a stored report. An
     empty line counts as ``empty report``. ``con`` (a DuckDB connection) may be given to reuse
     one across calls; it is used by one thread at a time.
+
+    >>> good = ('{"username": "u1", "logontime": "2024-05-01 08:00:00", '
+    ...         '"logofftime": "2024-05-01 09:00:00", "upflow": 10, "downflow": 20}')
+    >>> report_problems([good, '{"logontime": "2024-05-01 08:00:00"}', ''])
+    [None, 'missing username', 'empty report']
     """
     fields = fields.validate()
     own = con is None

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from netpersona.engine._base import Engine
-from netpersona.engine._dialect import translate
+from netpersona.engine._dialect import mark, translate
 from netpersona.engine._duckdb import DuckDBEngine
-from netpersona.engine._workspace import Workspace
+from netpersona.engine._workspace import Workspace, WorkspaceState
 
 if TYPE_CHECKING:
     from netpersona.engine._spark import SparkEngine
@@ -21,8 +21,11 @@ __all__ = [
     "Engine",
     "SparkEngine",
     "Workspace",
+    "WorkspaceState",
     "make_engine",
+    "mark",
     "parse_spark_conf",
+    "spark_available",
     "translate",
 ]
 
@@ -38,6 +41,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def spark_available() -> str | None:
+    """None when pyspark and a Java runtime are usable here, else the reason they are not
+    (without importing pyspark).
+
+    >>> reason = spark_available()
+    >>> reason is None or "pyspark" in reason or "Java" in reason
+    True
+    """
+    from netpersona.engine._spark import spark_available as available
+
+    return available()
+
+
 def make_engine(
     kind: str = "duckdb",
     spark_master: str = "local[*]",
@@ -49,8 +65,12 @@ def make_engine(
     ``spark_master`` and ``spark_conf`` (``--spark-master``, ``--spark-conf k=v``) only apply to
     Spark; ``options`` go to the engine's constructor (e.g. ``path=`` for DuckDB,
     ``database=`` for Spark).
+
+    >>> with make_engine("duckdb") as engine:
+    ...     engine.fetch_scalar("SELECT 40 + 2")
+    42
     """
-    from netpersona._exceptions import ConfigError
+    from netpersona._core import ConfigError
 
     kind = kind.lower().strip()
     if kind == "duckdb":
@@ -63,8 +83,12 @@ def make_engine(
 
 
 def parse_spark_conf(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """``["spark.executor.memory=4g", ...]`` (repeated ``--spark-conf k=v``) as a dict."""
-    from netpersona._exceptions import ConfigError
+    """``["spark.executor.memory=4g", ...]`` (repeated ``--spark-conf k=v``) as a dict.
+
+    >>> parse_spark_conf(["spark.executor.memory=4g", "spark.sql.shuffle.partitions = 8"])
+    {'spark.executor.memory': '4g', 'spark.sql.shuffle.partitions': '8'}
+    """
+    from netpersona._core import ConfigError
 
     conf: dict[str, str] = {}
     for pair in pairs:

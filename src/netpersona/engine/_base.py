@@ -11,14 +11,31 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pyarrow as pa
+
+    from netpersona.io import LogMapping, ReadSummary
 
 
 class Engine(ABC):
-    """Runs engine-neutral SQL over named tables."""
+    """Runs engine-neutral SQL over named tables.
+
+    >>> from netpersona.engine import DuckDBEngine
+    >>> with DuckDBEngine() as engine:
+    ...     engine.create_table("t", "SELECT 7 AS n")
+    ...     engine.has_table("t"), engine.fetch_scalar("SELECT n * 6 FROM t")
+    (True, 42)
+    """
 
     #: sqlglot dialect name of the engine's SQL
     dialect: str = "duckdb"
+    #: whether the engine reads log paths itself (:meth:`read_log`, e.g. Spark: any path it
+    #: reaches); otherwise ``netpersona.io.read_log`` reads local files with io's own reader
+    native_log_reader: bool = False
+    #: whether the engine runs distributed (Spark): steps 2 and 5 then run on it, and it
+    #: writes outputs to any path it reaches (:meth:`write`)
+    distributed: bool = False
 
     @abstractmethod
     def execute(self, sql: str) -> None:
@@ -44,6 +61,24 @@ class Engine(ABC):
         """Run a query returning one value."""
         table = self.fetch_arrow(sql)
         return table.column(0)[0].as_py() if table.num_rows else None
+
+    def read_log(
+        self,
+        sources: Sequence[str],
+        table: str,
+        mapping: LogMapping,
+        *,
+        from_table: str | None = None,
+    ) -> ReadSummary:
+        """Read log paths (or the table ``from_table``) into the canonical table ``table``
+        with the engine's own reader; only engines with ``native_log_reader`` have one.
+        Call ``netpersona.io.read_log``, which asks the engine."""
+        raise NotImplementedError(f"{type(self).__name__} has no log reader of its own")
+
+    def write(self, name: str, path: str, fmt: str = "parquet", force: bool = False) -> None:
+        """Write table ``name`` to ``path`` as the engine writes files (only ``distributed``
+        engines: a directory of part files)."""
+        raise NotImplementedError(f"{type(self).__name__} writes no paths of its own")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

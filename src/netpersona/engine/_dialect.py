@@ -53,7 +53,11 @@ def is_translated(sql: str, dialect: str) -> bool:
 @lru_cache(maxsize=1024)
 def translate(sql: str, to: str) -> str:
     """Translate DuckDB SQL to the ``to`` dialect (identity for DuckDB and for text that is
-    already in ``to``)."""
+    already in ``to``).
+
+    >>> translate("SELECT list_contains(a, 1) FROM t", "spark")
+    '/* netpersona:spark */ SELECT ARRAY_CONTAINS(a, 1) FROM t'
+    """
     if to == "duckdb" or is_translated(sql, to):
         return sql
     import sqlglot

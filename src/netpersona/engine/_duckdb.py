@@ -23,6 +23,10 @@ class DuckDBEngine(Engine):
     own memory, spilling to ``temp_directory`` beyond it. An in-memory database spills into a
     private folder under the system's temporary directory (``$TMPDIR``), removed on
     :meth:`close`, never into the current folder; a workspace spills beside its file.
+
+    >>> with DuckDBEngine(threads=1, memory_limit="1GB") as engine:
+    ...     engine.fetch_arrow("SELECT 1 AS one").to_pylist()
+    [{'one': 1}]
     """
 
     dialect = "duckdb"

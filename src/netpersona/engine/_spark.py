@@ -16,25 +16,20 @@ from __future__ import annotations
 import os
 import re
 import sys
-
-if __name__ == "__main__":
-    # run as a script (spark-submit of this file): Python put this folder first on the path,
-    # where our _duckdb.py would shadow duckdb's own _duckdb module
-    _HERE = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from netpersona._exceptions import ConfigError, InputError, OutputExistsError
+from netpersona._core import ConfigError, InputError, OutputExistsError
 from netpersona.engine._base import Engine
 from netpersona.engine._dialect import CATALOG_VIEW, mark, translate
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from netpersona.io import LogMapping, ReadSummary
 
 #: settings every netpersona Spark session gets (a user's ``spark_conf`` wins over them)
 DEFAULT_CONF: dict[str, str] = {
@@ -122,6 +117,8 @@ class SparkEngine(Engine):
     """
 
     dialect = "spark"
+    native_log_reader = True
+    distributed = True
 
     def __init__(
         self,
@@ -196,6 +193,20 @@ class SparkEngine(Engine):
             self._forget(name)
         if self.stop_on_close:
             self.spark.stop()
+
+    def read_log(
+        self,
+        sources: Sequence[str],
+        table: str,
+        mapping: LogMapping,
+        *,
+        from_table: str | None = None,
+    ) -> ReadSummary:
+        """Read paths Spark reaches (or the catalog table ``from_table``) into the canonical
+        table ``table``; rows left out are counted and kept in ``<table>_rejected``."""
+        from netpersona.engine._spark_read import read_logs
+
+        return read_logs(self, list(sources), table, mapping, from_table)
 
     # -- Spark specifics ----------------------------------------------------------------------
     def to_spark(self, sql: str) -> str:
@@ -323,133 +334,9 @@ def _spark_ready(table: pa.Table) -> pa.Table | object:
     return table.to_pandas()
 
 
-def read_canonical_log(
-    engine: SparkEngine,
-    source: str,
-    table: str = "access_log",
-    *,
-    user_col: str = "user_id",
-    time_col: str = "ts",
-    url_col: str | None = "url",
-    site_col: str | None = None,
-    fmt: str | None = None,
-    time_unit: str | None = None,
-    timezone: str = "UTC",
-    options: Mapping[str, str] | None = None,
-) -> int:
-    """Read an access log that Spark can reach into the canonical table ``table``
-    (``user_id STRING, ts TIMESTAMP local wall time, site STRING``); returns its row count.
+def read_canonical_log(engine: SparkEngine, source: str, table: str = "access_log", **options):
+    """One source Spark reaches into the canonical table ``table``; returns its row count
+    (see ``netpersona.engine._spark_read.read_canonical_log``)."""
+    from netpersona.engine._spark_read import read_canonical_log as read
 
-    ``source``: a table (``db.name``) or any path Spark reads (``hdfs://``, ``s3a://``, local),
-    Parquet unless ``fmt`` says ``csv``/``json`` (``options`` go to the reader). Times: a
-    timestamp column is taken as wall time already; epoch numbers (``time_unit`` ``s`` or
-    ``ms``) and strings with an offset are instants shown in ``timezone``. Sites: ``site_col``
-    as given (lower-cased), else the registrable domain of ``url_col``'s host, by the same
-    code as the DuckDB reader (host cut in SQL, Public Suffix List once per distinct host on
-    the driver). Rows without user, time or site are left out of ``table`` and kept, with the
-    reason and their raw values, in ``<table>_rejected`` (absent when there are none).
-    """
-    from netpersona.io._sites import authority_sql, sites_for_hosts
-
-    raw = f"{table}__raw"
-    engine.read_source(raw, source, fmt, **dict(options or {}))
-    frame = engine.frame(raw)
-    kinds = dict(frame.dtypes)
-    for column in (user_col, time_col, site_col or url_col):
-        if column not in kinds:
-            raise InputError(
-                f"no column {column!r} in {source}; it has {', '.join(kinds)}",
-                path=source,
-                column=column,
-                hint="name the columns with --user-col / --time-col / --url-col / --site-col",
-            )
-    t = f"`{time_col}`"
-    zone = timezone.replace("'", "")
-    if kinds[time_col].startswith("timestamp"):  # NTZ (naive Parquet) read as wall time too
-        ts = f"CAST({t} AS TIMESTAMP)"
-    elif time_unit in ("s", "ms") or kinds[time_col] in ("int", "bigint", "double", "float"):
-        seconds = f"CAST({t} AS DOUBLE)" + (" / 1000" if time_unit == "ms" else "")
-        ts = f"from_utc_timestamp(timestamp_micros(CAST({seconds} * 1000000 AS BIGINT)), '{zone}')"
-    else:  # ISO text: with an offset it is an instant, without one it is wall time already
-        ts = (
-            f"CASE WHEN {t} RLIKE '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$' "
-            f"THEN from_utc_timestamp(try_to_timestamp({t}), '{zone}') "
-            f"ELSE try_to_timestamp({t}) END"
-        )
-    user = f"CAST(`{user_col}` AS STRING)"
-    if site_col:
-        sites_join, site = "", f"lower(CAST(`{site_col}` AS STRING))"
-    else:
-        authority = translate(authority_sql(f'CAST("{url_col}" AS VARCHAR)'), engine.dialect)
-        hosts_table = f"{table}__hosts"
-        engine.create_table(
-            f"{table}__authority",
-            mark(engine.dialect)
-            + f"SELECT *, {_MARK.sub('', authority)} AS authority__ FROM {raw}",
-        )
-        authorities = engine.fetch_arrow(
-            f"SELECT DISTINCT authority__ AS authority FROM {table}__authority"
-        )["authority"].to_pylist()
-        engine.register_arrow(
-            hosts_table,
-            pa.table(
-                {
-                    "authority": pa.array(authorities, pa.string()),
-                    "site": pa.array(sites_for_hosts(authorities), pa.string()),
-                }
-            ),
-        )
-        raw = f"{table}__authority"
-        sites_join = f"LEFT JOIN {hosts_table} AS h ON h.authority = r.authority__"
-        site = "h.site"
-    source_column = f"`{site_col or url_col}`"
-    engine.create_table(
-        f"{table}__typed",
-        mark(engine.dialect)
-        + f"""SELECT {user} AS user_id, {ts} AS ts, {site} AS site,
-            CAST(`{user_col}` AS STRING) AS raw_user, CAST({t} AS STRING) AS raw_time,
-            CAST({source_column} AS STRING) AS raw_site
-        FROM {raw} AS r {sites_join}""",
-    )
-    engine.create_table(
-        table,
-        f"""SELECT user_id, ts, site FROM {table}__typed
-        WHERE user_id IS NOT NULL AND ts IS NOT NULL AND site IS NOT NULL""",
-    )
-    # rows left out are kept, with the reason, in <table>_rejected (dropped when there are none)
-    rejected = f"{table}_rejected"
-    literal = "'" + source.replace("'", "''") + "'"
-    engine.create_table(
-        rejected,
-        f"""SELECT {literal} AS source,
-            CASE WHEN user_id IS NULL THEN 'no user id'
-                 WHEN ts IS NULL THEN 'time missing or not a time'
-                 ELSE 'no site (missing, or no registrable domain)' END AS reason,
-            raw_user, raw_time, raw_site
-        FROM {table}__typed
-        WHERE user_id IS NULL OR ts IS NULL OR site IS NULL""",
-    )
-    rows = int(engine.fetch_scalar(f"SELECT count(*) FROM {table}"))
-    if not int(engine.fetch_scalar(f"SELECT count(*) FROM {rejected}")):
-        engine.execute(f"DROP TABLE IF EXISTS {rejected}")
-    engine.execute(f"DROP TABLE IF EXISTS {table}__typed")
-    for scratch in (f"{table}__raw", f"{table}__authority", f"{table}__hosts"):
-        engine.execute(f"DROP VIEW IF EXISTS {scratch}")
-    return rows
-
-
-def submit_main(argv: list[str] | None = None) -> None:
-    """Entry point for ``spark-submit <this file> <netpersona command> ...``: runs the
-    netpersona command line in the submitted driver, on the Spark engine unless the command
-    names one."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if "--engine" not in args and not any(a.startswith("--engine=") for a in args):
-        args.append("--engine=spark")
-    sys.argv = ["netpersona", *args]
-    from netpersona.cli import main
-
-    main()
-
-
-if __name__ == "__main__":
-    submit_main()
+    return read(engine, source, table, **options)

@@ -1,5 +1,12 @@
 """The workspace: one DuckDB file in which netpersona keeps its tables between commands.
 
+The :class:`Workspace` owns the file's layout (the library's tables, the learned matcher's
+folder), its writer lock (one writer; a second gets :class:`WorkspaceBusyError` naming the
+holder), its version and its complete-marker. A build never changes the live file: it writes a
+copy beside it (``W.building``) and swaps it in with one rename, so a failed or killed build
+leaves the previous state whole, and readers keep answering from the last complete state
+meanwhile (:meth:`Workspace.reader` attaches the live file read-only).
+
 Every ingested file is recorded with its content hash (SHA-256) per table, so ingesting the
 same content into the same table again is a no-op with a message instead of duplicate rows.
 """
@@ -8,19 +15,35 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-from collections.abc import Sequence
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netpersona._progress import Progress
+from netpersona._core import (
+    InputError,
+    Progress,
+    WorkspaceBusyError,
+    WorkspaceIncompleteError,
+)
+from netpersona.engine._base import Engine
 from netpersona.engine._duckdb import DuckDBEngine
+from netpersona.engine._lock import holder, writer_lock
 
 if TYPE_CHECKING:
     from netpersona.io import LogMapping, ReadSummary
 
 #: the table recording which file contents went into which table
 LEDGER = "_netpersona_ingested"
+#: the table holding the workspace's version and complete-marker (one row)
+STATE = "_netpersona_state"
 DEFAULT_WORKSPACE = "netpersona.duckdb"
+#: the re-join library's log and profile set, as every command names them
+LIBRARY_LOG = "library_log"
+LIBRARY = "library"
 _CHUNK = 1 << 20
 
 
@@ -33,8 +56,48 @@ def content_hash(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class WorkspaceState:
+    """A workspace's build state: ``version`` counts completed builds; ``complete`` is false
+    while (or when) a build has not finished.
+
+    >>> WorkspaceState(version=3).complete
+    True
+    """
+
+    version: int = 0
+    complete: bool = True
+    built_at: str | None = None
+    what: str | None = None
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
+
+
 class Workspace(DuckDBEngine):
-    """A DuckDB engine over a workspace file (created if missing), with ingest bookkeeping."""
+    """A DuckDB engine over a workspace file (created if missing), with ingest bookkeeping.
+
+    Opened read-write it holds the writer lock until :meth:`close` (another writer gets
+    :class:`WorkspaceBusyError` at once). Commands that build use :meth:`rebuild`; those that
+    only read use :meth:`reader`.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.duckdb"
+    >>> with Workspace.rebuild(path) as ws:
+    ...     ws.execute("CREATE TABLE t AS SELECT 42 AS answer")
+    >>> with Workspace.reader(path) as ws:
+    ...     ws.fetch_scalar("SELECT answer FROM t"), Workspace.state_of(ws).version
+    (42, 1)
+    """
+
+    #: the layout: the re-join library's log table and profile set
+    LIBRARY_LOG = LIBRARY_LOG
+    LIBRARY = LIBRARY
 
     def __init__(
         self,
@@ -43,21 +106,191 @@ class Workspace(DuckDBEngine):
         threads: int | None = None,
         memory_limit: str | None = None,
         read_only: bool = False,
+        lock: bool = True,
     ) -> None:
+        self.workspace_path = Path(path)
+        self._unlock = None
+        if read_only and not self.workspace_path.exists():
+            raise InputError(
+                "no such workspace",
+                path=path,
+                hint="build it with `netpersona rejoin index LOGS --workspace W`",
+            )
         if not read_only:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(path, threads=threads, memory_limit=memory_limit, read_only=read_only)
+            self.workspace_path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                held = writer_lock(path)
+                held.__enter__()
+                self._unlock = held
+        try:
+            super().__init__(path, threads=threads, memory_limit=memory_limit, read_only=read_only)
+        except Exception as exc:
+            self._release()
+            if _is_lock_error(exc):
+                raise WorkspaceBusyError(path, *holder(path)) from None
+            raise
         if not read_only:
             self.execute(
                 f"CREATE TABLE IF NOT EXISTS {LEDGER} (table_name VARCHAR, content_hash VARCHAR, "
                 "source VARCHAR, rows BIGINT, rejected BIGINT, ingested_at TIMESTAMP)"
             )
 
-    def has_table(self, name: str) -> bool:
-        """Whether a table or view called ``name`` exists in the workspace."""
-        from netpersona.io._sources import table_exists
+    def _release(self) -> None:
+        if self._unlock is not None:
+            self._unlock.__exit__(None, None, None)
+            self._unlock = None
 
-        return table_exists(self, name)
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+    # -- layout -----------------------------------------------------------------------------
+    @staticmethod
+    def matcher_dir(path: str | Path) -> Path:
+        """Where ``rejoin train`` keeps the learned matcher of workspace ``path``."""
+        path = Path(path)
+        return path.with_name(path.name + ".learned")
+
+    @staticmethod
+    def building_path(path: str | Path) -> Path:
+        """The copy a build writes before it is swapped in."""
+        path = Path(path)
+        return path.with_name(path.name + ".building")
+
+    # -- readers ----------------------------------------------------------------------------
+    @classmethod
+    def reader(
+        cls,
+        path: str | Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        require_complete: bool = True,
+    ) -> DuckDBEngine:
+        """An in-memory engine with the workspace's last complete state attached read-only:
+        its tables read by their names, scratch tables created in memory. Any number of
+        readers run beside each other and beside a build."""
+        path = Path(path)
+        if not path.exists():
+            raise InputError(
+                "no such workspace",
+                path=path,
+                hint="build it with `netpersona rejoin index LOGS --workspace W`",
+            )
+        engine = DuckDBEngine(threads=threads, memory_limit=memory_limit)
+        literal = "'" + str(path).replace("'", "''") + "'"
+        try:
+            engine.execute(f"ATTACH {literal} AS workspace (READ_ONLY)")
+        except Exception as exc:
+            engine.close()
+            if _is_lock_error(exc):
+                raise WorkspaceBusyError(path, *holder(path)) from None
+            raise InputError(
+                f"not a netpersona workspace: {str(exc).splitlines()[0]}",
+                path=path,
+                hint="give the DuckDB file written by `netpersona rejoin index`",
+            ) from None
+        engine.execute("SET search_path = 'memory.main,workspace.main'")
+        engine.workspace_path = path  # type: ignore[attr-defined]
+        if require_complete:
+            cls.require_complete(engine, path)
+        return engine
+
+    # -- versions and the complete-marker ------------------------------------------------------
+    @staticmethod
+    def state_of(engine: Engine) -> WorkspaceState:
+        """The build state recorded in ``engine``'s database (a workspace from before markers
+        existed counts as complete, version 0)."""
+        if not engine.has_table(STATE):
+            return WorkspaceState()
+        rows = engine.fetch_arrow(
+            f"SELECT version, complete, CAST(finished_at AS VARCHAR) AS built_at, what FROM {STATE}"
+        ).to_pylist()
+        if not rows:
+            return WorkspaceState()
+        row = rows[0]
+        return WorkspaceState(
+            int(row["version"]), bool(row["complete"]), row["built_at"], row["what"]
+        )
+
+    @classmethod
+    def require_complete(cls, engine: Engine, where: str | Path) -> WorkspaceState:
+        """The state, or :class:`WorkspaceIncompleteError` when the last build did not end."""
+        state = cls.state_of(engine)
+        if not state.complete:
+            raise WorkspaceIncompleteError(
+                f"{where}: the workspace's last build ({state.what or 'index'}, version "
+                f"{state.version + 1}) did not complete, so its tables cannot be trusted\n"
+                "  hint: rebuild it (`netpersona rejoin index LOGS --workspace W --force`)"
+            )
+        return state
+
+    @staticmethod
+    def mark(engine: Engine, version: int, complete: bool, what: str) -> None:
+        """Record ``engine``'s build state (one row, replaced)."""
+        stamp = _now().isoformat(sep=" ")
+        engine.create_table(
+            STATE,
+            f"SELECT CAST({int(version)} AS BIGINT) AS version, {str(bool(complete)).upper()} "
+            f"AS complete, CAST('{stamp}' AS TIMESTAMP) AS finished_at, "
+            f"CAST({os.getpid()} AS BIGINT) AS pid, '{what.replace(chr(39), '')}' AS what",
+        )
+
+    # -- builds: beside the live file, swapped in whole ----------------------------------------
+    @classmethod
+    @contextmanager
+    def rebuild(
+        cls,
+        path: str | Path,
+        *,
+        fresh: bool = False,
+        what: str = "index",
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> Iterator[Workspace]:
+        """Build the next state of workspace ``path``: hold the writer lock, copy the live file
+        (or start empty with ``fresh``) to ``W.building``, yield it marked incomplete, then mark
+        it complete and rename it over the live file. On any error (or a kill) the live file is
+        untouched; a stale copy is removed by the next build."""
+        path = Path(path)
+        building = cls.building_path(path)
+        with writer_lock(path):
+            for stale in (building, Path(f"{building}.wal")):
+                stale.unlink(missing_ok=True)
+            version = 0
+            if path.exists():
+                with cls.reader(path, require_complete=False) as live:
+                    version = cls.state_of(live).version
+                if not fresh:
+                    shutil.copyfile(path, building)
+                    if Path(f"{path}.wal").exists():  # changes not yet checkpointed travel too
+                        shutil.copyfile(f"{path}.wal", f"{building}.wal")
+            ws = cls(building, threads=threads, memory_limit=memory_limit, lock=False)
+            try:
+                cls.mark(ws, version + 1, False, what)
+                yield ws
+                cls.mark(ws, version + 1, True, what)
+                ws.execute("CHECKPOINT")
+                ws.close()
+                os.replace(building, path)
+                _sync_folder(path.parent)
+            except BaseException:
+                ws.close()
+                building.unlink(missing_ok=True)
+                Path(f"{building}.wal").unlink(missing_ok=True)
+                raise
+
+    @classmethod
+    def exists(cls, path: str | Path) -> bool:
+        """Whether a workspace file exists at ``path``."""
+        return Path(path).is_file()
+
+    def drop_ingested(self, table: str) -> None:
+        """Drop ``table`` and forget which files went into it (so they can be read again)."""
+        self.execute(f'DROP TABLE IF EXISTS "{table.replace(chr(34), chr(34) * 2)}"')
+        self.con.execute(f"DELETE FROM {LEDGER} WHERE table_name = ?", [table]).fetchall()
 
     def ingested(self, table: str | None = None) -> list[dict]:
         """The files ingested so far (into ``table``, or into any table), oldest first."""
@@ -122,3 +355,15 @@ class Workspace(DuckDBEngine):
             raise
         summary.skipped = tuple(skipped)
         return summary
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (best effort where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,27 +1,48 @@
 """Reading logs and tables (CSV, TSV, JSONL, Parquet, gzip), column mapping, validation,
 quarantine, safe output and pseudonymisation."""
 
+from netpersona._core import atomic_output, check_writable, mask_id, write_text_atomic
 from netpersona.io._mapping import LogMapping
-from netpersona.io._output import atomic_output, check_writable, write_text_atomic
-from netpersona.io._privacy import load_key, mask_id, pseudonymize
-from netpersona.io._quarantine import RejectedRow
+from netpersona.io._periods import month_bounds
+from netpersona.io._privacy import load_key, pseudonymize
+from netpersona.io._quarantine import QUARANTINE_COLUMNS, RejectedRow
+from netpersona.io._read_log import LogSource, LogTable, is_url, log_source, read_log
 from netpersona.io._reader import ReadSummary, read_access_log
-from netpersona.io._sites import registrable_domain, site_of_url
-from netpersona.io._summary import LogSummary, summarise_log
+from netpersona.io._sites import authority_sql, registrable_domain, site_of_url, sites_for_hosts
+from netpersona.io._summary import (
+    LogSummary,
+    summarise_files,
+    summarise_ingested,
+    summarise_log,
+    table_rows,
+)
 
-__all__ = [
+# plain sorted order (tests/io checks it); ruff would put constants first
+__all__ = [  # noqa: RUF022
     "LogMapping",
+    "LogSource",
     "LogSummary",
+    "LogTable",
+    "QUARANTINE_COLUMNS",
     "ReadSummary",
     "RejectedRow",
     "atomic_output",
+    "authority_sql",
     "check_writable",
+    "is_url",
     "load_key",
+    "log_source",
     "mask_id",
+    "month_bounds",
     "pseudonymize",
     "read_access_log",
+    "read_log",
     "registrable_domain",
     "site_of_url",
+    "sites_for_hosts",
+    "summarise_files",
+    "summarise_ingested",
     "summarise_log",
+    "table_rows",
     "write_text_atomic",
 ]

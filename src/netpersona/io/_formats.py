@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from netpersona._exceptions import ColumnNotFoundError, InputError
+from netpersona._core import ColumnNotFoundError, InputError
 from netpersona.io._mapping import LogMapping
 
 _SEPARATOR_BY_EXTENSION = {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 TIME_UNITS = (None, "s", "ms")
 
@@ -22,6 +22,10 @@ class LogMapping:
 
     Defaults match netpersona's own synthetic logs: columns ``user_id``, ``ts``, ``url``.
     Invalid combinations raise :class:`~netpersona.ConfigError` when the mapping is built.
+
+    >>> mapping = LogMapping(user_col='msisdn', time_col='time', time_unit='ms')
+    >>> mapping.user_col, mapping.url_col, mapping.timezone
+    ('msisdn', 'url', 'UTC')
     """
 
     user_col: str = "user_id"

@@ -6,11 +6,19 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 
 def load_key(path: str | Path) -> bytes:
-    """Read a pseudonymisation key file (its bytes, surrounding whitespace stripped)."""
+    """Read a pseudonymisation key file (its bytes, surrounding whitespace stripped).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / 'operator.key'
+    >>> _ = path.write_bytes(b'  a secret of at least 16 bytes\\n')
+    >>> load_key(path)
+    b'a secret of at least 16 bytes'
+    """
     path = Path(path)
     try:
         key = path.read_bytes().strip()
@@ -28,21 +36,11 @@ def pseudonymize(user_id: str, key: bytes) -> str:
     """HMAC-SHA256 of ``user_id`` under ``key``, as 64 lowercase hex characters.
 
     Stable for one key, unrelated across keys, and not reversible without the key.
+
+    >>> alias = pseudonymize('17712343461', b'a secret key of the operator')
+    >>> len(alias), alias == pseudonymize('17712343461', b'a secret key of the operator')
+    (64, True)
+    >>> alias == pseudonymize('17712343461', b'another key')
+    False
     """
     return hmac.new(key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def mask_id(user_id: object) -> str:
-    """Mask an id for display: first 3 and last 4 characters kept (``177****3461``).
-
-    Ids of 7 characters or fewer keep only their first character, so a short id is never shown
-    whole. Missing ids show as an empty string.
-    """
-    if user_id is None:
-        return ""
-    text = str(user_id)
-    if len(text) >= 8:
-        return f"{text[:3]}****{text[-4:]}"
-    if not text:
-        return ""
-    return f"{text[0]}****"

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from netpersona._core import atomic_output
 from netpersona.io._formats import open_text
-from netpersona.io._output import atomic_output
 
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "raw")
 
@@ -43,6 +43,10 @@ class RejectedRow:
 
     ``detail`` is the offending value alone (a bad time, a URL, a field count): safe to show
     to people, where ``raw`` may hold a subscriber id.
+
+    >>> row = RejectedRow('log.csv', 3, 'bad time', '1771234,yesterday,x.cn', 'yesterday')
+    >>> row.line, row.reason, row.detail
+    (3, 'bad time', 'yesterday')
     """
 
     source_file: str

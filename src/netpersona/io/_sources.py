@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netpersona._exceptions import InputError
+from netpersona._core import InputError
 from netpersona.io._formats import LogFormat
 from netpersona.io._mapping import LogMapping
 from netpersona.io._sites import authority_sql

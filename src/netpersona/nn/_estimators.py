@@ -1,13 +1,15 @@
 """``BPClassifier`` and ``BPRegressor``: back-propagation networks as scikit-learn estimators.
 
 Inputs are min-max scaled (``input_range``, fitted on the training data and stored with the
-model). The classifier codes labels one-hot, as paper B does ((1,0,0) vip, ...); the regressor
-scales its targets into the output function's range (a ``logsig`` output learns targets in
-[0, 1], never [-1, 1]) and maps predictions back to the original units.
+model). The classifier codes labels one-hot in the order of ``classes_`` (the sorted labels:
+(1,0,0) for the first, ...); the regressor scales its targets into the output function's range
+(a ``logsig`` output learns targets in [0, 1], never [-1, 1]) and maps predictions back to the
+original units.
 
 ``lr``, ``goal``, ``epochs`` and ``performance`` left at ``None`` take the algorithm's own
-defaults: paper B's for ``online`` (0.9, 0.001, 10000, ``sse``) and MATLAB's for the batch
-algorithms (0.01, 0, 1000, ``mse``).
+defaults: per-sample gradient descent's for ``online`` (0.9, 0.001, 10000, ``sse``) and
+MATLAB's for the batch algorithms (0.01, 0, 1000, ``mse``). The networks of the papers are
+configured in their domains (``devices.paper_b_network()``, ``customers.paper_c_network()``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
+from netpersona.nn._checks import check_number as _check_number
+from netpersona.nn._checks import check_whole as _check_whole
 from netpersona.nn._network import (
     PERFORMANCES,
     Network,
@@ -317,6 +321,14 @@ class BPRegressor(RegressorMixin, _BPNetwork):
 
     Targets are min-max scaled into the output function's range ([0, 1] for logsig, [-1, 1]
     for tansig and purelin) and predictions mapped back.
+
+    >>> import numpy as np
+    >>> X = np.linspace(0.0, 1.0, 30)[:, None]
+    >>> reg = BPRegressor(hidden=(5,), transfer=('tansig', 'logsig'), algorithm='traingdx',
+    ...                   goal=1e-4, epochs=5000, random_state=0)
+    >>> reg = reg.fit(X, 10.0 + 5.0 * X.ravel())  # targets scaled into logsig's range and back
+    >>> bool(np.allclose(reg.predict(X[[0, -1]]), [10.0, 15.0], atol=0.2)), reg.converged_
+    (True, True)
     """
 
     def fit(self, X, y, *, progress: Progress | None = None):
@@ -372,22 +384,3 @@ def _split(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarra
         return np.arange(n), np.arange(0)
     perm = rng.permutation(n)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
-
-
-def _check_number(name, value, low=None, high=None, low_open=False) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
-        hi = "" if high is None else f"<= {high}"
-        raise ValueError(
-            f"{name}={value!r}: expected a number {' and '.join(filter(None, [lo, hi]))}"
-        )
-
-
-def _check_whole(name, value, low) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name}={value!r}: expected a whole number >= {low}")

@@ -47,7 +47,12 @@ def single_blas_thread() -> Iterator[None]:
 
 @dataclass
 class Network:
-    """Layer sizes (inputs first), one transfer function per layer, and the parameters."""
+    """Layer sizes (inputs first), one transfer function per layer, and the parameters.
+
+    >>> net = Network((2, 1), ('purelin',), np.array([1.0, 2.0, 0.5]))  # weights, then bias
+    >>> net.predict(np.array([[1.0, 1.0], [0.0, 2.0]])).tolist()
+    [[3.5], [4.5]]
+    """
 
     sizes: tuple[int, ...]
     transfer: tuple[str, ...]
@@ -129,6 +134,11 @@ def performance(errors: np.ndarray, kind: str) -> float:
     ``sse``: half the summed squared error, ``E = 1/2 * sum (t - y)^2`` (paper B's error; note
     MATLAB's ``sse`` has no 1/2). ``mse``: mean squared error over all samples and outputs
     (MATLAB's ``mse``, paper C).
+
+    >>> performance(np.array([[1.0, -1.0], [2.0, 0.0]]), 'sse')  # half the summed squares
+    3.0
+    >>> performance(np.array([[1.0, -1.0], [2.0, 0.0]]), 'mse')
+    1.5
     """
     return float(_performance_scale(errors, kind) * np.sum(errors * errors))
 
@@ -154,7 +164,12 @@ def _weight_slot(sizes: tuple[int, ...], layer: int) -> tuple[int, int, int]:
 def init_uniform(
     sizes: tuple[int, ...], transfer: tuple[str, ...], rng: np.random.Generator
 ) -> Network:
-    """Every weight and threshold drawn from U[-1, 1] (paper B)."""
+    """Every weight and threshold drawn from U[-1, 1] (paper B).
+
+    >>> net = init_uniform((3, 8, 3), ('logsig', 'logsig'), np.random.default_rng(0))
+    >>> net.sizes, net.theta.shape, bool(np.all(np.abs(net.theta) <= 1.0))
+    ((3, 8, 3), (59,), True)
+    """
     return Network(sizes, transfer, rng.uniform(-1.0, 1.0, n_parameters(sizes)))
 
 
@@ -169,6 +184,10 @@ def init_nguyen_widrow(
     Each layer's neurons get weight vectors of length ``0.7 * S^(1/R)`` in random directions and
     evenly spread thresholds, so their active regions tile the layer's input range. Layers whose
     function has no active range (purelin, softmax) get U[-1, 1] as ``initnw`` does.
+
+    >>> net = init_nguyen_widrow((14, 29, 1), ('tansig', 'logsig'), np.random.default_rng(0))
+    >>> net.weights(0).shape, net.biases(0).shape
+    ((29, 14), (29,))
     """
     net = Network(sizes, transfer, np.zeros(n_parameters(sizes)))
     in_range = input_range

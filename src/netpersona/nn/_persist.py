@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from netpersona._exceptions import ModelFormatError
+from netpersona._core import ModelFormatError, atomic_output
 from netpersona._version import __version__
-from netpersona.io import atomic_output
 from netpersona.nn._network import Network
 from netpersona.nn._scaling import MinMaxScaling
 
@@ -79,6 +78,17 @@ def load_model(path: str | Path, expected: type | None = None):
 
     ``path`` may be the folder or its ``model.json``. With ``expected``, the saved estimator
     must be of that class.
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from netpersona.nn import BPClassifier
+    >>> X, y = np.array([[0.0], [1.0]] * 4), np.array(['low', 'high'] * 4)
+    >>> clf = BPClassifier(hidden=(2,), epochs=500, random_state=0).fit(X, y)
+    >>> folder = tempfile.mkdtemp() + '/model'
+    >>> _ = clf.save(folder)
+    >>> again = load_model(folder, expected=BPClassifier)
+    >>> again.predict(X[:2]).tolist() == clf.predict(X[:2]).tolist(), again.classes_.tolist()
+    (True, ['high', 'low'])
     """
     from netpersona.nn._estimators import BPClassifier, BPRegressor
 

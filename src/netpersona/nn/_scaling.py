@@ -16,7 +16,14 @@ import numpy as np
 
 @dataclass
 class MinMaxScaling:
-    """Per-column training minimum and maximum, and the target interval ``[lo, hi]``."""
+    """Per-column training minimum and maximum, and the target interval ``[lo, hi]``.
+
+    >>> scaling = MinMaxScaling.fit(np.array([[0.0, 10.0], [5.0, 30.0]]))
+    >>> scaling.transform(np.array([[2.5, 20.0]])).tolist()
+    [[0.5, 0.5]]
+    >>> scaling.inverse(np.array([[1.0, 0.0]])).tolist()
+    [[5.0, 10.0]]
+    """
 
     data_min: np.ndarray
     data_max: np.ndarray

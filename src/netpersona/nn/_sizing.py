@@ -12,7 +12,13 @@ import math
 
 
 def hidden_sqrt_sum(n_inputs: int, n_outputs: int, a: int = 1) -> int:
-    """``sqrt(m + n) + a`` with ``a`` in 1..10 (paper B)."""
+    """``sqrt(m + n) + a`` with ``a`` in 1..10 (paper B).
+
+    >>> hidden_sqrt_sum(3, 3)
+    4
+    >>> hidden_sqrt_sum(3, 3, a=10)
+    13
+    """
     _check(n_inputs, n_outputs)
     if not 1 <= a <= 10:
         raise ValueError(f"a={a}: the rule takes a constant between 1 and 10")
@@ -20,19 +26,31 @@ def hidden_sqrt_sum(n_inputs: int, n_outputs: int, a: int = 1) -> int:
 
 
 def hidden_geometric(n_inputs: int, n_outputs: int) -> int:
-    """``sqrt(m * n)``, the geometric mean of the input and output counts (paper B)."""
+    """``sqrt(m * n)``, the geometric mean of the input and output counts (paper B).
+
+    >>> hidden_geometric(14, 1)
+    4
+    """
     _check(n_inputs, n_outputs)
     return max(1, math.ceil(math.sqrt(n_inputs * n_outputs)))
 
 
 def hidden_log2(n_inputs: int) -> int:
-    """``log2(m)`` (paper B)."""
+    """``log2(m)`` (paper B).
+
+    >>> hidden_log2(3)
+    2
+    """
     _check(n_inputs, 1)
     return max(1, math.ceil(math.log2(n_inputs)))
 
 
 def hidden_kolmogorov(n_inputs: int) -> int:
-    """``2m + 1`` (Kolmogorov's theorem, paper C)."""
+    """``2m + 1`` (Kolmogorov's theorem, paper C).
+
+    >>> hidden_kolmogorov(14)  # paper C's 14-29-1
+    29
+    """
     _check(n_inputs, 1)
     return 2 * n_inputs + 1
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.nn._network import Network, single_blas_thread
 from netpersona.nn._train_online import TrainResult
 
@@ -29,17 +29,42 @@ ALGORITHMS = ("traingd", "traingdm", "traingdx")
 
 
 def traingd(net: Network, X: np.ndarray, T: np.ndarray, **settings) -> TrainResult:
-    """Batch gradient descent, ``X += lr * gX`` each epoch (MATLAB ``traingd``)."""
+    """Batch gradient descent, ``X += lr * gX`` each epoch (MATLAB ``traingd``).
+
+    >>> from netpersona.nn import init_uniform
+    >>> X = np.linspace(0.0, 1.0, 11)[:, None]
+    >>> net = init_uniform((1, 1), ('purelin',), np.random.default_rng(0))
+    >>> result = traingd(net, X, 2.0 * X + 1.0, lr=0.5, goal=1e-8, epochs=5000)
+    >>> result.converged, np.round(net.theta, 3).tolist()  # weight 2, bias 1
+    (True, [2.0, 1.0])
+    """
     return train_batch(net, X, T, algorithm="traingd", **settings)
 
 
 def traingdm(net: Network, X: np.ndarray, T: np.ndarray, **settings) -> TrainResult:
-    """Batch gradient descent with momentum ``mc`` (MATLAB ``traingdm``)."""
+    """Batch gradient descent with momentum ``mc`` (MATLAB ``traingdm``).
+
+    >>> from netpersona.nn import init_uniform
+    >>> X = np.linspace(0.0, 1.0, 11)[:, None]
+    >>> net = init_uniform((1, 1), ('purelin',), np.random.default_rng(0))
+    >>> result = traingdm(net, X, 2.0 * X + 1.0, lr=0.1, mc=0.9, goal=1e-8, epochs=5000)
+    >>> result.converged, np.round(net.theta, 3).tolist()
+    (True, [2.0, 1.0])
+    """
     return train_batch(net, X, T, algorithm="traingdm", **settings)
 
 
 def traingdx(net: Network, X: np.ndarray, T: np.ndarray, **settings) -> TrainResult:
-    """Momentum and adaptive learning rate with step rejection (MATLAB ``traingdx``)."""
+    """Momentum and adaptive learning rate with step rejection (MATLAB ``traingdx``).
+
+    >>> from netpersona.nn import init_nguyen_widrow
+    >>> X = np.linspace(0.0, 1.0, 21)[:, None]
+    >>> T = 0.2 + 0.6 * X  # a straight line inside logsig's range
+    >>> net = init_nguyen_widrow((1, 3, 1), ('tansig', 'logsig'), np.random.default_rng(0))
+    >>> result = traingdx(net, X, T, goal=1e-4, epochs=5000, performance_kind='mse')
+    >>> result.converged, result.stop_reason
+    (True, 'goal')
+    """
     return train_batch(net, X, T, algorithm="traingdx", **settings)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.nn._network import Network, performance
 from netpersona.nn._transfer import (
     LOGSIG,
@@ -62,7 +62,11 @@ STOP_NONE, STOP_GOAL, STOP_VALIDATION, STOP_DIVERGED = 0, 1, 2, 3
 
 @dataclass
 class TrainResult:
-    """What a training run did: epochs run, why it stopped, and the per-epoch history."""
+    """What a training run did: epochs run, why it stopped, and the per-epoch history.
+
+    >>> TrainResult(n_epochs=864, converged=True, stop_reason='goal').stop_reason
+    'goal'
+    """
 
     n_epochs: int
     converged: bool
@@ -71,7 +75,11 @@ class TrainResult:
 
 
 def numba_enabled() -> bool:
-    """Whether the compiled loop is used (numba importable and ``NETPERSONA_NO_NUMBA`` unset)."""
+    """Whether the compiled loop is used (numba importable and ``NETPERSONA_NO_NUMBA`` unset).
+
+    >>> isinstance(numba_enabled(), bool)
+    True
+    """
     return HAVE_NUMBA and not _numba_refused()
 
 
@@ -96,6 +104,16 @@ def train_online(
 
     ``engine`` is ``"auto"`` (numba when available), ``"numba"`` or ``"numpy"``. ``progress``
     is told about each chunk of :data:`CHUNK_EPOCHS` epochs.
+
+    >>> from netpersona.nn import init_uniform
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> T = np.array([[0.0], [1.0], [1.0], [1.0]])  # OR
+    >>> net = init_uniform((2, 3, 1), ('logsig', 'logsig'), np.random.default_rng(1))
+    >>> result = train_online(net, X, T, lr=0.9, goal=0.01, epochs=20000)
+    >>> result.converged, bool(net.performance(X, T, 'sse') <= 0.01)
+    (True, True)
+    >>> (net.predict(X) > 0.5).ravel().tolist()
+    [False, True, True, True]
     """
     if engine == "auto":
         engine = "numba" if numba_enabled() else "numpy"

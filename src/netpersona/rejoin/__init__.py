@@ -14,6 +14,8 @@ __all__ = [
     "STEP_NAMES",
     "Explanation",
     "IdentifyResult",
+    "IndexSummary",
+    "Library",
     "ProfileArrays",
     "Profiles",
     "RejoinSettings",
@@ -23,21 +25,32 @@ __all__ = [
 ]
 
 # evaluation: the paper's protocol, calibration and reports
-from netpersona.rejoin._calibrate import Calibration, calibrate, write_settings
+from netpersona.rejoin._calibrate import Calibration, calibrate, objective_value, write_settings
 from netpersona.rejoin._evaluate import (
     Evaluation,
     MatchMethod,
     MethodRun,
     StepRun,
     evaluate,
+    get_method,
+    parse_days,
     register_method,
     score_matches,
     sweep_days,
 )
-from netpersona.rejoin._protocol import Split, split_log
-from netpersona.rejoin._report import write_evaluation_report, write_identify_report
+from netpersona.rejoin._protocol import Split, parse_window, split_log
+from netpersona.rejoin._report import (
+    ACCURACY_LABELS,
+    PAPER_ACCURACY,
+    write_evaluation_report,
+    write_identify_report,
+)
+from netpersona.rejoin._splits import SPLITS, make_split, read_identity_pairs, split_options_from
 
 __all__ += [
+    "ACCURACY_LABELS",
+    "PAPER_ACCURACY",
+    "SPLITS",
     "Calibration",
     "Evaluation",
     "MatchMethod",
@@ -46,11 +59,21 @@ __all__ += [
     "StepRun",
     "calibrate",
     "evaluate",
+    "get_method",
+    "make_split",
+    "objective_value",
+    "parse_days",
+    "parse_window",
+    "read_identity_pairs",
     "register_method",
     "score_matches",
     "split_log",
+    "split_options_from",
     "sweep_days",
     "write_evaluation_report",
     "write_identify_report",
     "write_settings",
 ]
+
+# the library object the CLI, serve and notebooks call
+from netpersona.rejoin._library import IndexSummary, Library  # noqa: E402

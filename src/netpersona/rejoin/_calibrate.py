@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, Progress, search_space
 from netpersona.io import write_text_atomic
 from netpersona.rejoin._evaluate import (
     PROFILE_SETTINGS,
@@ -39,25 +38,16 @@ from netpersona.rejoin._evaluate import (
     settings_dict,
 )
 from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth, split_log
+from netpersona.rejoin._settings import RejoinSettings
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from netpersona.engine import Engine
 
-#: the values tried for each setting; the paper's value first, then (except for the settings in
-#: ``NOT_ON_LADDER``) ever more permissive values
-SEARCH_SPACE: dict[str, tuple] = {
-    "frequent_ratio": (0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05),
-    "active_minutes": (20, 10, 5, 3, 2, 1),
-    "jaccard_min": (0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.0),
-    "simitwo_keep": (0.05, 0.1, 0.2, 0.35, 0.5, 1.0),
-    "hour_cosine_min": (0.69, 0.6, 0.5, 0.4, 0.3, 0.2, 0.0, -1.0),
-    "site_hour_cosine_min": (0.53, 0.4, 0.3, 0.2, 0.1, 0.0, -1.0),
-    "simifour_keep": (0.143, 0.25, 0.5, 1.0),
-    "min_run": (2, 1, 3),
-    "tie_ratio": (0.05, 0.02, 0.01, 0.0, 0.1, 0.2),
-}
+#: the values tried for each setting, declared with the setting (``RejoinSettings``): the paper's
+#: value first, then (except for the settings in ``NOT_ON_LADDER``) ever more permissive values
+SEARCH_SPACE: dict[str, tuple] = search_space(RejoinSettings)
 #: settings whose values do not run from strict to permissive: left out of the ladder
 NOT_ON_LADDER = ("min_run", "tie_ratio")
 #: the figures compared side by side (paper defaults vs calibrated)
@@ -77,7 +67,11 @@ OBJECTIVES: dict[str, Callable[[dict], float]] = {
 
 def objective_value(metrics: dict, objective: str) -> float:
     """The figure ``objective`` maximises (``overall``: acc_overall, ``balanced``:
-    balanced_accuracy)."""
+    balanced_accuracy).
+
+    >>> objective_value({"acc_overall": 0.9, "balanced_accuracy": 0.7}, "balanced")
+    0.7
+    """
     try:
         return OBJECTIVES[objective](metrics)
     except KeyError:
@@ -119,7 +113,15 @@ class Trial:
 
 @dataclass
 class Calibration:
-    """The outcome of :func:`calibrate`: the best settings and the paper's beside them."""
+    """The outcome of :func:`calibrate`: the best settings and the paper's beside them.
+
+    >>> from netpersona.rejoin import calibrate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> result = calibrate(example_engine(), "log", query_days=3, library_fraction=0.5,
+    ...                    max_trials=1)
+    >>> result.to_toml().startswith("# netpersona rejoin calibrate"), result.changed()
+    (True, {})
+    """
 
     objective: str
     settings: Any
@@ -175,7 +177,17 @@ def _pct(value: float | None) -> str:
 
 
 def write_settings(calibration: Calibration, path: str | Path, force: bool = False) -> Path:
-    """Write the calibrated settings TOML (readable by ``--settings``)."""
+    """Write the calibrated settings TOML (readable by ``--settings``).
+
+    >>> import tempfile, pathlib
+    >>> from netpersona.rejoin import RejoinSettings, calibrate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> result = calibrate(example_engine(), "log", query_days=3, library_fraction=0.5,
+    ...                    max_trials=1)
+    >>> path = write_settings(result, pathlib.Path(tempfile.mkdtemp()) / "s.toml")
+    >>> RejoinSettings.from_toml(path) == RejoinSettings()
+    True
+    """
     return write_text_atomic(path, calibration.to_toml(), force=force)
 
 
@@ -302,7 +314,14 @@ def calibrate(
 ) -> Calibration:
     """Search the settings that maximise ``objective`` on a time-faithful split of
     ``log_table`` alone (see the module docstring); the paper's defaults are always tried
-    first and reported beside the winner."""
+    first and reported beside the winner.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> result = calibrate(example_engine(), "log", query_days=3, library_fraction=0.5,
+    ...                    max_trials=2)
+    >>> len(result.trials), result.default_metrics["acc_overall"], result.stopped
+    (2, 1.0, 'trial budget (2) reached')
+    """
     from netpersona.rejoin import RejoinSettings
 
     objective_value({"acc_overall": 0.0, "balanced_accuracy": 0.0}, objective)

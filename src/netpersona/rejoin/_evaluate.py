@@ -11,16 +11,55 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
-from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth, split_log
+from netpersona._core import ConfigError, Progress
+from netpersona.rejoin._methods import (
+    PROFILE_SETTINGS,
+    MatchMethod,
+    MethodRun,
+    PaperMethod,
+    StepRun,
+    get_method,
+    method_names,
+    register_method,
+)
+from netpersona.rejoin._protocol import Split, drop_tables, fetch_truth
+from netpersona.rejoin._scoring import (
+    ACCURACY_KEYS,
+    DECISIONS,
+    candidate_recall,
+    output_candidates,
+    score_matches,
+)
+
+__all__ = [
+    "ACCURACY_KEYS",
+    "DECISIONS",
+    "PROFILE_SETTINGS",
+    "STEP_NAMES",
+    "Evaluation",
+    "MatchMethod",
+    "MethodRun",
+    "PaperMethod",
+    "StepRun",
+    "candidate_recall",
+    "evaluate",
+    "evaluate_split",
+    "get_method",
+    "method_names",
+    "output_candidates",
+    "parse_days",
+    "register_method",
+    "score_matches",
+    "settings_dict",
+    "sweep_days",
+    "sweep_row",
+]
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -29,309 +68,20 @@ if TYPE_CHECKING:
 
 #: the paper's steps, in order (Table 1 covers 2..5; 1 is preprocessing, 6 the decision)
 STEP_NAMES = ("1_profiles", "2_simione", "3_simitwo", "4_simithree", "5_simifour", "6_decision")
-#: settings that change the profiles themselves; the others only change the steps
-PROFILE_SETTINGS = ("frequent_ratio", "active_minutes")
-#: the accuracy keys, in the order the JSON and the reports show them
-ACCURACY_KEYS = (
-    "acc_absent",
-    "acc_present",
-    "acc_present_any",
-    "acc_overall",
-    "balanced_accuracy",
-    "rank1_present",
-)
-DECISIONS = ("match", "ambiguous", "new")
-
-
-# --------------------------------------------------------------------------------------------
-# scoring a MATCHES table against the truth
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _per_query(matches: pa.Table) -> dict[str, dict]:
-    """Group MATCHES rows by query: its decision, its outputs in rank order, its top candidate."""
-    queries: dict[str, dict] = defaultdict(lambda: {"decision": None, "outputs": [], "top": None})
-    cols = [
-        matches.column(name).to_pylist()
-        for name in ("query_user", "decision", "rank", "library_user", "answer")
-    ]
-    rows = sorted(zip(*cols, strict=True), key=lambda r: (r[0], r[2] if r[2] is not None else 0))
-    for query, decision, rank, library_user, answer in rows:
-        entry = queries[query]
-        if decision not in DECISIONS:
-            raise ValueError(
-                f"query {query!r} has decision {decision!r}; expected one of {DECISIONS}"
-            )
-        if entry["decision"] not in (None, decision):
-            raise ValueError(
-                f"query {query!r} has two decisions ({entry['decision']!r}, {decision!r}); "
-                "a query's verdict must be the same on all its rows"
-            )
-        entry["decision"] = decision
-        if library_user is None or rank is None or rank < 1:
-            continue
-        if rank == 1:
-            entry["top"] = library_user
-        if answer == 1:
-            entry["outputs"].append(library_user)
-    return dict(queries)
-
-
-def score_matches(matches: pa.Table, truth: pa.Table) -> dict:
-    """The accuracies of ``matches`` (MATCHES.csv columns) against ``truth``
-    (``query_user, true_user, in_library``).
-
-    A present query is right only when the true user is the *first* output of its verdict
-    (SPEC A); ``acc_present_any`` also accepts it anywhere in an ambiguous output; an absent
-    query is right when answered ``new``; ``rank1_present`` asks only whether the true user is
-    the rank-1 candidate, whatever the verdict. An accuracy with nothing to count is ``None``;
-    ``balanced_accuracy`` is the mean of the absent and present accuracies that exist.
-    """
-    per_query = _per_query(matches)
-    truth_rows = truth.select(["query_user", "true_user", "in_library"]).to_pylist()
-    stray = set(per_query) - {row["query_user"] for row in truth_rows}
-    if stray:
-        raise ValueError(f"{len(stray)} query user(s) in the matches are not in the truth table")
-    right_absent = right_present = right_any = right_rank1 = n_absent = 0
-    decisions = dict.fromkeys(DECISIONS, 0)
-    for row in truth_rows:
-        entry = per_query.get(row["query_user"])
-        if entry is None:
-            raise ValueError(
-                f"query user {row['query_user']!r} is missing from the matches; every query "
-                "must appear (a query with no candidate has one row with decision 'new')"
-            )
-        decisions[entry["decision"]] += 1
-        if not row["in_library"]:
-            n_absent += 1
-            right_absent += entry["decision"] == "new"
-            continue
-        outputs = entry["outputs"] if entry["decision"] != "new" else []
-        right_present += bool(outputs) and outputs[0] == row["true_user"]
-        right_any += row["true_user"] in outputs
-        right_rank1 += entry["top"] == row["true_user"]
-    n_queries = len(truth_rows)
-    n_present = n_queries - n_absent
-    acc_absent = _ratio(right_absent, n_absent)
-    acc_present = _ratio(right_present, n_present)
-    defined = [a for a in (acc_absent, acc_present) if a is not None]
-    return {
-        "acc_absent": acc_absent,
-        "acc_present": acc_present,
-        "acc_present_any": _ratio(right_any, n_present),
-        "acc_overall": _ratio(right_absent + right_present, n_queries),
-        "balanced_accuracy": sum(defined) / len(defined) if defined else None,
-        "rank1_present": _ratio(right_rank1, n_present),
-        "n_queries": n_queries,
-        "n_present": n_present,
-        "n_absent": n_absent,
-        "decisions": decisions,
-    }
-
-
-def output_candidates(matches: pa.Table) -> pa.Table:
-    """The verdicts' output sets as ``query_user, library_user`` pairs: what survives step 6
-    (rows with ``answer`` 1 of queries not answered "new")."""
-    import pyarrow.compute as pc
-
-    keep = pc.and_(
-        pc.equal(matches.column("answer"), 1), pc.not_equal(matches.column("decision"), "new")
-    )
-    return matches.filter(keep).select(["query_user", "library_user"])
-
-
-def candidate_recall(candidates: pa.Table, truth: pa.Table) -> tuple[float, float | None]:
-    """Mean candidates per query, and the share of present queries whose true user is still a
-    candidate (``candidates``: ``query_user, library_user`` pairs)."""
-    present = truth.filter(truth.column("in_library")).select(["query_user", "true_user"])
-    pairs = pa.table(
-        {  # plain strings: a method may hand over dictionary-encoded columns
-            name: candidates.column(name).cast(pa.string())
-            for name in ("query_user", "library_user")
-        }
-    )
-    found = pairs.join(
-        present.rename_columns(["query_user", "library_user"]),
-        keys=["query_user", "library_user"],
-        join_type="inner",
-    )
-    n_found = len(set(found.column("query_user").to_pylist()))
-    mean = pairs.num_rows / truth.num_rows if truth.num_rows else 0.0
-    return mean, _ratio(n_found, present.num_rows)
-
-
-# --------------------------------------------------------------------------------------------
-# matchers ("methods") the protocol can run
-
-
-@dataclass
-class StepRun:
-    """One step of a matcher: its time and the candidates still alive after it.
-
-    ``candidates`` (``query_user, library_user``) gives the per-step recall; a method that does
-    not keep them may give ``mean_candidates`` alone.
-    """
-
-    step: str
-    seconds: float
-    candidates: pa.Table | None = None
-    mean_candidates: float | None = None
-
-
-@dataclass
-class MethodRun:
-    """What a matcher hands back to the protocol: MATCHES, its steps, its total time."""
-
-    matches: pa.Table
-    steps: list[StepRun]
-    seconds_total: float
-    #: the settings the method actually used (its defaults filled in), for the report
-    settings: Any = None
-
-
-class MatchMethod(Protocol):
-    """A re-join matcher the protocol can evaluate (``--method NAME``)."""
-
-    name: str
-
-    def run(
-        self, engine: Engine, split: Split, settings: Any, *, top_k: int, progress: Progress
-    ) -> MethodRun:
-        """Match ``split.query_table``'s users against ``split.library_table``'s."""
-        ...
-
-    def release(self, engine: Engine) -> None:
-        """Drop whatever the method keeps in the engine between runs (cached profiles)."""
-        ...
-
-
-class PaperMethod:
-    """The paper's six steps (:func:`netpersona.rejoin.identify`), profiles cached by the
-    settings that change them, so a search over step thresholds builds them once."""
-
-    name = "paper"
-
-    def __init__(self, max_cached_profiles: int = 2) -> None:
-        self.max_cached_profiles = max_cached_profiles
-        self._cache: OrderedDict[tuple, tuple[Any, Any, float, str]] = OrderedDict()
-        self._built = 0
-
-    def profiles(self, engine: Engine, split: Split, settings: Any, progress: Progress):
-        """Library and query profiles for ``settings``: ``(library, queries, seconds)``."""
-        from netpersona.rejoin import RejoinSettings, build_profiles
-
-        settings = settings if settings is not None else RejoinSettings()
-        key = (split.prefix, *(getattr(settings, name) for name in PROFILE_SETTINGS))
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            lib, qry, seconds, _ = self._cache[key]
-            return lib, qry, seconds
-        self._built += 1
-        tag = f"{split.prefix}_pf{self._built}"
-        lib = build_profiles(
-            engine,
-            log_table=split.library_table,
-            name=f"{tag}_lib",
-            settings=settings,
-            progress=progress,
-        )
-        qry = build_profiles(
-            engine,
-            log_table=split.query_table,
-            name=f"{tag}_qry",
-            settings=settings,
-            reference=lib,
-            progress=progress,
-        )
-        seconds = float(lib.seconds) + float(qry.seconds)
-        self._cache[key] = (lib, qry, seconds, tag)
-        while len(self._cache) > self.max_cached_profiles:
-            _, (_, _, _, old_tag) = self._cache.popitem(last=False)
-            drop_tables(engine, old_tag)
-        return lib, qry, seconds
-
-    def run(
-        self, engine: Engine, split: Split, settings: Any, *, top_k: int, progress: Progress
-    ) -> MethodRun:
-        from netpersona.rejoin import RejoinSettings, identify
-
-        settings = settings if settings is not None else RejoinSettings()
-        lib, qry, profile_seconds = self.profiles(engine, split, settings, progress)
-        result = identify(
-            engine,
-            library=lib,
-            queries=qry,
-            settings=settings,
-            top_k=top_k,
-            keep_step_candidates=True,
-            progress=progress,
-        )
-        kept = result.step_candidates or {}
-        steps = [StepRun("1_profiles", profile_seconds, mean_candidates=float(split.n_library))]
-        steps += [
-            StepRun(s["step"], float(s["seconds"]), kept.get(s["step"]), s.get("mean_candidates"))
-            for s in result.steps
-        ]
-        total = profile_seconds + float(result.seconds)
-        return MethodRun(result.matches, steps, total, settings)
-
-    def release(self, engine: Engine) -> None:
-        for _, _, _, tag in self._cache.values():
-            drop_tables(engine, tag)
-        self._cache.clear()
-
-
-_METHODS: dict[str, Callable[[], MatchMethod]] = {"paper": PaperMethod}
-#: modules that register further matchers when imported (loaded on first need)
-PLUGIN_MODULES = ("netpersona.rejoin._learned",)
-
-
-def _load_plugins() -> None:
-    import importlib
-
-    for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-def register_method(name: str, factory: Callable[[], MatchMethod]) -> None:
-    """Make a matcher available to :func:`evaluate` and ``--method`` under ``name``."""
-    _METHODS[name] = factory
-
-
-def method_names() -> list[str]:
-    """The names ``--method`` accepts."""
-    _load_plugins()
-    return sorted(_METHODS)
-
-
-def get_method(method: str | MatchMethod) -> MatchMethod:
-    """A fresh matcher for a name, or ``method`` itself when it already is one."""
-    if not isinstance(method, str):
-        return method
-    if method not in _METHODS:
-        _load_plugins()
-    try:
-        return _METHODS[method]()
-    except KeyError:
-        raise ConfigError(
-            f"unknown method {method!r}; choose one of {', '.join(method_names())}"
-        ) from None
-
-
 # --------------------------------------------------------------------------------------------
 # the evaluation
 
 
 @dataclass
 class Evaluation:
-    """One run of the protocol: the metrics (the JSON keys), the split, and what was scored."""
+    """One run of the protocol: the metrics (the JSON keys), the split, and what was scored.
+
+    >>> from netpersona.rejoin import evaluate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> doc = evaluate(example_engine(), "log", query_days=3, library_fraction=0.5).to_json()
+    >>> doc["method"], doc["protocol"]["query_days"], doc["settings"]["jaccard_min"]
+    ('paper', 3, 0.6)
+    """
 
     metrics: dict
     split: Split
@@ -341,6 +91,10 @@ class Evaluation:
     truth: pa.Table
     #: one metrics row per t when swept (``query_days`` plus the accuracies)
     sweep: list[dict] = field(default_factory=list)
+    #: lines for a person: what a distributed step 2 did (Spark)
+    notes: list[str] = field(default_factory=list)
+    #: what reading the log did (rows, rejects and where they went)
+    reads: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The JSON document of ``evaluate --json``."""
@@ -431,6 +185,9 @@ def evaluate(
     prefix: str = "eval",
     keep_tables: bool = False,
     progress: Progress = Progress(),
+    split_by: str = "time",
+    pairs: list[tuple[str, str]] | None = None,
+    cut: dt.date | None = None,
 ) -> Evaluation:
     """The paper's protocol on ``log_table`` (canonical ``user_id, ts, site``).
 
@@ -439,18 +196,22 @@ def evaluate(
     active in the query period is a query under a fresh id. ``top_k`` candidates are kept per
     query so that ``rank1_present`` is defined for "new" verdicts too. The split's tables
     (``<prefix>_*``) are dropped afterwards unless ``keep_tables``.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> evaluation = evaluate(example_engine(), "log", query_days=3, library_fraction=0.5)
+    >>> m = evaluation.metrics
+    >>> m["n_library"], m["n_queries"], m["n_absent"], m["acc_overall"]
+    (3, 6, 3, 1.0)
     """
+    from netpersona.rejoin._splits import make_split  # split_by/pairs/cut: see _splits
+
     matcher = get_method(method)
-    with progress.step(f"Cutting the log: last {query_days} day(s) are the queries"):
-        split = split_log(
-            engine,
-            log_table,
-            query_days=query_days,
-            library_fraction=library_fraction,
-            seed=seed,
-            window=window,
-            prefix=prefix,
-        )
+    with progress.step(f"Cutting the log ({split_by}): {query_days} day(s) of queries"):
+        split = make_split(
+            engine, log_table, split_by, query_days=query_days,
+            library_fraction=library_fraction, seed=seed, window=window, prefix=prefix,
+            pairs=pairs, cut=cut,
+        )  # fmt: skip
     try:
         return evaluate_split(
             engine, split, settings=settings, method=matcher, top_k=top_k, progress=progress
@@ -485,7 +246,13 @@ def sweep_days(
 ) -> list[dict]:
     """Accuracy vs t: :func:`evaluate` once per query-period length in ``days`` (the paper
     swept t and chose 5, where accuracy stops rising). ``known`` evaluations are reused for
-    their t; ``options`` are :func:`evaluate`'s."""
+    their t; ``options`` are :func:`evaluate`'s.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> rows = sweep_days(example_engine(), "log", [2, 3], library_fraction=0.5)
+    >>> [(r["query_days"], r["acc_overall"]) for r in rows]
+    [(2, 1.0), (3, 1.0)]
+    """
     reuse = {ev.split.query_days: ev for ev in known}
     base = options.pop("prefix", "eval")
     rows = []
@@ -499,7 +266,11 @@ def sweep_days(
 
 
 def parse_days(text: str) -> list[int]:
-    """Parse a sweep of query-period lengths: ``1-10``, ``3,5,7`` or ``5``."""
+    """Parse a sweep of query-period lengths: ``1-10``, ``3,5,7`` or ``5``.
+
+    >>> parse_days("1-3"), parse_days("3,5,7")
+    ([1, 2, 3], [3, 5, 7])
+    """
     days: list[int] = []
     try:
         for part in text.split(","):

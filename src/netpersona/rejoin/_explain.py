@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._exceptions import InputError
-from netpersona._progress import Progress
+from netpersona._core import InputError, Progress
 from netpersona.io import mask_id
 from netpersona.rejoin._identify import identify_arrays
 from netpersona.rejoin._profiles import ProfileArrays, Profiles
@@ -44,7 +43,16 @@ class CandidateEvidence:
 
 @dataclass
 class Explanation:
-    """The verdict on one query user and the evidence for each of its candidates."""
+    """The verdict on one query user and the evidence for each of its candidates.
+
+    >>> from netpersona.rejoin import build_profiles, explain
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> engine = example_engine()
+    >>> library = build_profiles(engine, "library_log", "library")
+    >>> queries = build_profiles(engine, "query_log", "queries", reference=library)
+    >>> explain(library, queries, "new_z").decision
+    'new'
+    """
 
     query_user: str
     decision: str
@@ -96,7 +104,16 @@ def explain(
     top_k: int = 3,
     progress: Progress = Progress(),
 ) -> Explanation:
-    """Explain the verdict on ``query_user`` (an id in the query profiles)."""
+    """Explain the verdict on ``query_user`` (an id in the query profiles).
+
+    >>> from netpersona.rejoin import build_profiles
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> engine = example_engine()
+    >>> library = build_profiles(engine, "library_log", "library")
+    >>> queries = build_profiles(engine, "query_log", "queries", reference=library)
+    >>> print(explain(library, queries, "new_a").to_text().splitlines()[0])
+    query n****: match
+    """
     lib, qry = library.arrays(sequences=False), queries.arrays(sequences=False)
     row = qry.user_index.get(str(query_user))
     if row is None:

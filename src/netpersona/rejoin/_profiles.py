@@ -18,8 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from netpersona._exceptions import ConfigError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._settings import RejoinSettings
 from netpersona.rejoin._sql import PARTS, TEMPORARY, profile_statements, render, table_name
@@ -33,6 +32,12 @@ class Profiles:
 
     ``reference`` is the library profile set whose site codes and V(d) this set uses (``None``
     for a library). ``seconds`` is the time spent building it.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> engine = example_engine()
+    >>> _ = build_profiles(engine, "library_log", "library")
+    >>> Profiles.open(engine, "library").n_users
+    6
     """
 
     engine: Engine
@@ -112,6 +117,12 @@ def build_profiles(
 
     With ``reference`` (the library), V(d) and W(d) = 1/V(d) come from the library and site
     codes are shared with it, as identification needs. Tables ``<name>_*`` are replaced.
+
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> engine = example_engine()
+    >>> library = build_profiles(engine, "library_log", "library")
+    >>> library.n_users, library.n_sites
+    (6, 18)
     """
     if reference is not None and reference.settings.profile_key() != settings.profile_key():
         raise ConfigError(
@@ -171,6 +182,12 @@ class ProfileArrays:
       fetches them on demand (:meth:`sequences_of`, :meth:`load_sequences`).
       ``sequence_lengths`` is always there.
     - ``site_weight[d]`` = W(d) = 1 / max(V(d), 1), V from the library.
+
+    >>> from netpersona.rejoin import build_profiles
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> arrays = build_profiles(example_engine(), "library_log", "library").arrays()
+    >>> arrays.user_ids.to_pylist()
+    ['a', 'b', 'c', 'd', 'e', 'f']
     """
 
     user_ids: pa.Array

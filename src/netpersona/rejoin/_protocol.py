@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError, InputError
+from netpersona._core import ConfigError, InputError
 from netpersona.engine import Engine
 
 #: prefix of the fresh query ids (``q-000001``); the paper calls a new number ``v``
@@ -50,10 +50,14 @@ class Split:
     n_absent: int
     #: users active in the library period, before the random library_fraction draw
     n_library_active: int
+    #: how the log was cut: ``time`` (this module), ``first-seen`` or ``last-days``
+    #: (:mod:`netpersona.rejoin._splits`)
+    split_by: str = "time"
 
     def describe(self) -> dict:
         """The protocol's figures as JSON-serialisable values."""
         return {
+            "split_by": self.split_by,
             "window": [self.window[0].isoformat(), self.window[1].isoformat()],
             "library_period": [d.isoformat() for d in self.library_period],
             "query_period": [d.isoformat() for d in self.query_period],

@@ -293,7 +293,16 @@ def evaluation_page(
 
 
 def write_evaluation_report(evaluation: Any, out_dir: Path, force: bool = False) -> Path:
-    """Write ``evaluation.html`` (self-contained) and its PNG figures into ``out_dir``."""
+    """Write ``evaluation.html`` (self-contained) and its PNG figures into ``out_dir``.
+
+    >>> import tempfile, pathlib
+    >>> from netpersona.rejoin import evaluate
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> evaluation = evaluate(example_engine(), "log", query_days=3, library_fraction=0.5)
+    >>> page = write_evaluation_report(evaluation, pathlib.Path(tempfile.mkdtemp()))
+    >>> page.name, "100.00%" in page.read_text()
+    ('evaluation.html', True)
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return evaluation_page(evaluation).write(out_dir / "evaluation.html", force=force)
@@ -365,5 +374,17 @@ def identify_page(result: Any, sample: int = 20) -> HtmlReport:
 
 
 def write_identify_report(result: Any, path: Path, force: bool = False) -> Path:
-    """Write the identification report (HTML at ``path``, PNGs beside it)."""
+    """Write the identification report (HTML at ``path``, PNGs beside it).
+
+    >>> import tempfile, pathlib
+    >>> from netpersona.rejoin import build_profiles, identify
+    >>> from netpersona.rejoin._examples import example_engine
+    >>> engine = example_engine()
+    >>> library = build_profiles(engine, "library_log", "library")
+    >>> queries = build_profiles(engine, "query_log", "q", reference=library)
+    >>> result = identify(engine, library, queries)
+    >>> page = write_identify_report(result, pathlib.Path(tempfile.mkdtemp()) / "r.html")
+    >>> page.suffix
+    '.html'
+    """
     return identify_page(result).write(Path(path), force=force)

@@ -36,8 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netpersona.engine import Engine
-from netpersona.engine._dialect import mark
+from netpersona.engine import Engine, mark
 from netpersona.rejoin._profiles import Profiles
 from netpersona.rejoin._steps import Candidates
 

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from netpersona.engine import Engine
-from netpersona.engine._dialect import mark
+from netpersona.engine import Engine, mark
 from netpersona.rejoin._profiles import Profiles
 from netpersona.rejoin._runs import pair_run_scores
 from netpersona.rejoin._steps import Candidates

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netpersona.io._output import atomic_output, check_writable
+from netpersona._core import atomic_output, check_writable
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
@@ -28,7 +28,14 @@ footer{margin-top:3em;color:#777;font-size:.85em}
 
 @dataclass
 class HtmlReport:
-    """Build a report section by section, then :meth:`write` it."""
+    """Build a report section by section, then :meth:`write` it.
+
+    >>> page = HtmlReport('Tiers').heading('Shares')
+    >>> page = page.table(['tier', 'users'], [['vip', 16], ['growth', 34]])
+    >>> html = page.render()
+    >>> '<h2>Shares</h2>' in html, '<td>vip</td>' in html, 'http' in html
+    (True, True, False)
+    """
 
     title: str
     _parts: list[str] = field(default_factory=list)

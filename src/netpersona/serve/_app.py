@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from netpersona._exceptions import ConfigError, InputError
+from netpersona._core import ConfigError, InputError
 from netpersona._version import __version__
 from netpersona.devices import ReportFields
 from netpersona.io import mask_id

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netpersona._exceptions import ConfigError, InputError
+from netpersona._core import ConfigError, InputError
 from netpersona.io import LogMapping, read_access_log
 from netpersona.rejoin import Profiles, RejoinSettings, build_profiles, identify
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 #: hosts --no-auth may bind to: this machine only
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 from netpersona.devices import ReportFields, report_problems
 from netpersona.serve._rules import canonical, report_key
 

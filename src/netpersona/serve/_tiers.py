@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 
-from netpersona._exceptions import InputError
+from netpersona._core import InputError
 
 #: columns taken as the id, first found wins
 ID_COLUMNS = ("user", "user_id", "username", "customer_id", "id")

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from netpersona._exceptions import ConfigError, InputError
+from netpersona._core import ConfigError, InputError
 
 #: what a token may be used for: send device reports, identify numbers, read tiers and metrics
 SCOPES = ("ingest", "identify", "read")

@@ -31,21 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from netpersona.synth._background import background_requests
+from netpersona.synth._rhythm import DAY_MS, sessions
 from netpersona.synth._settings import AccessLogSettings
 from netpersona.synth._sites import N_CATEGORIES, SiteUniverse, zipf_index
 from netpersona.synth._vocab import CATEGORY_SHARE
 
-DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
-#: Share of mobile browsing per hour of day, 0h..23h (low at night, peaks at noon and evening).
-DIURNAL = np.array(
-    [
-        *(2.2, 1.2, 0.7, 0.4, 0.3, 0.4, 1.0, 2.5, 4.0, 4.6, 4.8, 5.0),  # 0h..11h
-        *(5.6, 5.4, 4.8, 4.6, 4.6, 4.7, 5.0, 5.6, 6.2, 6.8, 6.5, 4.4),  # 12h..23h
-    ]
-)
-DIURNAL = DIURNAL / DIURNAL.sum()
-_DIURNAL_CDF = np.cumsum(DIURNAL)
 _CATEGORY_SHARE = np.array(CATEGORY_SHARE, dtype=np.float64) / sum(CATEGORY_SHARE)
 _SESSION_BREAK_MS = 60_000  # at least a minute between two sessions
 _MIN_THINK_MS = 2_000
@@ -81,7 +71,7 @@ def simulate_user(
 
     act = np.flatnonzero(loads_per_day > 0)  # active days
     loads = loads_per_day[act]
-    sess_day, sess_loads, sess_start = _sessions(rng, s, act, loads, weekend)
+    sess_day, sess_loads, sess_start = sessions(rng, s, act, loads, weekend)
     n_loads = int(loads.sum())
 
     # -- page loads: timing inside sessions -------------------------------------------------
@@ -182,54 +172,6 @@ def _loads_per_day(rng, s: AccessLogSettings, on, weekend, light: bool) -> np.nd
     weekend_factor = rng.uniform(0.8, 1.4)
     daily = mean * rng.lognormal(0.0, 0.3, len(on)) * np.where(weekend, weekend_factor, 1.0)
     return np.where(on, np.clip(np.rint(daily), lo, hi), 0).astype(np.int64)
-
-
-def _hour_profiles(rng) -> np.ndarray:
-    """(2, 24) cumulative hour distributions of session starts: weekdays, weekends."""
-    hours = np.arange(24)
-    shift = int(rng.integers(-1, 3))  # early birds and night owls
-    noisy = np.roll(DIURNAL, shift) * rng.lognormal(0.0, 0.5, 24)
-    n_peaks = int(rng.integers(1, 4))
-    centres = np.searchsorted(_DIURNAL_CDF, rng.random(n_peaks)) + rng.normal(0.0, 0.5, n_peaks)
-    widths = rng.uniform(0.6, 1.8, n_peaks)
-    dist = np.abs(hours[None, :] - centres[:, None])
-    dist = np.minimum(dist, 24 - dist)
-    peaks = (
-        rng.dirichlet(np.ones(n_peaks))[:, None] * np.exp(-0.5 * (dist / widths[:, None]) ** 2)
-    ).sum(0)
-    weekday = 0.4 * noisy / noisy.sum() + 0.6 * peaks / peaks.sum()
-    weekend = 0.7 * np.roll(weekday, 1) + 0.3 * DIURNAL
-    prof = np.stack([weekday, weekend])
-    cum = np.cumsum(prof / prof.sum(1, keepdims=True), axis=1)
-    cum[:, -1] = 1.0
-    return cum
-
-
-def _sessions(rng, s: AccessLogSettings, act, loads, weekend):
-    """Sessions of the active days: their day (index into ``act``), page loads, start (ms)."""
-    per_session = s.session_loads_median * rng.lognormal(0.0, 0.35)
-    n_sess = np.maximum(1, np.rint(loads / per_session * rng.lognormal(0.0, 0.2, len(loads))))
-    n_sess = np.minimum(n_sess, loads).astype(np.int64)
-    width = int(n_sess.max())
-    shares = rng.exponential(1.0, (len(loads), width))
-    shares[np.arange(width)[None, :] >= n_sess[:, None]] = 0.0
-    shares /= shares.sum(1, keepdims=True)
-    counts = rng.multinomial(loads, shares)
-    day_idx, slot = np.nonzero(counts)
-    sess_loads = counts[day_idx, slot]
-    cum = _hour_profiles(rng)
-    row = weekend[act[day_idx]].astype(np.int64)
-    hour = (
-        np.searchsorted(
-            (cum + 2.0 * np.arange(2)[:, None]).ravel(),
-            2.0 * row + rng.random(len(row)),
-            side="right",
-        )
-        - 24 * row
-    )
-    start = act[day_idx] * DAY_MS + np.minimum(hour, 23) * HOUR_MS + rng.random(len(row)) * HOUR_MS
-    order = np.argsort(start, kind="stable")
-    return day_idx[order], sess_loads[order], start[order]
 
 
 # -- habits ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class AccessLogSettings:
     Rhythm
         ``session_loads_median``: median page loads per browsing session;
         ``think_time_median_s``: median of a user's mean pause between page loads in a session;
+        session starts follow a personal 24-hour profile: ``rhythm_personal_share`` of it from
+        ``rhythm_peaks`` personal peaks (each ``rhythm_peak_width`` hours wide), the rest from
+        the population's diurnal curve;
         ``day_off_mean``: mean share of days a regular user is offline;
         ``away_spell_rate``: daily chance of starting a spell of several days offline
         (``away_spell_mean_days`` long on average).
@@ -73,6 +76,9 @@ class AccessLogSettings:
     drift_per_day: float = 0.02
     session_loads_median: float = 15.0
     think_time_median_s: float = 30.0
+    rhythm_personal_share: float = 0.6
+    rhythm_peaks: tuple[int, int] = (1, 3)
+    rhythm_peak_width: tuple[float, float] = (0.6, 1.8)
     day_off_mean: float = 0.06
     away_spell_rate: float = 0.01
     away_spell_mean_days: float = 3.0
@@ -155,6 +161,12 @@ class AccessLogSettings:
             fail("background_overnight_share", "a share in [0, 1]")
         if not self.background_night_slowdown >= 1.0:
             fail("background_night_slowdown", "a factor >= 1")
+        if not 0.0 <= self.rhythm_personal_share <= 1.0:
+            fail("rhythm_personal_share", "a share in [0, 1]")
+        if not 1 <= self.rhythm_peaks[0] <= self.rhythm_peaks[1] <= 6:
+            fail("rhythm_peaks", "a range (low, high) of whole numbers, 1 <= low <= high <= 6")
+        if not 0.1 <= self.rhythm_peak_width[0] <= self.rhythm_peak_width[1] <= 12.0:
+            fail("rhythm_peak_width", "a range (low, high) of hours, 0.1 <= low <= high <= 12")
         for name in ("rare_habitual_mean", "drift_per_day"):
             if getattr(self, name) < 0:
                 fail(name, "a number >= 0")

@@ -22,9 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
-from netpersona.io._output import atomic_output, check_writable
+from netpersona._core import ConfigError, Progress, atomic_output, check_writable
 from netpersona.synth._behaviour import DAY_MS, simulate_user
 from netpersona.synth._phones import phone_numbers
 from netpersona.synth._settings import AccessLogSettings

@@ -21,11 +21,19 @@ Rows come in random order, so the paper's split by order (first 229 train) is no
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from netpersona.customers._preclass import PAPER_PRE_CLASS_SHARES
-from netpersona.customers._tiers import assign_tiers
+from netpersona._core import atomic_output, check_writable
+
+#: pre-class shares the questionnaires are drawn with: paper C, Table 2 (the same figures as
+#: ``netpersona.customers.PAPER_PRE_CLASS_SHARES``; a test keeps the two equal)
+PAPER_PRE_CLASS_SHARES = (0.1861, 0.2737, 0.2007, 0.1916, 0.1478)
+#: lower bounds of the true tiers A, B, C on ``true_K``: paper C, Table 3 (the defaults of
+#: ``netpersona.customers.TierThresholds``; a test keeps the two equal)
+PAPER_TIER_BOUNDS = (0.75, 0.5, 0.25)
 
 #: raw-answer bins per score 1..5 for the numeric questions: [low, high) per score
 _NUMERIC_BINS = {
@@ -64,7 +72,11 @@ _OPINIONS = ("brand_image", "would_recommend", "rating", "membership", "income_b
 
 
 def class_counts(n: int, shares: tuple[float, ...] = PAPER_PRE_CLASS_SHARES) -> list[int]:
-    """Customers per pre-class: n x shares, rounded by largest remainder to sum to n."""
+    """Customers per pre-class: n x shares, rounded by largest remainder to sum to n.
+
+    >>> class_counts(548)
+    [102, 150, 110, 105, 81]
+    """
     total = sum(shares)
     exact = [n * s / total for s in shares]
     counts = [int(np.floor(e)) for e in exact]
@@ -109,8 +121,33 @@ def synth_customers(
     true_k = (np.concatenate([rfm, latent], axis=1).mean(axis=1) - 1.0) / 4.0
     frame["true_pre_class"] = classes
     frame["true_K"] = np.round(true_k, 6)
-    frame["true_tier"] = assign_tiers(true_k)
+    frame["true_tier"] = true_tiers(true_k)
     return frame
+
+
+def write_customers(
+    out: str | Path, n: int = 548, seed: int = 0, *, force: bool = False
+) -> pd.DataFrame:
+    """Write :func:`synth_customers` ``(n, seed)`` as CSV to ``out`` (atomic; new unless
+    ``force``) and return the questionnaires."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    check_writable(out, force)
+    frame = synth_customers(n, seed)
+    with atomic_output(out, force=force) as tmp:
+        frame.to_csv(tmp, index=False)
+    return frame
+
+
+def true_tiers(k: np.ndarray, bounds: tuple[float, float, float] = PAPER_TIER_BOUNDS) -> np.ndarray:
+    """The generating tier of each true value K: A if K >= 0.75, B if >= 0.5, C if >= 0.25, D.
+
+    >>> true_tiers(np.array([0.9, 0.75, 0.3, 0.1])).tolist()
+    ['A', 'A', 'C', 'D']
+    """
+    k = np.asarray(k, dtype=float)
+    a, b, c = bounds
+    return np.select([k >= a, k >= b, k >= c], ["A", "B", "C"], default="D")
 
 
 def _rfm_scores(classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:

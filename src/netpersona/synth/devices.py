@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from netpersona._progress import Progress
-from netpersona.io import atomic_output
+from netpersona._core import Progress, atomic_output
+from netpersona.io import month_bounds
 
 TIERS = ("vip", "growth", "ordinary")
 _PREFIXES = np.array([134, 135, 136, 137, 138, 139, 150, 151, 152, 157, 158, 177, 180, 182, 183])
@@ -216,8 +216,6 @@ def write_device_reports(
     Returns counts: users, reports, purchases, labelled users.
     """
     import duckdb
-
-    from netpersona.devices._features import month_bounds
 
     start, _ = month_bounds(month)
     days_in_month = calendar.monthrange(start.year, start.month)[1]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._exceptions import InputError
+from netpersona._core import InputError
 from netpersona.io import mask_id
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._identify import identify_learned

@@ -23,6 +23,8 @@ from netpersona.rejoin._learned._candidates import (
     FROM_TFIDF,
     CandidatePairs,
 )
+from netpersona.rejoin._learned._change import change_features
+from netpersona.rejoin._learned._feature_names import FEATURES, SYMMETRIC, UNIT_RANGE
 from netpersona.rejoin._learned._matches import group_starts
 from netpersona.rejoin._learned._side import Side
 from netpersona.rejoin._profiles import ProfileArrays
@@ -35,6 +37,16 @@ from netpersona.rejoin._steps import (
     site_hour_means,
 )
 
+__all__ = [
+    "FEATURES",
+    "SYMMETRIC",
+    "UNIT_RANGE",
+    "pair_features",
+    "pair_row_cosines",
+    "rank_features",
+    "recent_items",
+]
+
 DAY = 86_400.0
 #: visit order (SimiFour) is compared over each user's last this many items: the cost of the
 #: common-run search grows with the sequences, dense logs have thousands per user
@@ -43,81 +55,6 @@ SEQUENCE_ITEMS = 100
 SEQUENCE_CANDIDATES = 10
 #: the gap feature is clipped to this many days either side
 GAP_CLIP_DAYS = 60.0
-
-#: feature names, in column order; see :func:`pair_features`
-FEATURES = (
-    "tfidf_cosine",
-    "tfidf_rank",
-    "tfidf_rank_reverse",
-    "tfidf_z",
-    "tfidf_margin_next",
-    "tfidf_gap_best",
-    "site_jaccard",
-    "rare_overlap",
-    "rare_jaccard",
-    "query_share_on_candidate_sites",
-    "candidate_share_on_query_sites",
-    "core_jaccard",
-    "core_rare_jaccard",
-    "simi_one",
-    "simi_two",
-    "simi_one_two",
-    "simi_three",
-    "paper_site_hour",
-    "simi_four",
-    "hour_cosine",
-    "dow_cosine",
-    "core_site_hour",
-    "bigram_jaccard",
-    "bigram_shared",
-    "events_per_day_ratio",
-    "log_query_events",
-    "log_candidate_events",
-    "gap_days",
-    "from_tfidf",
-    "from_paper",
-    "from_quiet",
-    "n_candidates",
-)
-#: features that do not change when the two users swap sides
-SYMMETRIC = (
-    "site_jaccard",
-    "rare_overlap",
-    "rare_jaccard",
-    "core_jaccard",
-    "core_rare_jaccard",
-    "simi_one",
-    "simi_two",
-    "simi_one_two",
-    "simi_three",
-    "hour_cosine",
-    "dow_cosine",
-    "core_site_hour",
-    "bigram_jaccard",
-    "bigram_shared",
-    "events_per_day_ratio",
-)
-#: features that lie in [0, 1]
-UNIT_RANGE = (
-    "tfidf_cosine",
-    "site_jaccard",
-    "rare_jaccard",
-    "query_share_on_candidate_sites",
-    "candidate_share_on_query_sites",
-    "core_jaccard",
-    "core_rare_jaccard",
-    "simi_one",
-    "simi_one_two",
-    "simi_three",
-    "paper_site_hour",
-    "simi_four",
-    "hour_cosine",
-    "dow_cosine",
-    "core_site_hour",
-    "bigram_jaccard",
-    "events_per_day_ratio",
-)
-
 
 #: multiplier of the Fibonacci hash of an id into a table slot (2**64 / golden ratio)
 _HASH = np.uint64(0x9E3779B97F4A7C15)
@@ -265,6 +202,7 @@ def _overlap_features(pq, pl, qa: Activity, la: Activity, weight: np.ndarray) ->
     bq_n, bl_n = np.diff(qa.bigram_indptr)[pq], np.diff(la.bigram_indptr)[pl]
     out["bigram_jaccard"] = _ratio(b_shared, bq_n + bl_n - b_shared)
     out["bigram_shared"] = np.log1p(b_shared)
+    out["_shared"], out["_w_shared"] = shared, w_shared  # for the identity-change features
     return out
 
 
@@ -378,6 +316,7 @@ def pair_features(
     cols["log_candidate_events"] = np.log1p(la.n_events[pl])
     gap = (qa.first_seconds[pq] - la.last_seconds[pl]) / DAY
     cols["gap_days"] = np.clip(np.nan_to_num(gap, nan=GAP_CLIP_DAYS), -GAP_CLIP_DAYS, GAP_CLIP_DAYS)
+    cols.update(change_features(pq, pl, qa, la, cols.pop("_shared"), cols.pop("_w_shared")))
     cols["from_tfidf"] = ((pairs.source & FROM_TFIDF) > 0).astype(float)
     cols["from_paper"] = ((pairs.source & FROM_PAPER) > 0).astype(float)
     cols["from_quiet"] = ((pairs.source & FROM_QUIET) > 0).astype(float)

@@ -4,9 +4,11 @@ Per query, candidates are ordered by match probability (ties: lower library row)
 output when the query's decision score (its best probability, or that probability's margin or
 share, as chosen on the simulation) reaches the matcher's threshold; candidates within
 ``ambiguity_margin`` of it (and above the threshold) are output too and the verdict is
-"ambiguous"; otherwise the query is "new". ``score`` is the probability; the ``simi_*`` columns
-are the paper's similarities of the pair. With ``one_to_one`` a library user goes to at most one
-query, greedily by probability over all pairs above the threshold.
+"ambiguous"; otherwise the query is "new". ``score`` is the calibrated probability (ties in
+it are ordered by the classifier's raw probability); the ``simi_*`` columns are the paper's
+similarities of the pair. With ``one_to_one`` a library user goes to at most one query,
+greedily by probability over all pairs, and the assigned pair is output when its probability
+reaches the one-to-one threshold chosen on the simulation.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import time
 
 import numpy as np
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.rejoin._identify import IdentifyResult, pair_table
+from netpersona.rejoin._learned._auto import assign_one_to_one
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._matcher import LearnedMatcher
 from netpersona.rejoin._learned._matches import AMBIGUOUS, MATCH, NEW, build_matches, group_starts
@@ -25,15 +28,16 @@ from netpersona.rejoin._learned._training import candidates_and_features, decisi
 from netpersona.rejoin._settings import RejoinSettings
 
 
-def _one_to_one(query, library, prob, matched, n_queries) -> np.ndarray:
-    """Library row given to each matched query (-1: none), greedily by probability."""
-    given = np.full(n_queries, -1, dtype=np.int64)
-    taken: set[int] = set()
-    for e in np.lexsort((library, query, -prob)):
-        if matched[query[e]] and given[query[e]] < 0 and int(library[e]) not in taken:
-            given[query[e]] = library[e]
-            taken.add(int(library[e]))
-    return given
+def _one_to_one(matcher: LearnedMatcher, query, library, score, n_queries) -> np.ndarray:
+    """Library row given to each matched query (-1: none): every library user to at most one
+    query, greedily by probability over all pairs, then the assigned probability against the
+    one-to-one threshold chosen on the simulation (the decision threshold for a matcher saved
+    before there was one)."""
+    given, assigned = assign_one_to_one(query, library, score, n_queries)
+    threshold = matcher.one_to_one_threshold_
+    if np.isnan(threshold):
+        threshold = matcher.threshold_
+    return np.where(assigned >= threshold, given, -1)
 
 
 def identify_learned(
@@ -57,14 +61,15 @@ def identify_learned(
         pairs, features = candidates_and_features(library, queries, settings, matcher.options())
     t_features = time.perf_counter()
     with progress.step("learned matcher: match probabilities and decisions"):
-        prob = matcher.probability(features)
+        raw = matcher.raw_probability(features)
+        prob = matcher.calibrator_(raw)
         q, lib = pairs.query, pairs.library
         n_q = queries.n_users
         matched = decision_scores(q, prob, n_q)[matcher.decision_score_] >= matcher.threshold_
-        given = _one_to_one(q, lib, prob, matched, n_q) if one_to_one else None
+        given = _one_to_one(matcher, q, lib, prob + 1e-9 * raw, n_q) if one_to_one else None
         # rank order: the assigned user first (one-to-one), then probability, then library row
         first = np.zeros(len(q), dtype=bool) if given is None else given[q] == lib
-        order = np.lexsort((lib, -prob, ~first, q))
+        order = np.lexsort((lib, -raw, -prob, ~first, q))
         q, lib, prob, first = q[order], lib[order], prob[order], first[order]
         rows = order
         position = np.arange(len(q)) - group_starts(q)

@@ -7,6 +7,12 @@ candidates and pair features for the simulated queries, and trains each classifi
 predictions by simulated query; the one with the better objective on those predictions is kept
 (both are reported), refitted on all simulated pairs, and its decision threshold is the one
 chosen on its out-of-fold predictions. Nothing about the real queries is used.
+
+Probabilities are calibrated (issue 16): an isotonic map fitted on the out-of-fold predictions
+(:mod:`._reliability`); thresholds are chosen on cross-fitted calibrated out-of-fold
+probabilities, and their Brier score and calibration error are reported. The same simulation
+scores the paper's method, TF-IDF and TF-IDF one-to-one, and ``auto_`` names the method
+``--method auto`` uses (:mod:`._auto`).
 """
 
 from __future__ import annotations
@@ -16,11 +22,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._exceptions import ConfigError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, Progress
 from netpersona.engine import Engine
+from netpersona.rejoin._learned._auto import (
+    choose_method,
+    one_to_one_threshold,
+    paper_visitor,
+    verdict_metrics,
+)
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._models import MODEL_NAMES, fit_model, match_probability
+from netpersona.rejoin._learned._reliability import (
+    Calibrator,
+    cross_fitted,
+    reliability,
+    simulation_size,
+)
 from netpersona.rejoin._learned._selfsup import simulate
 from netpersona.rejoin._learned._threshold import Objective, choose_threshold
 from netpersona.rejoin._learned._training import (
@@ -46,10 +63,15 @@ class LearnedMatcher:
 
     - ``objective``: ``overall`` | ``balanced`` | ``far:X`` (see :mod:`._threshold`)
     - ``k``, ``quiet``, ``paper_candidates``: candidate sources (see :mod:`._candidates`)
-    - ``query_days``, ``drop_fraction``, ``cuts``, ``simulated_users``, ``target_queries``: the
-      simulation (see :mod:`._selfsup`): at most ``cuts`` cuts of a sample of at most
+    - ``query_days``, ``drop_fraction``, ``cuts``, ``draws``, ``simulated_users``,
+      ``target_queries``: the simulation (see :mod:`._selfsup`): at most ``cuts`` time cuts,
+      each with ``draws`` draws of the users left out, of a sample of at most
       ``simulated_users`` library users, stopping once ``target_queries`` simulated queries
       are collected
+    - ``compare_paper``: also run the paper's method on the simulation (for ``auto``)
+    - ``split_by``: how the simulation cuts queries, like the real ones are cut: ``time`` (one
+      calendar cut), ``last-days`` (each user's own last days) or ``first-seen`` (each user's
+      first days after a cut, for identity changes)
     - ``folds``: out-of-fold predictions by simulated query, for the threshold and the choice
     - ``ambiguity_margin``: candidates whose probability is within this of the best (and above
       the threshold) are output too, and the verdict is "ambiguous"
@@ -65,7 +87,10 @@ class LearnedMatcher:
     paper_candidates: bool = True
     query_days: int = 5
     drop_fraction: float = 0.2
-    cuts: int = 4
+    cuts: int = 6
+    draws: int = 3
+    compare_paper: bool = True
+    split_by: str = "time"
     simulated_users: int | None = 4_000
     target_queries: int | None = 3_000
     folds: int = 3
@@ -80,6 +105,15 @@ class LearnedMatcher:
     threshold_: float = float("nan")
     decision_score_: str = "probability"
     tfidf_threshold_: float = float("nan")
+    tfidf_one_to_one_threshold_: float = float("nan")
+    one_to_one_threshold_: float = float("nan")
+    calibrator_: Calibrator = field(default_factory=Calibrator.identity, repr=False)
+    #: the method ``--method auto`` uses (``paper``, ``tfidf``, ``tfidf_one_to_one``,
+    #: ``learned`` or ``new``) and why
+    auto_: str = "learned"
+    auto_reason_: str = ""
+    #: the simulation's size and the interval of the absent accuracy (``warning`` if too small)
+    simulation_: dict = field(default_factory=dict)
     simulated_: dict[str, dict] = field(default_factory=dict)
     training_: TrainingSet | None = field(default=None, repr=False)
     fit_seconds_: float = 0.0
@@ -100,8 +134,10 @@ class LearnedMatcher:
                 f"models must be some of {MODEL_NAMES} and decision_scores some of "
                 f"{DECISION_SCORES}; got {unknown!r}"
             )
-        if self.k < 1 or self.quiet < 0 or self.folds < 2 or self.cuts < 1:
-            raise ConfigError("k >= 1, quiet >= 0, folds >= 2 and cuts >= 1 are required")
+        if self.k < 1 or self.quiet < 0 or self.folds < 2 or self.cuts < 1 or self.draws < 1:
+            raise ConfigError(
+                "k >= 1, quiet >= 0, folds >= 2, cuts >= 1 and draws >= 1 are required"
+            )
         if (self.simulated_users is not None and self.simulated_users < 2) or (
             self.target_queries is not None and self.target_queries < 1
         ):
@@ -123,6 +159,8 @@ class LearnedMatcher:
         """Learn from the library log table ``library_log`` alone (see the module docstring)."""
         objective = self.check()
         started = time.perf_counter()
+        paper: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        visit = paper_visitor(engine, settings, paper) if self.compare_paper else None
         with progress.step("simulating re-joins inside the library"):
             cuts = simulate(
                 engine,
@@ -136,12 +174,15 @@ class LearnedMatcher:
                 target_queries=self.target_queries,
                 prefix="learnsim",
                 progress=progress,
+                draws=self.draws,
+                visit=visit,
+                split_by=self.split_by,
             )
         simulated = time.perf_counter()
         with progress.step("candidates and features of the simulated queries"):
             data = training_set(cuts, settings, self.options())
         featured = time.perf_counter()
-        self.fit_training(data, settings, objective, progress, started)
+        self.fit_training(data, settings, objective, progress, started, paper or None)
         self.timings_ = {
             "simulation": simulated - started,
             "features": featured - simulated,
@@ -156,8 +197,12 @@ class LearnedMatcher:
         objective: Objective | None = None,
         progress: Progress = Progress(),
         started: float | None = None,
+        paper: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
     ) -> LearnedMatcher:
-        """Choose the model and threshold on prepared training pairs and refit on all of them."""
+        """Choose the model and threshold on prepared training pairs and refit on all of them.
+
+        ``paper``: per simulated cut, the paper method's (matched, correct, present) verdicts,
+        for ``auto``'s comparison."""
         objective = objective or self.check()
         started = time.perf_counter() if started is None else started
         if not data.label.any():
@@ -167,6 +212,8 @@ class LearnedMatcher:
             )
         fold = self._folds(data)
         results: dict[str, dict] = {}
+        raw_oof: dict[str, np.ndarray] = {}
+        calibrated_oof: dict[str, np.ndarray] = {}
         for name in progress.track(self.models, "training the classifiers", total=len(self.models)):
             t = time.perf_counter()
             oof = np.zeros(len(data.label))
@@ -175,8 +222,12 @@ class LearnedMatcher:
                 if test.any() and data.label[~test].any() and (~data.label[~test]).any():
                     model = fit_model(name, self.seed, data.features[~test], data.label[~test])
                     oof[test] = match_probability(model, data.features[test])
-            _, correct = best_per_group(data.group, oof, data.label, data.n_queries)
-            scored = decision_scores(data.group, oof, data.n_queries)
+            raw_oof[name] = oof
+            calibrated = cross_fitted(oof, data.label, fold)
+            calibrated_oof[name] = calibrated
+            _, correct = best_per_group(data.group, _ranking(calibrated, oof), data.label,
+                                        data.n_queries)  # fmt: skip
+            scored = decision_scores(data.group, calibrated, data.n_queries)
             choices = {
                 kind: choose_threshold(scored[kind], correct, data.present, objective)
                 for kind in self.decision_scores
@@ -194,24 +245,70 @@ class LearnedMatcher:
                 threshold=threshold,
                 objective=objective_score(metrics, objective),
                 candidate_recall=data.recall,
+                reliability=reliability(calibrated, data.label),
+                reliability_uncalibrated=reliability(oof, data.label),
                 seconds=time.perf_counter() - t,
             )
             results[name] = metrics
-        # the plain TF-IDF nearest neighbour on the same simulated queries, for comparison
-        cosine = data.features[:, FEATURES.index("tfidf_cosine")].astype(np.float64)
-        best, correct = best_per_group(data.group, cosine, data.label, data.n_queries)
-        self.tfidf_threshold_, tfidf = choose_threshold(best, correct, data.present, objective)
-        tfidf.update(threshold=self.tfidf_threshold_, objective=objective_score(tfidf, objective))
+        simulated = self._baselines(data, objective, paper)
         winner = max(self.models, key=lambda m: (results[m]["objective"], -self.models.index(m)))
         self.model_ = fit_model(winner, self.seed, data.features, data.label)
+        self.calibrator_ = Calibrator.fit(raw_oof[winner], data.label)
         self.model_name_ = winner
         self.threshold_ = float(results[winner]["threshold"])
         self.decision_score_ = str(results[winner]["decision_score"])
-        self.simulated_ = {**results, "tfidf": tfidf}
+        if data.library is not None:
+            self.one_to_one_threshold_, one = one_to_one_threshold(
+                data.group, data.library, _ranking(calibrated_oof[winner], raw_oof[winner]),
+                data.label, data.present, objective,
+            )  # fmt: skip
+            one.update(
+                threshold=self.one_to_one_threshold_, objective=objective_score(one, objective)
+            )
+            simulated["learned_one_to_one"] = one
+        self.simulated_ = {**results, **simulated}
+        self.auto_, self.auto_reason_ = choose_method(
+            {**simulated, "learned": results[winner]}, objective
+        )
+        self.simulation_ = simulation_size(
+            data.present,
+            results[winner],
+            time_cuts=data.time_cuts,
+            simulations=data.simulations,
+        )
         self.settings_ = settings
         self.training_ = data
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def _baselines(
+        self,
+        data: TrainingSet,
+        objective: Objective,
+        paper: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
+    ) -> dict[str, dict]:
+        """Simulated figures of TF-IDF, TF-IDF one-to-one and the paper's method."""
+        out: dict[str, dict] = {}
+        cosine = data.features[:, FEATURES.index("tfidf_cosine")].astype(np.float64)
+        best, correct = best_per_group(data.group, cosine, data.label, data.n_queries)
+        self.tfidf_threshold_, tfidf = choose_threshold(best, correct, data.present, objective)
+        tfidf.update(threshold=self.tfidf_threshold_, objective=objective_score(tfidf, objective))
+        out["tfidf"] = tfidf
+        if data.library is not None:
+            near = data.features[:, FEATURES.index("from_tfidf")] > 0.5
+            threshold, one = one_to_one_threshold(
+                data.group[near], data.library[near], cosine[near], data.label[near],
+                data.present, objective,
+            )  # fmt: skip
+            self.tfidf_one_to_one_threshold_ = threshold
+            one.update(threshold=threshold, objective=objective_score(one, objective))
+            out["tfidf_one_to_one"] = one
+        if paper:
+            matched, correct, present = (np.concatenate(p) for p in zip(*paper, strict=True))
+            figures = verdict_metrics(matched, correct, present)
+            figures.update(threshold=float("nan"), objective=objective_score(figures, objective))
+            out["paper"] = figures
+        return out
 
     def _folds(self, data: TrainingSet) -> np.ndarray:
         """Fold of every pair: simulated queries dealt into ``folds`` at random (seeded)."""
@@ -219,11 +316,45 @@ class LearnedMatcher:
         of_query = rng.permutation(data.n_queries) % self.folds
         return of_query[data.group]
 
-    def probability(self, features: np.ndarray) -> np.ndarray:
-        """P(same user) of candidate pairs from their features."""
+    def raw_probability(self, features: np.ndarray) -> np.ndarray:
+        """The classifier's own P(same user) of candidate pairs (uncalibrated)."""
         if self.model_ is None:
             raise ConfigError("the learned matcher is not fitted; run `rejoin train` first")
         return match_probability(self.model_, features)
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """Calibrated P(same user) of candidate pairs from their features."""
+        return self.calibrator_(self.raw_probability(features))
+
+    def report_lines(self) -> list[str]:
+        """What ``rejoin train`` prints below its table: the simulation's size (and its warning),
+        the reliability of the calibrated probabilities and what ``--method auto`` will do."""
+        lines = []
+        size = self.simulation_
+        if size:
+            ci = size.get("acc_absent_ci95")
+            interval = f" (95% interval {100 * ci[0]:.1f}-{100 * ci[1]:.1f}%)" if ci else ""
+            lines.append(
+                f"simulation: {size['n_simulated_queries']:,} simulated queries "
+                f"({size['n_present']:,} returning, {size['n_absent']:,} new) from "
+                f"{size['time_cuts']} time cut(s) x held-out draws = {size['simulations']} "
+                f"simulated re-joins; absent accuracy at the threshold"
+                f" {_pct(self.simulated_.get(self.model_name_ or '', {}).get('acc_absent'))}"
+                f"{interval}"
+            )
+            if size.get("warning"):
+                lines.append(f"warning: {size['warning']}")
+        kept = self.simulated_.get(self.model_name_ or "", {})
+        if "reliability" in kept:
+            cal, raw = kept["reliability"], kept["reliability_uncalibrated"]
+            lines.append(
+                f"calibrated probabilities (out-of-fold): Brier {cal['brier']:.4f}, "
+                f"ECE {cal['ece']:.4f} (uncalibrated: Brier {raw['brier']:.4f}, "
+                f"ECE {raw['ece']:.4f})"
+            )
+        if self.auto_reason_:
+            lines.append(f"--method auto will use {self.auto_}: {self.auto_reason_}")
+        return lines
 
     def summary(self) -> dict:
         """JSON-serialisable figures of the fit: per model the simulated accuracies."""
@@ -233,9 +364,23 @@ class LearnedMatcher:
             "threshold": self.threshold_,
             "decision_score": self.decision_score_,
             "tfidf_threshold": self.tfidf_threshold_,
+            "tfidf_one_to_one_threshold": self.tfidf_one_to_one_threshold_,
+            "auto": self.auto_,
+            "auto_reason": self.auto_reason_,
+            "simulation": self.simulation_,
             "simulated": self.simulated_,
             "n_training_pairs": 0 if self.training_ is None else len(self.training_.label),
             "n_simulated_queries": 0 if self.training_ is None else self.training_.n_queries,
             "fit_seconds": self.fit_seconds_,
             "timings": self.timings_,
         }
+
+
+def _ranking(calibrated: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """A score that orders pairs by calibrated probability, ties by the raw one (the
+    calibrated map is flat in places; the raw probability keeps the classifier's order)."""
+    return calibrated + 1e-9 * raw
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._evaluate import MethodRun, StepRun, register_method
 from netpersona.rejoin._identify import IdentifyResult, identify
@@ -25,7 +25,7 @@ from netpersona.rejoin._profiles import Profiles
 from netpersona.rejoin._protocol import Split, drop_tables
 from netpersona.rejoin._settings import RejoinSettings
 
-METHODS = ("paper", "learned", "tfidf")
+METHODS = ("paper", "learned", "tfidf", "tfidf_one_to_one", "learned_one_to_one", "auto")
 
 
 class _SelfTrained:
@@ -74,6 +74,11 @@ class _SelfTrained:
         drop_tables(engine, "tfidfsim")
 
 
+def _simulated_split(split: Split) -> str:
+    """How the simulation cuts the library for queries cut like ``split``'s."""
+    return split.split_by if split.split_by in ("last-days", "first-seen") else "time"
+
+
 class LearnedMethod(_SelfTrained):
     """``--method learned``: :class:`LearnedMatcher` trained on the split's library."""
 
@@ -82,11 +87,35 @@ class LearnedMethod(_SelfTrained):
     def _fit(self, engine, split, settings, progress):
         params = dict(self.params)
         params.setdefault("query_days", split.query_days)
+        params.setdefault("split_by", _simulated_split(split))
         return LearnedMatcher(**params).fit(engine, split.library_table, settings, progress)
 
     def _identify(self, lib, qry, top_k, progress):
         return identify_learned(
             self.matcher, lib, qry, top_k=top_k, keep_step_candidates=True, progress=progress
+        )
+
+
+class AutoMethod(_SelfTrained):
+    """``--method auto``: the learned matcher's simulation picks paper, TF-IDF, TF-IDF
+    one-to-one or learned (or answers "new" to all when none is above chance)."""
+
+    name = "auto"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.engine: Engine | None = None
+
+    def _fit(self, engine, split, settings, progress):
+        self.engine = engine
+        params = dict(self.params)
+        params.setdefault("query_days", split.query_days)
+        params.setdefault("split_by", _simulated_split(split))
+        return LearnedMatcher(**params).fit(engine, split.library_table, settings, progress)
+
+    def _identify(self, lib, qry, top_k, progress):
+        return identify_sides(
+            "auto", self.matcher, lib, qry, engine=self.engine, top_k=top_k, progress=progress
         )
 
 
@@ -98,16 +127,64 @@ class TfidfMethod(_SelfTrained):
     def _fit(self, engine, split, settings, progress):
         params = dict(self.params)
         params.setdefault("query_days", split.query_days)
+        params.setdefault("split_by", _simulated_split(split))
         return TfidfMatcher(**params).fit(engine, split.library_table, settings, progress)
 
     def _identify(self, lib, qry, top_k, progress):
         return self.matcher.identify(lib, qry, top_k=top_k)
 
 
+class TfidfOneToOneMethod(TfidfMethod):
+    """``--method tfidf_one_to_one``: TF-IDF with one-to-one assignment, then a threshold."""
+
+    name = "tfidf_one_to_one"
+
+    def _identify(self, lib, qry, top_k, progress):
+        return self.matcher.identify(lib, qry, top_k=top_k, one_to_one=True)
+
+
 def register_methods() -> None:
-    """Make ``learned`` and ``tfidf`` available to ``evaluate``/``calibrate`` by name."""
+    """Make ``learned``, ``tfidf``, ``tfidf_one_to_one`` and ``auto`` available to
+    ``evaluate``/``calibrate`` by name."""
     register_method("learned", LearnedMethod)
     register_method("tfidf", TfidfMethod)
+    register_method("tfidf_one_to_one", TfidfOneToOneMethod)
+    register_method("auto", AutoMethod)
+
+
+def identify_sides(
+    method: str,
+    matcher: LearnedMatcher,
+    library: Side,
+    queries: Side,
+    *,
+    engine: Engine | None = None,
+    top_k: int = 1,
+    one_to_one: bool = False,
+    progress: Progress = Progress(),
+) -> IdentifyResult:
+    """Identify loaded sides with a trained learned matcher by ``method``: ``learned``,
+    ``tfidf``, ``tfidf_one_to_one``, ``paper`` (the six steps with the matcher's settings) or
+    ``auto`` (the method the matcher's simulation chose, ``matcher.auto_``)."""
+    if method == "auto":
+        method = matcher.auto_
+    settings = matcher.settings_ or RejoinSettings()
+    if method == "paper":
+        return identify(
+            engine, library.profiles, queries.profiles, settings, top_k=top_k, progress=progress
+        )
+    if method in ("learned", "learned_one_to_one"):
+        one = one_to_one or method == "learned_one_to_one"
+        return identify_learned(
+            matcher, library, queries, top_k=top_k, one_to_one=one, progress=progress
+        )
+    tfidf = TfidfMatcher(
+        threshold_=float("inf") if method == "new" else matcher.tfidf_threshold_,
+        one_to_one_threshold_=matcher.tfidf_one_to_one_threshold_,
+        k=matcher.k,
+    )
+    one = method == "tfidf_one_to_one" or (method == "tfidf" and one_to_one)
+    return tfidf.identify(library, queries, top_k=max(top_k, 1), one_to_one=one)
 
 
 def identify_method(
@@ -124,16 +201,24 @@ def identify_method(
 ) -> IdentifyResult:
     """Identify with ``method``: ``paper`` (the six steps), or ``learned``/``tfidf`` with a
     fitted ``matcher`` (e.g. :func:`netpersona.rejoin._learned.load_matcher` of a workspace)."""
-    from netpersona._exceptions import ConfigError
+    from netpersona._core import ConfigError
 
     if method == "paper":
         return identify(engine, library, queries, settings, top_k=top_k, progress=progress)
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if method == "tfidf" and isinstance(matcher, LearnedMatcher):
-        # a trained learned matcher carries the TF-IDF threshold from the same simulation
-        matcher = TfidfMatcher(threshold_=matcher.tfidf_threshold_)
-    expected = LearnedMatcher if method == "learned" else TfidfMatcher
+    if isinstance(matcher, LearnedMatcher):
+        # a trained learned matcher carries the TF-IDF thresholds of the same simulation and
+        # the choice of ``auto``
+        return identify_sides(
+            method, matcher, load_side(library), load_side(queries), engine=engine,
+            top_k=top_k, one_to_one=one_to_one, progress=progress,
+        )  # fmt: skip
+    if method == "tfidf_one_to_one" and isinstance(matcher, TfidfMatcher):
+        return matcher.identify(load_side(library), load_side(queries), max(top_k, 1), True)
+    expected = (
+        LearnedMatcher if method in ("learned", "learned_one_to_one", "auto") else TfidfMatcher
+    )
     if not isinstance(matcher, expected):
         raise ConfigError(
             f"--method {method} needs a trained matcher: run `netpersona rejoin train` on the "

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from netpersona._exceptions import ModelFormatError
+from netpersona._core import ModelFormatError
 from netpersona.io import atomic_output
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._matcher import LearnedMatcher
 from netpersona.rejoin._learned._models import fit_model
+from netpersona.rejoin._learned._reliability import Calibrator
 from netpersona.rejoin._learned._training import TrainingSet
 from netpersona.rejoin._settings import RejoinSettings
 
-FORMAT, FORMAT_VERSION = "netpersona.rejoin.learned", 1
+FORMAT, FORMAT_VERSION = "netpersona.rejoin.learned", 2
 PROBE_ROWS = 512
 _PARAMS = [f.name for f in dataclasses.fields(LearnedMatcher) if not f.name.endswith("_")]
 
@@ -54,6 +55,12 @@ def save_matcher(matcher: LearnedMatcher, path: str | Path, force: bool = False)
         "threshold": matcher.threshold_,
         "decision_score": matcher.decision_score_,
         "tfidf_threshold": matcher.tfidf_threshold_,
+        "tfidf_one_to_one_threshold": matcher.tfidf_one_to_one_threshold_,
+        "one_to_one_threshold": matcher.one_to_one_threshold_,
+        "calibrator": matcher.calibrator_.to_json(),
+        "auto": matcher.auto_,
+        "auto_reason": matcher.auto_reason_,
+        "simulation": matcher.simulation_,
         "simulated": matcher.simulated_,
         "fit_seconds": matcher.fit_seconds_,
         "features": list(FEATURES),
@@ -67,6 +74,7 @@ def save_matcher(matcher: LearnedMatcher, path: str | Path, force: bool = False)
             label=data.label,
             group=data.group,
             present=data.present,
+            library=data.library if data.library is not None else np.zeros(0, np.int64),
         )
         np.save(tmp / "probe.npy", probe)
         if matcher.model_name_ == "bp":
@@ -102,6 +110,9 @@ def load_matcher(path: str | Path) -> LearnedMatcher:
         group=arrays["group"],
         present=arrays["present"],
         recall=float(meta["recall"]),
+        library=arrays["library"] if "library" in arrays and len(arrays["library"]) else None,
+        time_cuts=int(meta.get("simulation", {}).get("time_cuts", 0)),
+        simulations=int(meta.get("simulation", {}).get("simulations", 0)),
     )
     if meta["model"] == "bp":
         from netpersona.nn import BPClassifier
@@ -114,6 +125,12 @@ def load_matcher(path: str | Path) -> LearnedMatcher:
     matcher.threshold_ = float(meta["threshold"])
     matcher.decision_score_ = str(meta["decision_score"])
     matcher.tfidf_threshold_ = float(meta["tfidf_threshold"])
+    matcher.tfidf_one_to_one_threshold_ = float(meta.get("tfidf_one_to_one_threshold", "nan"))
+    matcher.one_to_one_threshold_ = float(meta.get("one_to_one_threshold", "nan"))
+    matcher.calibrator_ = Calibrator.from_json(meta.get("calibrator"))
+    matcher.auto_ = str(meta.get("auto", "learned"))
+    matcher.auto_reason_ = str(meta.get("auto_reason", ""))
+    matcher.simulation_ = meta.get("simulation", {})
     matcher.simulated_ = meta["simulated"]
     matcher.fit_seconds_ = float(meta["fit_seconds"])
     matcher.settings_ = RejoinSettings.from_mapping(meta["settings"], source=str(path))

@@ -7,7 +7,9 @@ queries are "new". The cut is the evaluation protocol itself
 (:func:`netpersona.rejoin._protocol.split_log`), so a simulated query's library profile holds
 only rows from before its query period. ``cuts`` > 1 repeats the cut ending ``query_days``
 earlier each time, for more training queries, until ``target_queries`` simulated queries are
-collected.
+collected. ``draws`` > 1 repeats every cut with another seeded draw of the users left out, so
+that a small library still yields hundreds of simulated queries, with different users "new"
+in each draw (issue 16: 7-38 simulated queries left the "new" threshold to a handful of points).
 
 A large library is simulated on a seeded sample of ``max_users`` of its users (whole histories,
 cut the same way): building the simulated profiles re-reads those users' rows, and a few
@@ -19,13 +21,13 @@ real figures in docs/benchmarks.md shows what that costs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from netpersona._exceptions import ConfigError, InputError
-from netpersona._progress import Progress
+from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._learned._side import Side, build_side
 from netpersona.rejoin._protocol import (
@@ -47,6 +49,8 @@ class SimulatedCut:
     library: Side
     queries: Side
     true_library_row: np.ndarray
+    #: which time cut (0: the latest) this simulated re-join is a draw of
+    cut: int = 0
 
     @property
     def present(self) -> np.ndarray:
@@ -76,13 +80,26 @@ def simulate(
     target_queries: int | None = None,
     prefix: str = "selfsup",
     progress: Progress = Progress(),
+    draws: int = 1,
+    visit: Callable[[SimulatedCut], None] | None = None,
+    split_by: str = "time",
 ) -> list[SimulatedCut]:
     """Cut ``library_log`` into at most ``cuts`` simulated re-joins (see the module docstring):
     over a sample of ``max_users`` users when it has more (``None``: all), stopping once
-    ``target_queries`` simulated queries are collected (``None``: all cuts).
+    ``target_queries`` simulated queries are collected (``None``: all cuts). Each cut is made
+    ``draws`` times, each with its own seeded draw of the users left out of the library.
 
-    Each cut's tables are dropped once its sides are loaded into memory.
+    ``split_by`` ``last-days`` cuts like :func:`netpersona.rejoin._splits.split_last_days`
+    (each user's own last ``query_days`` days are their simulated query; cut ``i`` first drops
+    each user's last ``i * query_days`` days), for real queries cut that way.
+
+    ``visit(cut)`` is called for every cut while its profile tables still exist (e.g. to run
+    the paper's method on it); each cut's tables are dropped once its sides are in memory.
     """
+    if draws < 1:
+        raise ConfigError(f"draws must be at least 1, got {draws}")
+    if split_by not in ("time", "last-days", "first-seen"):
+        raise ConfigError(f"split_by must be time, last-days or first-seen, got {split_by!r}")
     if not 0.0 <= drop_fraction < 1.0:
         raise ConfigError(f"drop_fraction must be in [0, 1), got {drop_fraction}")
     if max_users is not None and max_users < 2:
@@ -92,7 +109,7 @@ def simulate(
         source = sample_users(engine, library_log, max_users, seed, f"{prefix}_sample_log")
         return _cuts(
             engine, source, settings, first, last, query_days, drop_fraction, cuts, seed,
-            target_queries, prefix, progress,
+            target_queries, prefix, progress, draws, visit, split_by,
         )  # fmt: skip
     finally:
         drop_tables(engine, f"{prefix}_sample")
@@ -133,48 +150,110 @@ def _cuts(
     target_queries: int | None,
     prefix: str,
     progress: Progress,
+    draws: int = 1,
+    visit: Callable[[SimulatedCut], None] | None = None,
+    split_by: str = "time",
 ) -> list[SimulatedCut]:
     out: list[SimulatedCut] = []
-    for i in range(cuts):
+    plan = [(i, j) for j in range(draws) for i in range(cuts)]  # every cut once, then again
+    for i, j in plan:
         if target_queries is not None and sum(c.queries.n_users for c in out) >= target_queries:
             break
         end = last - dt.timedelta(days=i * query_days)
-        if (end - first).days + 1 <= 2 * query_days:
-            break  # the simulated library would be shorter than the query period
-        name = f"{prefix}_c{i}"
+        if split_by == "time" and (end - first).days + 1 <= 2 * query_days:
+            continue  # the simulated library would be shorter than the query period
+        name = f"{prefix}_c{i}d{j}"
         try:
-            split = split_log(
-                engine,
-                library_log,
-                query_days=query_days,
-                library_fraction=1.0 - drop_fraction,
-                seed=seed + i,
-                window=(first, end),
-                prefix=name,
-            )
+            if split_by == "last-days":
+                split = _last_days_cut(engine, library_log, i, query_days, drop_fraction,
+                                       seed + i + 1_000 * j, name)  # fmt: skip
+            elif split_by == "first-seen":
+                split = _after_cut(engine, library_log, first, last, i, cuts, query_days,
+                                   drop_fraction, seed + i + 1_000 * j, name)  # fmt: skip
+            else:
+                split = split_log(
+                    engine,
+                    library_log,
+                    query_days=query_days,
+                    library_fraction=1.0 - drop_fraction,
+                    seed=seed + i + 1_000 * j,
+                    window=(first, end),
+                    prefix=name,
+                )
         except InputError:
+            drop_tables(engine, name)
             continue  # nobody active in this query period
         try:
             lib = build_side(engine, split.library_table, f"{name}_lib", settings, None, progress)
             qry = build_side(engine, split.query_table, f"{name}_qry", settings, lib, progress)
             truth = fetch_truth(engine, split)
+            cut = _cut(split, lib, qry, truth, i)
+            if visit is not None:
+                visit(cut)
         finally:
             drop_tables(engine, name)
-        q_index = qry.arrays.user_index
-        l_index = lib.arrays.user_index
-        true_row = np.full(qry.n_users, -1, dtype=np.int64)
-        for query_user, true_user, in_library in zip(
-            truth.column("query_user").to_pylist(),
-            truth.column("true_user").to_pylist(),
-            truth.column("in_library").to_pylist(),
-            strict=True,
-        ):
-            if in_library and query_user in q_index:
-                true_row[q_index[query_user]] = l_index.get(true_user, -1)
-        out.append(SimulatedCut(split, lib, qry, true_row))
+        out.append(cut)
     if not out:
         raise ConfigError(
             f"the library log spans {first}..{last}: too short to simulate re-joins with "
             f"query_days={query_days} (needs more than {2 * query_days} days)",
         )
     return out
+
+
+def _last_days_cut(
+    engine: Engine, log: str, i: int, query_days: int, drop: float, seed: int, name: str
+) -> Split:
+    """A ``last-days`` simulated split of ``log`` with each user's last ``i * query_days``
+    days dropped first."""
+    from netpersona.rejoin._splits import split_last_days
+
+    source = log
+    if i:
+        source = f"{name}_trimmed"
+        engine.create_table(
+            source,
+            f"SELECT l.user_id, l.ts, l.site FROM {log} AS l JOIN (SELECT user_id, "
+            f"max(CAST(ts AS DATE)) AS last_day FROM {log} GROUP BY user_id) AS m "
+            f"ON m.user_id = l.user_id "
+            f"WHERE CAST(l.ts AS DATE) <= m.last_day - INTERVAL '{i * query_days}' DAY",
+        )
+    return split_last_days(
+        engine, source, query_days=query_days, library_fraction=1.0 - drop, seed=seed,
+        prefix=name,
+    )  # fmt: skip
+
+
+def _after_cut(
+    engine: Engine, log: str, first: dt.date, last: dt.date, i: int, cuts: int,
+    query_days: int, drop: float, seed: int, name: str,
+) -> Split:  # fmt: skip
+    """A ``first-seen``-like simulated split: cut ``i`` of ``cuts`` spread over the second half
+    of the library's span (the latest first), every user active after it a query starting at
+    its own first row after the cut (:func:`netpersona.rejoin._splits.split_after_cut`)."""
+    from netpersona.rejoin._splits import split_after_cut
+
+    span = (last - first).days
+    cut = first + dt.timedelta(days=round(span * (0.9 - 0.4 * i / max(cuts, 1))))
+    if not first < cut <= last:
+        raise InputError("the library is too short for this cut")
+    return split_after_cut(
+        engine, log, cut, query_days=query_days, library_fraction=1.0 - drop, seed=seed,
+        prefix=name,
+    )  # fmt: skip
+
+
+def _cut(split: Split, lib: Side, qry: Side, truth: pa.Table, cut: int = 0) -> SimulatedCut:
+    """A simulated cut with each query's true library row (-1: "new")."""
+    q_index = qry.arrays.user_index
+    l_index = lib.arrays.user_index
+    true_row = np.full(qry.n_users, -1, dtype=np.int64)
+    for query_user, true_user, in_library in zip(
+        truth.column("query_user").to_pylist(),
+        truth.column("true_user").to_pylist(),
+        truth.column("in_library").to_pylist(),
+        strict=True,
+    ):
+        if in_library and query_user in q_index:
+            true_row[q_index[query_user]] = l_index.get(true_user, -1)
+    return SimulatedCut(split, lib, qry, true_row, cut)

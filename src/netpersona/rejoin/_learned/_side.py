@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netpersona._progress import Progress
+from netpersona._core import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._learned._activity import Activity, load_activity
 from netpersona.rejoin._profiles import ProfileArrays, Profiles, build_profiles

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netpersona._exceptions import ConfigError
+from netpersona._core import ConfigError
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,11 @@ def candidates_and_features(
 class TrainingSet:
     """Pairs of all simulated cuts: features, labels, and which simulated query each is.
 
-    ``group`` numbers simulated queries across cuts (0..n_queries-1); ``present`` and
-    ``n_candidates_of`` are per simulated query.
+    ``group`` numbers simulated queries across cuts (0..n_queries-1); ``present`` is per
+    simulated query. ``library`` numbers each pair's library user across cuts (a user of two
+    cuts has two numbers: one-to-one assignment is per cut); ``time_cuts`` counts the distinct
+    query periods and ``simulations`` the simulated re-joins (time cuts x held-out draws).
+    A saved matcher reloads without ``library`` (None).
     """
 
     features: np.ndarray
@@ -62,18 +65,36 @@ class TrainingSet:
     group: np.ndarray
     present: np.ndarray
     recall: float
+    library: np.ndarray | None = None
+    time_cuts: int = 0
+    simulations: int = 0
 
     @property
     def n_queries(self) -> int:
         return len(self.present)
+
+    def subset(self, queries: np.ndarray) -> TrainingSet:
+        """The pairs of the simulated queries flagged in ``queries`` (renumbered)."""
+        keep = queries[self.group]
+        renumber = np.cumsum(queries) - 1
+        return TrainingSet(
+            features=self.features[keep],
+            label=self.label[keep],
+            group=renumber[self.group[keep]],
+            present=self.present[queries],
+            recall=self.recall,
+            library=None if self.library is None else self.library[keep],
+            time_cuts=self.time_cuts,
+            simulations=self.simulations,
+        )
 
 
 def training_set(
     cuts: list[SimulatedCut], settings: RejoinSettings, options: CandidateOptions
 ) -> TrainingSet:
     """Candidates, features and labels (the pair is the same user) over every cut."""
-    feats, labels, groups, present = [], [], [], []
-    offset = 0
+    feats, labels, groups, present, library = [], [], [], [], []
+    offset = lib_offset = 0
     found = n_present = 0
     for cut in cuts:
         pairs, x = candidates_and_features(cut.library, cut.queries, settings, options)
@@ -81,6 +102,8 @@ def training_set(
         feats.append(x.astype(np.float32))
         labels.append(y)
         groups.append(pairs.query + offset)
+        library.append(pairs.library + lib_offset)
+        lib_offset += cut.library.n_users
         present.append(cut.present)
         found += len(np.unique(pairs.query[y]))
         n_present += int(cut.present.sum())
@@ -91,6 +114,9 @@ def training_set(
         group=np.concatenate(groups),
         present=np.concatenate(present),
         recall=found / n_present if n_present else float("nan"),
+        library=np.concatenate(library).astype(np.int64),
+        time_cuts=len({c.cut for c in cuts}),
+        simulations=len(cuts),
     )
 
 

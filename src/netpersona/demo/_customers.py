@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from netpersona._progress import Progress
-from netpersona.customers._pipeline import CustomerSettings, run_customers
-from netpersona.customers._report import write_report
-from netpersona.customers._saved import save_run
-from netpersona.io import atomic_output
+from netpersona._core import Progress, atomic_output
+from netpersona.customers import CustomerSettings, run_customers, save_run, write_report
+from netpersona.synth.customers import synth_customers
 
 
-def run_demo(
+def run_customers_demo(
     out_dir: str | Path,
     n: int = 548,
     seed: int = 0,
@@ -31,9 +29,12 @@ def run_demo(
     ``customer_tiers.csv``, ``customer_model/`` and ``customers_report.html`` (+ PNGs). Returns
     headline figures: customers, pre-class counts, epochs, train/test MSE, tier shares and the
     tier accuracy against the generating truth.
-    """
-    from netpersona.synth.customers import synth_customers
 
+    >>> import tempfile
+    >>> figures = run_customers_demo(Path(tempfile.mkdtemp()) / 'demo', n=200, seed=2)
+    >>> figures['customers'], figures['network'], figures['pre_class_counts']
+    (200, '14-29-1', [37, 55, 40, 38, 30])
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with progress.step(f"synthesising {n} customer questionnaires"):

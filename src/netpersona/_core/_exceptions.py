@@ -6,7 +6,10 @@
      │    └── TooManyBadRowsError   more than --max-bad-fraction of the rows could not be parsed
      ├── ConfigError                a settings / indicator-system / weights file is wrong
      ├── OutputExistsError          an output exists and --force was not given
-     └── ModelFormatError           a saved model is corrupt or from a newer format
+     ├── ModelFormatError           a saved model is corrupt or from a newer format
+     └── WorkspaceError             a workspace cannot be used as it is now
+          ├── WorkspaceBusyError    another process is writing it ("held by pid N since T")
+          └── WorkspaceIncompleteError  its last build did not complete
 
 Every message says what was expected and what to do about it.
 """
@@ -78,3 +81,28 @@ class OutputExistsError(NetpersonaError):
 
 class ModelFormatError(NetpersonaError):
     """A saved model cannot be loaded: corrupt, or written by a newer format version."""
+
+
+class WorkspaceError(NetpersonaError):
+    """A workspace cannot be used as it is now."""
+
+
+class WorkspaceBusyError(WorkspaceError):
+    """Another process holds the workspace's writer lock.
+
+    ``pid`` and ``since`` (ISO time) name the holder when known.
+    """
+
+    def __init__(self, path: str | Path, pid: int | None = None, since: str | None = None) -> None:
+        self.path = str(path)
+        self.pid = pid
+        self.since = since
+        held = f" (held by pid {pid} since {since})" if pid is not None else ""
+        super().__init__(
+            f"workspace busy{held}: {self.path}\n  hint: wait for that command to finish, or "
+            "stop it; readers (identify, explain) keep answering from the last complete state"
+        )
+
+
+class WorkspaceIncompleteError(WorkspaceError):
+    """The workspace's last build did not complete: its tables cannot be trusted."""

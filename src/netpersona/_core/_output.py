@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from netpersona._exceptions import OutputExistsError
+from netpersona._core._exceptions import OutputExistsError
 
 
 def check_writable(path: str | Path, force: bool = False) -> Path:

@@ -1,0 +1,159 @@
+"""File to file: what ``netpersona customers score|train|predict|report|run`` do, callable from
+Python or a service. Each checks its outputs first (new unless ``force``), reads, runs the
+paper's method and writes atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from netpersona._core import InputError, Progress, atomic_output, check_writable
+from netpersona.customers._pipeline import (
+    CustomerRun,
+    CustomerSettings,
+    ScoredTable,
+    run_customers,
+    score_table,
+)
+from netpersona.customers._report import write_report
+from netpersona.customers._saved import load_run, save_run
+from netpersona.customers._source import read_customers
+from netpersona.customers._summary import tier_part
+
+Source = str | Path | pd.DataFrame
+
+
+def score_file(
+    data: Source,
+    out: str | Path,
+    system: str | Path | None = None,
+    weights: str | Path | None = None,
+    *,
+    label_column: str | None = None,
+    force: bool = False,
+    progress: Progress = Progress(),
+) -> ScoredTable:
+    """Score and pre-classify customers; write ``customer, <scores>, C, pre_class, K_target``.
+
+    ``K_target`` is what the network would learn for each customer.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> table = score_file(work / 'answers.csv', work / 'scores.csv')
+    >>> read_customers(work / 'scores.csv').columns[-3:].tolist()
+    ['C', 'pre_class', 'K_target']
+    """
+    check_writable(out, force)
+    table = score_table(data, system, weights, label_column=label_column, progress=progress)
+    frame = table.frame()
+    frame["K_target"] = table.target.round(6)
+    with atomic_output(out, force=force) as tmp:
+        frame.to_csv(tmp, index=False)
+    return table
+
+
+def run_files(
+    data: Source,
+    out: str | Path | None = None,
+    system: str | Path | None = None,
+    weights: str | Path | None = None,
+    settings: CustomerSettings = CustomerSettings(),
+    *,
+    model: str | Path | None = None,
+    report: str | Path | None = None,
+    force: bool = False,
+    progress: Progress = Progress(),
+) -> CustomerRun:
+    """The whole method (:func:`run_customers`), its results written where asked.
+
+    ``out``: ``customer, <scores>, C, pre_class, K, tier`` per customer (CSV); ``model``: the
+    model folder (:func:`save_run`); ``report``: the HTML report (+ PNG figures).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> run = run_files(work / 'answers.csv', work / 'tiers.csv', model=work / 'model')
+    >>> sorted(p.name for p in work.iterdir())
+    ['answers.csv', 'model', 'tiers.csv']
+    """
+    for target in (out, model, report):
+        if target is not None:
+            check_writable(target, force)
+    result = run_customers(data, system, weights, settings, progress=progress)
+    if out is not None:
+        with atomic_output(out, force=force) as tmp:
+            result.frame().to_csv(tmp, index=False)
+    if model is not None:
+        save_run(result, model, force=force)
+    if report is not None:
+        write_report(result.summary(), report, force=force)
+    return result
+
+
+def predict_file(
+    model: str | Path,
+    data: Source,
+    out: str | Path,
+    *,
+    force: bool = False,
+    progress: Progress = Progress(),
+) -> pd.DataFrame:
+    """K and tier of new customers by a saved model (:func:`load_run`), written to ``out``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> _ = run_files(work / 'answers.csv', model=work / 'model')
+    >>> frame = predict_file(work / 'model', work / 'answers.csv', work / 'tiers.csv')
+    >>> frame.columns[-2:].tolist(), len(frame)
+    (['K', 'tier'], 300)
+    """
+    check_writable(out, force)
+    frame = load_run(model).predict(data, progress=progress)
+    with atomic_output(out, force=force) as tmp:
+        frame.to_csv(tmp, index=False)
+    return frame
+
+
+def report_file(
+    model: str | Path,
+    out: str | Path,
+    *,
+    tiers: str | Path | None = None,
+    force: bool = False,
+) -> Path:
+    """The report (HTML + PNG figures) of a saved model; with ``tiers`` (the output of
+    :func:`predict_file` or :func:`run_files`) its K and tier figures show those customers.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from netpersona.synth.customers import write_customers
+    >>> work = Path(tempfile.mkdtemp())
+    >>> _ = write_customers(work / 'answers.csv', 300, seed=4)
+    >>> _ = run_files(work / 'answers.csv', work / 'tiers.csv', model=work / 'model')
+    >>> report_file(work / 'model', work / 'report.html', tiers=work / 'tiers.csv').name
+    'report.html'
+    """
+    trained = load_run(model)
+    summary = dict(trained.summary)
+    if tiers is not None:
+        frame = read_customers(tiers)
+        lacking = [c for c in ("K", "tier") if c not in frame.columns]
+        if lacking:
+            raise InputError(
+                f"a tiers file needs the columns K and tier; it lacks {lacking}",
+                path=tiers,
+                hint="pass the output of `customers predict` or `customers run`",
+            )
+        summary.update(
+            tier_part(frame["K"].to_numpy(), frame["tier"].to_numpy(), trained.thresholds)
+        )
+    return write_report(summary, out, force=force)

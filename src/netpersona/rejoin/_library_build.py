@@ -1,0 +1,84 @@
+"""Building a workspace's library: beside the live state, swapped in whole (DuckDB file), or in
+a database of the engine's catalog guarded by a complete-marker (Spark)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from netpersona._core import OutputExistsError, Progress
+from netpersona.engine import Engine, Workspace
+from netpersona.io import LogMapping, LogSource, LogTable, ReadSummary, read_log
+from netpersona.rejoin._profiles import build_profiles
+from netpersona.rejoin._settings import RejoinSettings
+
+LIBRARY_LOG = Workspace.LIBRARY_LOG
+LIBRARY = Workspace.LIBRARY
+
+
+def index_file(
+    path: Path,
+    source: LogSource,
+    mapping: LogMapping | None,
+    settings: RejoinSettings,
+    force: bool,
+    progress: Progress,
+):
+    """``Library.index`` on a DuckDB workspace file."""
+    from netpersona.rejoin._library import IndexSummary
+
+    with Workspace.rebuild(path, what="rejoin index") as ws:
+        if force:
+            ws.drop_ingested(LIBRARY_LOG)
+        if isinstance(source, LogTable):
+            read = _append_table(ws, source, mapping, progress, path)
+        else:
+            files = [source] if isinstance(source, str | Path) else list(source)
+            read = ws.ingest([Path(s) for s in files], mapping, LIBRARY_LOG, progress=progress)
+        profiles = build_profiles(ws, LIBRARY_LOG, LIBRARY, settings, progress=progress)
+        rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
+        version = Workspace.state_of(ws).version
+    return IndexSummary(
+        str(path), profiles.n_users, profiles.n_sites, rows, profiles.seconds, read, version
+    )
+
+
+def _append_table(ws, source: LogTable, mapping, progress: Progress, path: Path) -> ReadSummary:
+    """A table of the workspace appended to the library's log (no file ledger: tables have
+    no content hash, so the same table twice is added twice)."""
+    staged = f"_rejoin_table_{uuid.uuid4().hex[:8]}"
+    try:
+        read = read_log(source, mapping, ws, staged, progress=progress, where=f"workspace {path}")
+        if ws.has_table(LIBRARY_LOG):
+            ws.execute(f"INSERT INTO {LIBRARY_LOG} SELECT * FROM {staged}")
+        else:
+            ws.execute(f"CREATE TABLE {LIBRARY_LOG} AS SELECT * FROM {staged}")
+    finally:
+        ws.execute(f"DROP TABLE IF EXISTS {staged}")
+    return ReadSummary(table=LIBRARY_LOG, rows=read.rows, rejected=read.rejected)
+
+
+def index_catalog(
+    engine: Engine,
+    database: str,
+    source: LogSource,
+    mapping: LogMapping | None,
+    settings: RejoinSettings,
+    force: bool,
+    progress: Progress,
+):
+    """``Library.index`` into the database of an engine's catalog (Spark): replaced as a whole
+    (a catalog keeps no ledger of ingested files), marked incomplete until it is built."""
+    from netpersona.rejoin._library import IndexSummary
+
+    if engine.has_table(LIBRARY_LOG) and not force:
+        raise OutputExistsError(f"Spark table {database}.{LIBRARY_LOG}")
+    version = Workspace.state_of(engine).version + 1
+    Workspace.mark(engine, version, False, "rejoin index")
+    read = read_log(source, mapping, engine, LIBRARY_LOG, progress=progress)
+    profiles = build_profiles(engine, LIBRARY_LOG, LIBRARY, settings, progress=progress)
+    Workspace.mark(engine, version, True, "rejoin index")
+    return IndexSummary(
+        database, profiles.n_users, profiles.n_sites, read.rows, profiles.seconds, read,
+        version, catalog=True,
+    )  # fmt: skip

@@ -1,0 +1,164 @@
+"""Training the learned matcher on a workspace's library, and the paper's protocol (evaluate,
+calibrate) on a log: the library-side work of ``rejoin train | evaluate | calibrate``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from netpersona._core import InputError, Progress, check_writable
+from netpersona.engine import DuckDBEngine, Engine, Workspace
+from netpersona.io import LogMapping, LogSource, LogTable, read_log
+from netpersona.rejoin._profiles import Profiles, build_profiles
+from netpersona.rejoin._settings import RejoinSettings
+
+LIBRARY_LOG = Workspace.LIBRARY_LOG
+LIBRARY = Workspace.LIBRARY
+
+
+def train(
+    workspace: str | Path,
+    logs: Sequence[str | Path] | None = None,
+    mapping: LogMapping | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    **matcher_options: Any,
+):
+    """Fit the learned matcher on the workspace's library alone (no truth needed) and save it
+    beside the workspace (``W.learned/``); ``logs`` are added to the library first (files
+    already there skipped). ``matcher_options`` go to ``LearnedMatcher`` (objective, k, quiet,
+    query_days, cuts, simulated_users, target_queries, seed). Returns (matcher, folder)."""
+    from netpersona.rejoin._learned import LearnedMatcher, save_matcher
+
+    progress = progress or Progress()
+    workspace = Path(workspace)
+    matcher = LearnedMatcher(**matcher_options)
+    matcher.check()
+    target = check_writable(Workspace.matcher_dir(workspace), force)
+    if logs:
+        with Workspace.rebuild(workspace, what="rejoin train") as ws:
+            read = ws.ingest([Path(p) for p in logs], mapping, LIBRARY_LOG, progress=progress)
+            if read.rows or not ws.has_table(f"{LIBRARY}_meta"):
+                has_meta = ws.has_table(f"{LIBRARY}_meta")
+                settings = Profiles.open(ws, LIBRARY).settings if has_meta else RejoinSettings()
+                build_profiles(ws, LIBRARY_LOG, LIBRARY, settings, progress=progress)
+    no_library = InputError(
+        "the workspace holds no library",
+        path=workspace,
+        hint="give the library's log files: `netpersona rejoin train LOGS --workspace W`",
+    )
+    if not workspace.exists():
+        raise no_library
+    with Workspace.reader(workspace) as ws:
+        if not ws.has_table(LIBRARY_LOG):
+            raise no_library
+        settings = Profiles.open(ws, LIBRARY).settings
+        matcher.fit(ws, LIBRARY_LOG, settings, progress=progress)
+    save_matcher(matcher, target, force=force)
+    return matcher, target
+
+
+def _log_engine(
+    source: LogSource,
+    mapping: LogMapping | None,
+    engine: Engine | None,
+    workspace: str | Path | None,
+    progress: Progress,
+) -> tuple[Engine, bool]:
+    """The log in table ``access_log`` of an engine: ``engine`` if given (not closed here),
+    else an in-memory DuckDB; a ``LogTable`` on DuckDB is a table of ``workspace``, attached
+    read-only."""
+    from netpersona._core import ConfigError
+
+    own = engine is None
+    if engine is None:
+        if isinstance(source, LogTable):
+            if workspace is None:
+                raise ConfigError(
+                    "--table on DuckDB reads a table of a workspace: give --workspace FILE"
+                )
+            engine = Workspace.reader(workspace, require_complete=False)
+        else:
+            engine = DuckDBEngine()
+    try:
+        read = read_log(
+            source, mapping, engine, "access_log", progress=progress, where=str(workspace)
+        )
+    except BaseException:
+        if own:
+            engine.close()
+        raise
+    if read.rejected and read.quarantine is not None:
+        progress.log(f"{read.rejected:,} unreadable row(s) set aside in {read.quarantine}")
+    engine.reads = [read]  # type: ignore[attr-defined]
+    return engine, own
+
+
+def evaluate_log(
+    source: LogSource,
+    mapping: LogMapping | None = None,
+    *,
+    engine: Engine | None = None,
+    workspace: str | Path | None = None,
+    settings: RejoinSettings | None = None,
+    method: str = "paper",
+    query_days: int = 5,
+    library_fraction: float = 0.8,
+    seed: int = 0,
+    window: tuple[dt.date, dt.date] | None = None,
+    sweep: Sequence[int] = (),
+    progress: Progress | None = None,
+    split: dict | None = None,
+):
+    """The paper's protocol on a log (``split``: ``split_by``/``pairs``/``cut`` for another
+    split, see :func:`netpersona.rejoin._splits.make_split`): its last ``query_days`` days
+    are re-joining queries under fresh ids, a random ``library_fraction`` of the earlier users
+    the library. ``sweep``: also accuracy vs t for those query periods
+    (``evaluation.sweep``). The evaluation's ``notes`` say what a distributed step 2 did and
+    where rejected rows went."""
+    from netpersona.rejoin._evaluate import evaluate, get_method, sweep_days
+
+    progress = progress or Progress()
+    get_method(method)  # an unknown method fails before the log is read
+    options = {
+        "library_fraction": library_fraction,
+        "seed": seed,
+        "window": window,
+        "settings": settings or RejoinSettings(),
+        "method": method,
+    }
+    on, own = _log_engine(source, mapping, engine, workspace, progress)
+    try:
+        evaluation = evaluate(on, "access_log", query_days=query_days, progress=progress,
+                              **options, **(split or {}))  # fmt: skip
+        if sweep:
+            evaluation.sweep = sweep_days(
+                on, "access_log", list(sweep), known=[evaluation], progress=progress, **options
+            )
+        evaluation.notes = [run.describe() for run in getattr(on, "step2_runs", [])]
+        evaluation.reads = list(getattr(on, "reads", []))
+    finally:
+        if own:
+            on.close()
+    return evaluation
+
+
+def calibrate_log(
+    source: LogSource,
+    mapping: LogMapping | None = None,
+    *,
+    progress: Progress | None = None,
+    **options: Any,
+):
+    """:func:`~netpersona.rejoin.calibrate` on a log read into an in-memory DuckDB
+    (``options``: objective, query_days, library_fraction, seed, window, start, method,
+    max_seconds, max_trials)."""
+    from netpersona.rejoin._calibrate import calibrate
+
+    progress = progress or Progress()
+    engine, _ = _log_engine(source, mapping, None, None, progress)
+    with engine:
+        return calibrate(engine, "access_log", progress=progress, **options)

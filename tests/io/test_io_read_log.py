@@ -1,0 +1,60 @@
+"""io.read_log: the one way to read a log, for files and for a table of the engine."""
+
+from __future__ import annotations
+
+import pytest
+from io_logs import write_log
+
+from netpersona._core import ConfigError, InputError
+from netpersona.io import LogMapping, LogTable, log_source, read_log
+
+CSV = "user_id,ts,url\nu1,2024-01-01 08:00:00,https://www.example.co.uk/a\n"
+
+
+def test_files_and_a_table_of_the_engine_give_the_same_rows(tmp_path, engine):
+    path = write_log(tmp_path / "log.csv", CSV + "u2,2024-01-01 09:00:00,news.bbc.co.uk\n")
+    files = read_log([path], engine=engine, table="from_files")
+    assert (files.rows, files.rejected) == (2, 0)
+    engine.execute("CREATE SCHEMA raw")
+    engine.execute(f"CREATE TABLE raw.access AS SELECT * FROM read_csv('{path}')")
+    table = read_log(LogTable("raw.access"), engine=engine, table="from_table")
+    assert table.rows == 2 and table.files == ()
+    want = engine.fetch_arrow("SELECT * FROM from_files ORDER BY ALL").to_pylist()
+    assert engine.fetch_arrow("SELECT * FROM from_table ORDER BY ALL").to_pylist() == want
+    assert {r["site"] for r in want} == {"example.co.uk", "bbc.co.uk"}
+
+
+def test_a_missing_table_is_a_clear_error(engine):
+    with pytest.raises(InputError, match=r"no table 'nosuch' in workspace w\.duckdb"):
+        read_log(LogTable("nosuch"), engine=engine, where="workspace w.duckdb")
+
+
+@pytest.mark.parametrize("name", ["x; DROP TABLE y", "a.b.c", "1abc", 'a"b', ""])
+def test_table_names_are_checked_not_pasted(name):
+    with pytest.raises(ConfigError, match="is not a table name"):
+        LogTable(name)
+
+
+def test_urls_need_an_engine_that_reads_them(tmp_path, engine):
+    with pytest.raises(InputError, match="DuckDB reads local files only"):
+        read_log(["s3a://bucket/logs/day1.csv"], engine=engine)
+
+
+def test_log_source_checks_what_a_command_names(tmp_path):
+    path = write_log(tmp_path / "log.csv", CSV)
+    assert log_source([path]) == [str(path)]
+    assert log_source(["hdfs:///logs/"]) == ["hdfs:///logs/"]  # left to the engine
+    assert log_source(None, "db.t") == LogTable("db.t")
+    with pytest.raises(ConfigError, match="not both"):
+        log_source([path], "db.t")
+    with pytest.raises(ConfigError, match="no input"):
+        log_source([], None)
+    with pytest.raises(InputError, match="no such file"):
+        log_source([tmp_path / "absent.csv"])
+
+
+def test_without_an_engine_the_read_is_checked_and_counted(tmp_path):
+    text = CSV + "u2,yesterday,x.com\n" + "u3,2024-01-01 10:00:00,y.org\n" * 200
+    summary = read_log(write_log(tmp_path / "log.csv", text), LogMapping())
+    assert (summary.rows, summary.rejected, summary.reasons) == (201, 1, {"bad time": 1})
+    assert summary.quarantine is not None and summary.quarantine.exists()
