@@ -95,7 +95,8 @@ def extract_features(
         engine = _local_engine(sessions_table, workspace, threads, memory_limit)
         if sessions_table is not None and "." not in sessions_table:
             sessions_table = f"{_WORKSPACE}.{sessions_table}"
-    local = engine if engine.dialect == "duckdb" else DuckDBEngine()
+    # a distributed engine cannot read local files: they are read here and handed over
+    local = DuckDBEngine() if engine.distributed else engine
     try:
         if sessions_table is not None:
             summary = _sessions_from_table(engine, sessions_table)
@@ -210,10 +211,10 @@ def write_features(
     ``.csv`` is the very CSV DuckDB writes (``table``, the features fetched, written here).
     """
     fmt = _format(out)
-    if engine.dialect == "spark" and fmt == "parquet":
+    if engine.distributed and fmt == "parquet":
         engine.write(FEATURES_TABLE, str(out), "parquet", force=force)
         return out
-    if engine.dialect != "duckdb":
+    if engine.distributed:
         with DuckDBEngine() as local:
             if table is None:
                 table = engine.fetch_arrow(f"SELECT * FROM {FEATURES_TABLE} ORDER BY user")

@@ -22,14 +22,9 @@ from netpersona.serve._errors import ApiError, install_error_handlers
 from netpersona.serve._identify import EventError, check_events, identify_events
 from netpersona.serve._library import LibraryHolder
 from netpersona.serve._metrics import Metrics, MetricsMiddleware
+from netpersona.serve._rules import canonical, report_key, surely_valid
 from netpersona.serve._settings import ServeSettings, make_settings
-from netpersona.serve._store import (
-    QueueFull,
-    ReportStore,
-    canonical,
-    report_key,
-    surely_valid,
-)
+from netpersona.serve._store import QueueFull, ReportStore
 from netpersona.serve._tiers import load_tiers
 from netpersona.serve._tokens import TokenChecker, tokens_path
 

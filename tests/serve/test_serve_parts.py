@@ -17,7 +17,8 @@ from serve_support import GOOD_REPORT, cli
 import netpersona.serve as serve
 from netpersona._core import ConfigError
 from netpersona.devices import ReportFields, read_sessions, report_problems
-from netpersona.serve._store import canonical, repair_torn_tail, report_key, surely_valid
+from netpersona.serve._rules import canonical, report_key, surely_valid
+from netpersona.serve._store import repair_torn_tail
 from netpersona.serve._tokens import TokenChecker
 
 
