@@ -57,8 +57,8 @@ PUBLIC = {
     "netpersona.rejoin._learned": [
         "FEATURES", "LearnedExplanation", "LearnedMatcher", "LearnedMethod", "METHODS", "Side",
         "TfidfMatcher", "TfidfMethod", "build_side", "explain_learned", "identify_learned",
-        "identify_method", "load_matcher", "load_side", "register_methods", "save_matcher",
-        "workspace_matcher_dir",
+        "identify_method", "identify_sides", "load_matcher", "load_side", "register_methods",
+        "save_matcher", "workspace_matcher_dir",
     ],
     "netpersona.devices": [
         "FEATURE_NAMES", "FLOW_UNITS", "FeatureResult", "NetworkSettings", "PAPER_TIERS",

@@ -127,11 +127,12 @@ def test_a_new_workspace_version_is_served_without_a_restart(corpus, tmp_path):
 @pytest.mark.slow
 def test_learned_and_tfidf_give_the_cli_verdicts(corpus, tmp_path):
     """With a matcher trained on the workspace (`rejoin train`, ~20 CPU-s), the service's
-    learned and TF-IDF verdicts are the CLI's."""
+    learned, TF-IDF and auto verdicts are the CLI's, and auto is the default of both."""
     workspace = tmp_path / "w.duckdb"
     shutil.copy(corpus.workspace, workspace)
     cli("rejoin", "train", "--workspace", str(workspace))
-    expected = {m: _cli_verdicts(corpus, tmp_path, 1, m, workspace) for m in ("learned", "tfidf")}
+    methods = ("learned", "tfidf", "auto")
+    expected = {m: _cli_verdicts(corpus, tmp_path, 1, m, workspace) for m in methods}
     server = start_server(workspace, tmp_path / "server.log", "--no-auth")
     try:
         with server.client() as c:
@@ -139,10 +140,12 @@ def test_learned_and_tfidf_give_the_cli_verdicts(corpus, tmp_path):
                 m: _service_verdicts(c.post("/v1/rejoin/identify",
                                             json={"events": corpus.events, "method": m,
                                                   "top_k": 1}).json()["verdicts"])
-                for m in ("learned", "tfidf")
+                for m in methods
             }  # fmt: skip
+            default = c.post("/v1/rejoin/identify", json={"events": corpus.events, "top_k": 1})
     finally:
         server.stop()
     assert got == expected
+    assert _service_verdicts(default.json()["verdicts"]) == got["auto"]  # the CLI's default too
     assert all(len(v) == 12 for v in got.values())
     assert sum(v[0] == "match" for v in got["tfidf"].values()) >= 4

@@ -167,7 +167,7 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
         query = _json(body)
         if not isinstance(query, dict):
             raise ApiError(400, "bad_json", "expected an object {events, method, top_k}")
-        events, method = query.get("events"), query.get("method", "paper")
+        events, method = query.get("events"), query.get("method")
         top_k = query.get("top_k", 0)
         if isinstance(events, list) and len(events) > s.max_events:
             raise ApiError(413, "too_many_events", f"{len(events):,} events; at most "
@@ -196,7 +196,8 @@ def create_app(settings: ServeSettings | None = None, **values: Any) -> FastAPI:
             raise ApiError(422, "invalid_request", str(exc)) from None
         counts = {v: sum(1 for f in found if f["verdict"] == v) for v in ("match", "ambiguous",
                                                                           "new")}  # fmt: skip
-        log.info("identify (%s): %d events, %d queries: %s in %.1f ms", method, len(events),
+        log.info("identify (%s): %d events, %d queries: %s in %.1f ms", method or "default",
+                 len(events),
                  len(found), counts, 1e3 * (time.perf_counter() - started))  # fmt: skip
         return JSONResponse({"verdicts": found, "library_users": state.n_users})
 

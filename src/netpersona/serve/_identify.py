@@ -23,7 +23,8 @@ from netpersona.rejoin import Profiles, RejoinSettings, build_profiles, identify
 
 #: the library's profile set in a workspace (what `netpersona rejoin index` builds)
 LIBRARY = "library"
-METHODS = ("paper", "learned", "tfidf")
+#: as `rejoin identify --method`; ``auto``: what the trained matcher's simulation chose
+METHODS = ("paper", "learned", "tfidf", "tfidf_one_to_one", "learned_one_to_one", "auto")
 
 
 class EventError(InputError):
@@ -142,12 +143,16 @@ def identify_events(
     events: list[dict],
     site_key: str,
     *,
-    method: str = "paper",
+    method: str | None = None,
     top_k: int = 0,
     timezone: str = "UTC",
 ) -> list[dict]:
     """One verdict per query user of ``events`` (checked by :func:`check_events`), in order
-    of their first event. The caller holds the library's lock: its engine is not shared."""
+    of their first event. ``method`` None: ``auto`` when the workspace has a trained matcher,
+    else ``paper``, as `rejoin identify` chooses. The caller holds the library's lock: its
+    engine is not shared."""
+    if method is None:
+        method = "auto" if library.matcher is not None else "paper"
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method != "paper" and library.matcher is None:
@@ -188,22 +193,16 @@ def identify_events(
 def _run(library: LoadedLibrary, queries: Profiles, method: str, top_k: int):
     if method == "paper":
         return identify(None, library.profiles, queries, library.settings, top_k=top_k)
-    from netpersona.rejoin._learned import (
-        LearnedMatcher,
-        TfidfMatcher,
-        identify_learned,
-        load_side,
-    )
+    from netpersona.rejoin._learned import LearnedMatcher, identify_sides, load_side
 
-    qry = load_side(queries)
-    matcher = library.matcher
-    if method == "learned":
-        if not isinstance(matcher, LearnedMatcher) or library.learned_side is None:
-            raise ConfigError("method 'learned' needs the learned matcher and the library log")
-        return identify_learned(matcher, library.learned_side, qry, top_k=top_k)
-    if isinstance(matcher, LearnedMatcher):
-        matcher = TfidfMatcher(threshold_=matcher.tfidf_threshold_)
-    return matcher.identify(library.learned_side, qry, top_k=max(top_k, 1))
+    if not isinstance(library.matcher, LearnedMatcher) or library.learned_side is None:
+        raise ConfigError(
+            f"method {method!r} needs the learned matcher of `netpersona rejoin train` and the "
+            "library's log in the workspace"
+        )
+    return identify_sides(
+        method, library.matcher, library.learned_side, load_side(queries), top_k=top_k
+    )
 
 
 def verdicts(matches: list[dict]) -> list[dict]:

@@ -12,6 +12,7 @@ from netpersona.rejoin._learned._methods import (
     LearnedMethod,
     TfidfMethod,
     identify_method,
+    identify_sides,
     register_methods,
 )
 from netpersona.rejoin._learned._persist import load_matcher, save_matcher, workspace_matcher_dir
@@ -33,6 +34,7 @@ __all__ = [
     "explain_learned",
     "identify_learned",
     "identify_method",
+    "identify_sides",
     "load_matcher",
     "load_side",
     "register_methods",
