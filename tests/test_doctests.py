@@ -51,11 +51,19 @@ def test_docstring_examples_run(name):
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
 
 
-#: public names still without an example (#18): the _core helpers io re-exports; an entry
-#: that gains an example must leave the list (the test says so)
+#: public names still without an example; an entry that gains an example must leave the list
+#: (the test says so). _core's exception classes and Progress are documented by their
+#: hierarchy drawing and are listed here.
 WITHOUT_EXAMPLE = {
-    "netpersona.io": {"atomic_output", "check_writable", "mask_id", "write_text_atomic"},
-}
+    "netpersona._core": {
+        "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError",
+        "NetpersonaError", "OutputExistsError", "Progress", "RichProgress", "Setting",
+        "SettingSpec", "TooManyBadRowsError", "WorkspaceBusyError", "WorkspaceError",
+        "WorkspaceIncompleteError",
+        # shown together in the example of _core/_settings.py's module docstring
+        "Settings", "search_space", "settings_options",
+    },
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -67,6 +75,7 @@ WITHOUT_EXAMPLE = {
         "netpersona.report",
         "netpersona.io",
         "netpersona.demo",
+        "netpersona._core",
     ],
 )
 def test_every_public_function_and_class_has_an_example(package):

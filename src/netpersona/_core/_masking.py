@@ -8,6 +8,9 @@ def mask_id(user_id: object) -> str:
 
     Ids of 7 characters or fewer keep only their first character, so a short id is never shown
     whole. Missing ids show as an empty string.
+
+    >>> mask_id("17712343461"), mask_id("u42"), mask_id(None)
+    ('177****3461', 'u****', '')
     """
     if user_id is None:
         return ""

@@ -13,7 +13,21 @@ from netpersona._core._exceptions import OutputExistsError
 
 
 def check_writable(path: str | Path, force: bool = False) -> Path:
-    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is false."""
+    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is false.
+
+    >>> import tempfile, pathlib
+    >>> done = pathlib.Path(tempfile.mkdtemp()) / "tiers.csv"
+    >>> check_writable(done) == done
+    True
+    >>> _ = done.write_text("kept")
+    >>> try:
+    ...     check_writable(done)
+    ... except OutputExistsError:
+    ...     print("refused without force")
+    refused without force
+    >>> check_writable(done, force=True) == done
+    True
+    """
     path = Path(path)
     if path.exists() and not force:
         raise OutputExistsError(path)
@@ -28,6 +42,21 @@ def atomic_output(path: str | Path, force: bool = False, directory: bool = False
     on one file system. If the block raises (or the process dies) no file appears at ``path``;
     a dead process may leave a ``.<name>.*.tmp`` file behind, never a half-written result.
     With ``directory=True`` the yielded path is a fresh empty folder.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "matches.csv"
+    >>> try:
+    ...     with atomic_output(out) as tmp:
+    ...         _ = tmp.write_text("half a file")
+    ...         raise RuntimeError("killed midway")
+    ... except RuntimeError:
+    ...     pass
+    >>> out.exists(), list(out.parent.iterdir())
+    (False, [])
+    >>> with atomic_output(out) as tmp:
+    ...     _ = tmp.write_text("query_user,decision")
+    >>> out.read_text()
+    'query_user,decision'
     """
     path = Path(path)
     check_writable(path, force)
@@ -60,7 +89,13 @@ def _umask() -> int:
 
 
 def write_text_atomic(path: str | Path, text: str, force: bool = False) -> Path:
-    """Write ``text`` to ``path`` atomically."""
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_output`).
+
+    >>> import tempfile, pathlib
+    >>> path = write_text_atomic(pathlib.Path(tempfile.mkdtemp()) / "a.txt", "hello")
+    >>> path.read_text()
+    'hello'
+    """
     with atomic_output(path, force=force) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
