@@ -50,9 +50,9 @@ PUBLIC = {
         "ProfileArrays", "Profiles", "RejoinSettings", "SPLITS", "STEP_NAMES", "Split", "StepRun",
         "build_profiles", "calibrate", "evaluate", "explain", "get_method", "identify",
         "make_split", "objective_value", "parse_days", "parse_window", "query_days_of",
-        "read_identity_pairs",
-        "register_method", "score_matches", "split_log", "split_options_from", "sweep_days",
-        "write_evaluation_report", "write_identify_report", "write_settings",
+        "read_identity_pairs", "register_method", "score_matches", "split_log",
+        "split_options_from", "sweep_days", "write_evaluation_report", "write_identify_report",
+        "write_settings",
     ],
     "netpersona.rejoin._learned": [
         "FEATURES", "LearnedExplanation", "LearnedMatcher", "LearnedMethod", "METHODS", "Side",

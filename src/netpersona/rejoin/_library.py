@@ -23,7 +23,7 @@ from netpersona.rejoin._profiles import Profiles, build_profiles
 from netpersona.rejoin._settings import RejoinSettings
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    pass
 
 LIBRARY_LOG = Workspace.LIBRARY_LOG
 LIBRARY = Workspace.LIBRARY
@@ -103,6 +103,7 @@ class Library:
         self._scratch: list[str] = []
         self._scratch_profiles: list[Profiles] = []
         self._matchers: dict[str, Any] = {}
+        self._side: Any = None  # the learned matcher's library side, loaded once
         #: what each read of a log for this library did (rows, rejects and where they went)
         self.reads: list[ReadSummary] = []
 
@@ -295,12 +296,9 @@ class Library:
             result = identify(None, self.profiles, qry, self.settings, top_k=top_k,
                               progress=progress)  # fmt: skip
         else:
-            from netpersona.rejoin._learned import identify_method
+            from netpersona.rejoin._library_build import identify_with
 
-            result = identify_method(
-                method, None, self.profiles, qry, self.settings, matcher=matcher, top_k=top_k,
-                one_to_one=one_to_one, progress=progress,
-            )  # fmt: skip
+            result = identify_with(self, method, matcher, qry, top_k, one_to_one, progress)
         if explain:
             from netpersona.rejoin._library_explain import explain_result
 
@@ -332,6 +330,7 @@ class Library:
         engine that writes paths itself (Spark) a Parquet directory unless ``out`` ends in
         ``.csv``."""
         from netpersona.rejoin._identify import write_matches_csv
+        from netpersona.rejoin._library_build import write_table
 
         return write_table(self.engine, result.matches, str(out), force, write_matches_csv)
 
@@ -383,18 +382,3 @@ class Library:
         from netpersona.rejoin._library_train import calibrate_log
 
         return calibrate_log(source, mapping, **options)
-
-
-def write_table(engine: Engine, table: pa.Table, out: str, force: bool, write_csv) -> str:
-    """``table`` to ``out``: on an engine that writes paths itself a Parquet directory unless
-    ``out`` ends in ``.csv``; otherwise ``write_csv(table, path, force)``."""
-    if engine.distributed and not out.lower().endswith(".csv"):
-        name = f"_rejoin_out_{uuid.uuid4().hex[:8]}"
-        engine.register_arrow(name, table)
-        try:
-            engine.write(name, out, "parquet", force=force)
-        finally:
-            engine.execute(f"DROP VIEW IF EXISTS {name}")
-        return out
-    write_csv(table, Path(out), force=force)
-    return out

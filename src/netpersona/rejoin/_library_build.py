@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
+
 from netpersona._core import OutputExistsError, Progress
 from netpersona.engine import Engine, Workspace
 from netpersona.io import LogMapping, LogSource, LogTable, ReadSummary, read_log
@@ -81,4 +83,43 @@ def index_catalog(
     return IndexSummary(
         database, profiles.n_users, profiles.n_sites, read.rows, profiles.seconds, read,
         version, catalog=True,
+    )  # fmt: skip
+
+
+def write_table(engine: Engine, table: pa.Table, out: str, force: bool, write_csv) -> str:
+    """``table`` to ``out``: on an engine that writes paths itself a Parquet directory unless
+    ``out`` ends in ``.csv``; otherwise ``write_csv(table, path, force)``."""
+    if engine.distributed and not out.lower().endswith(".csv"):
+        name = f"_rejoin_out_{uuid.uuid4().hex[:8]}"
+        engine.register_arrow(name, table)
+        try:
+            engine.write(name, out, "parquet", force=force)
+        finally:
+            engine.execute(f"DROP VIEW IF EXISTS {name}")
+        return out
+    write_csv(table, Path(out), force=force)
+    return out
+
+
+def identify_with(library, method, matcher, queries, top_k, one_to_one, progress):
+    """A trained matcher's identification for :meth:`Library.identify`. The library's side of
+    the learned matcher (its activity and item sets) is loaded once per library and kept, so a
+    long-lived library (``netpersona serve``) pays it once, not on every call."""
+    from netpersona.rejoin._learned import (
+        LearnedMatcher,
+        identify_method,
+        identify_sides,
+        load_side,
+    )
+
+    if not isinstance(matcher, LearnedMatcher):
+        return identify_method(
+            method, None, library.profiles, queries, library.settings, matcher=matcher,
+            top_k=top_k, one_to_one=one_to_one, progress=progress,
+        )  # fmt: skip
+    if library._side is None:
+        library._side = load_side(library.profiles)
+    return identify_sides(
+        method, matcher, library._side, load_side(queries), top_k=top_k,
+        one_to_one=one_to_one, progress=progress,
     )  # fmt: skip
