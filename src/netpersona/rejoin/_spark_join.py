@@ -149,8 +149,8 @@ def spark_simi_one(
     ``"minhash"`` (``bands`` x ``rows`` banding, verified exactly: a subset, see
     :func:`minhash_recall`). ``out`` names the result table (default ``<queries>_simi_one``).
     """
-    if engine.dialect != "spark":
-        raise ValueError("spark_simi_one runs on a Spark engine; DuckDB uses jaccard_join")
+    if not engine.distributed:  # the engine says what it is; no name compared
+        raise ValueError("spark_simi_one runs on Spark; DuckDB uses jaccard_join")
     if candidates not in ("exact", "minhash"):
         raise ValueError(f"candidates must be 'exact' or 'minhash', not {candidates!r}")
     started = time.perf_counter()

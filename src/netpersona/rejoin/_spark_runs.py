@@ -68,8 +68,8 @@ def spark_run_scores(
     Returns the name of the table written: ``query_uid, library_uid, simi_four_raw,
     shorter`` (the shorter sequence's length, SimiFour's denominator).
     """
-    if engine.dialect != "spark":
-        raise ValueError("spark_run_scores runs on a Spark engine; DuckDB uses pair_run_scores")
+    if not engine.distributed:  # the engine says what it is; no name compared
+        raise ValueError("spark_run_scores runs on Spark; DuckDB uses pair_run_scores")
     out = out or f"{queries.name}_simi_four"
     joined = engine.spark.sql(
         f"""SELECT p.query_uid, p.library_uid,
