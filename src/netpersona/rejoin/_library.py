@@ -245,18 +245,9 @@ class Library:
     def check_method(method: str, workspace: str | Path | None) -> bool:
         """Whether ``method`` needs a trained matcher (ConfigError for an unknown method, or
         one that needs a workspace when there is none)."""
-        from netpersona.rejoin._learned._methods import METHODS, METHODS_HELP
+        from netpersona.rejoin._library_build import check_method
 
-        if method == "paper":
-            return False
-        if method not in METHODS:
-            raise ConfigError(f"unknown --method {method!r}; {METHODS_HELP}")
-        if workspace is None:
-            raise ConfigError(
-                f"--method {method} uses the matcher trained on a workspace: give --workspace "
-                "(train it with `netpersona rejoin train LOGS --workspace W`)"
-            )
-        return True
+        return check_method(method, workspace)
 
     def matcher(self, method: str):
         """The fitted matcher ``method`` needs: None for the paper's, else the one
@@ -339,15 +330,34 @@ class Library:
         """What a distributed step 2 did (candidates, pairs, MinHash recall), one line each."""
         return [run.describe() for run in getattr(self.engine, "step2_runs", [])]
 
+    # -- long-lived use (netpersona serve) ------------------------------------------------------
+    def has_matcher(self) -> bool:
+        """Whether ``rejoin train`` saved a matcher for this library's workspace."""
+        return self.workspace is not None and Workspace.matcher_dir(self.workspace).exists()
+
+    def warm(self) -> Library:
+        """Load now what identification needs (profile arrays with item sequences, a trained
+        matcher and its library side), so no later call pays for it."""
+        from netpersona.rejoin._library_build import warm
+
+        warm(self)
+        return self
+
+    def release(self) -> None:
+        """Drop the scratch tables of the queries profiled so far (and forget their reads);
+        the library stays open for more."""
+        for profiles in self._scratch_profiles:
+            profiles.drop()
+        for table in self._scratch:
+            self.engine.execute(f"DROP TABLE IF EXISTS {table}")
+        self._scratch_profiles, self._scratch = [], []
+        self.reads.clear()
+
     # -- closing ----------------------------------------------------------------------------
     def close(self) -> None:
         """Drop the scratch tables; close the engine if the library opened it."""
         try:
-            for profiles in self._scratch_profiles:
-                profiles.drop()
-            for table in self._scratch:
-                self.engine.execute(f"DROP TABLE IF EXISTS {table}")
-            self._scratch_profiles, self._scratch = [], []
+            self.release()
         finally:
             if self._own_engine:
                 self.engine.close()

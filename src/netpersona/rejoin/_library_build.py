@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._core import OutputExistsError, Progress
+from netpersona._core import ConfigError, OutputExistsError, Progress
 from netpersona.engine import Engine, Workspace
 from netpersona.io import LogMapping, LogSource, LogTable, ReadSummary, read_log
 from netpersona.rejoin._profiles import build_profiles
@@ -123,3 +123,30 @@ def identify_with(library, method, matcher, queries, top_k, one_to_one, progress
         method, matcher, library._side, load_side(queries), top_k=top_k,
         one_to_one=one_to_one, progress=progress,
     )  # fmt: skip
+
+
+def warm(library) -> None:
+    """:meth:`Library.warm`: profile arrays (item sequences too), a trained matcher, its side."""
+    from netpersona.rejoin._learned import LearnedMatcher, load_side
+
+    library.profiles.arrays()
+    if library.has_matcher():
+        matcher = library.matcher("auto")
+        if isinstance(matcher, LearnedMatcher) and library._side is None:
+            library._side = load_side(library.profiles)
+
+
+def check_method(method: str, workspace) -> bool:
+    """:meth:`Library.check_method`."""
+    from netpersona.rejoin._learned._methods import METHODS, METHODS_HELP
+
+    if method == "paper":
+        return False
+    if method not in METHODS:
+        raise ConfigError(f"unknown --method {method!r}; {METHODS_HELP}")
+    if workspace is None:
+        raise ConfigError(
+            f"--method {method} uses the matcher trained on a workspace: give --workspace "
+            "(train it with `netpersona rejoin train LOGS --workspace W`)"
+        )
+    return True

@@ -1,30 +1,22 @@
 """The service's one adapter to re-join identification: posted events -> verdicts.
 
-Posted events become the very log the CLI reads (a JSON Lines file read by
-:func:`netpersona.io.read_access_log`, so url -> site and time parsing are the reader's), their
-profiles are built against the library held in memory, and the rejoin package identifies them
-(``paper``: :func:`netpersona.rejoin.identify`; ``learned`` / ``tfidf``: the fitted matcher, as
-``netpersona rejoin identify --method`` calls it). Every call into rejoin is in this module, so
-it can be switched to a library object in one place.
+Posted events become the very log the CLI reads (a JSON Lines file read by the io reader, so
+url -> site and time parsing are the reader's), and the workspace's
+:class:`netpersona.rejoin.Library` identifies them exactly as ``netpersona rejoin identify``
+does (``paper``, ``learned``, ``tfidf``, ``auto``, ...). The library is opened once and kept
+warm: its profile arrays, the trained matcher and the matcher's library side stay in memory.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netpersona._core import ConfigError, InputError
-from netpersona.io import LogMapping, read_access_log
-from netpersona.rejoin import Profiles, RejoinSettings, build_profiles, identify
-
-#: the library's profile set in a workspace (what `netpersona rejoin index` builds)
-LIBRARY = "library"
-#: as `rejoin identify --method`; ``auto``: what the trained matcher's simulation chose
-METHODS = ("paper", "learned", "tfidf", "tfidf_one_to_one", "learned_one_to_one", "auto")
+from netpersona._core import InputError
+from netpersona.io import LogMapping
+from netpersona.rejoin import Library, RejoinSettings
 
 
 class EventError(InputError):
@@ -36,80 +28,19 @@ class EventError(InputError):
         super().__init__(f"event {index}: {reason}")
 
 
-@dataclass
-class LoadedLibrary:
-    """The library's profiles in an in-memory engine, plus the trained matcher when there is
-    one (``None`` otherwise) and the learned matcher's library side (loaded on first use)."""
-
-    engine: Any
-    profiles: Profiles
-    settings: RejoinSettings
-    matcher: Any = None
-    learned_side: Any = None
+#: what the service keeps of a loaded workspace: a warm re-join library
+LoadedLibrary = Library
 
 
-def load_library(engine, workspace: Path, settings: RejoinSettings) -> LoadedLibrary:
-    """The library of ``workspace`` (attached read-only to ``engine``, copied, detached)."""
-    from netpersona.rejoin._learned import load_matcher, load_side, workspace_matcher_dir
-
+def load_library(workspace: Path, settings: RejoinSettings | None = None) -> Library:
+    """The library of ``workspace``'s last complete state (attached read-only: builds of a
+    new state do not disturb it), warmed so that no request pays for loading."""
+    library = Library.open(workspace, settings=settings)
     try:
-        engine.execute(f"ATTACH '{_literal(str(workspace))}' AS ws (READ_ONLY)")
-    except Exception as exc:  # locked by a writer, not a DuckDB file, ...
-        raise InputError(
-            f"cannot open the workspace read-only: {exc}",
-            path=workspace,
-            hint="if `netpersona rejoin index` is writing it now, start again when it is done",
-        ) from None
-    try:
-        names = {
-            row[0]
-            for row in engine.con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'ws'"
-            ).fetchall()
-        }
-        meta = f"{LIBRARY}_meta"
-        if meta not in names:
-            raise InputError(
-                "the workspace holds no re-join library",
-                path=workspace,
-                hint="build it with `netpersona rejoin index LOGS --workspace W`",
-            )
-        engine.execute(f'CREATE TABLE "{meta}" AS SELECT * FROM ws.main."{meta}"')
-        profiles = Profiles.open(engine, LIBRARY)
-        # the profile set's tables, not its (large) log table, which stays in the file
-        for name in sorted(names):
-            if name.startswith(f"{LIBRARY}_") and name not in (meta, profiles.log_table):
-                engine.execute(f'CREATE TABLE "{name}" AS SELECT * FROM ws.main."{name}"')
-        if profiles.settings.profile_key() != settings.profile_key():
-            raise ConfigError(
-                f"the library of {workspace} was built with frequent_ratio="
-                f"{profiles.settings.frequent_ratio}, active_minutes="
-                f"{profiles.settings.active_minutes}; the service's settings say "
-                f"{settings.frequent_ratio}, {settings.active_minutes}: give the settings the "
-                "library was indexed with (--settings), or re-index it"
-            )
-        profiles.arrays()  # all of it in memory, item sequences included
-        matcher, side = None, None
-        folder = workspace_matcher_dir(workspace)
-        if folder.exists():
-            matcher = load_matcher(folder)
-            if profiles.log_table and profiles.log_table in names:
-                # the learned matcher reads the library's raw activity once, from the file
-                engine.execute(
-                    f'CREATE VIEW "{profiles.log_table}" AS '
-                    f'SELECT * FROM ws.main."{profiles.log_table}"'
-                )
-                try:
-                    side = load_side(profiles)
-                finally:
-                    engine.execute(f'DROP VIEW "{profiles.log_table}"')
-    finally:
-        engine.execute("DETACH ws")
-    return LoadedLibrary(engine, profiles, settings, matcher, side)
-
-
-def _literal(text: str) -> str:
-    return text.replace("'", "''")
+        return library.warm()
+    except BaseException:
+        library.close()
+        raise
 
 
 def check_events(events: Any) -> str:
@@ -139,7 +70,7 @@ def check_events(events: Any) -> str:
 
 
 def identify_events(
-    library: LoadedLibrary,
+    library: Library,
     events: list[dict],
     site_key: str,
     *,
@@ -152,21 +83,12 @@ def identify_events(
     else ``paper``, as `rejoin identify` chooses. The caller holds the library's lock: its
     engine is not shared."""
     if method is None:
-        method = "auto" if library.matcher is not None else "paper"
-    if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if method != "paper" and library.matcher is None:
-        raise ConfigError(
-            f"method {method!r} needs a matcher trained on the workspace "
-            "(`netpersona rejoin train --workspace W`); this library has none"
-        )
-    engine, tag = library.engine, uuid.uuid4().hex[:8]
-    log, name = f"_serve_log_{tag}", f"_serve_qry_{tag}"
+        method = "auto" if library.has_matcher() else "paper"
+    library.check_method(method, library.workspace)
     mapping = LogMapping(
         url_col="url", site_col="site" if site_key == "site" else None,
         timezone=timezone, max_bad_fraction=0.0,
     )  # fmt: skip
-    queries = None
     with tempfile.TemporaryDirectory(prefix="netpersona-serve-") as folder:
         path = Path(folder) / "events.jsonl"
         with open(path, "w", encoding="utf-8") as out:
@@ -174,35 +96,14 @@ def identify_events(
                 row = {"user_id": str(e["user_id"]), "ts": e["ts"], site_key: e[site_key]}
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
         try:
-            read_access_log(path, mapping, engine, log, quarantine=Path(folder) / "bad.csv")
-            queries = build_profiles(
-                engine, log, name, library.settings, reference=library.profiles
-            )
-            result = _run(library, queries, method, top_k)
+            result = library.identify(path, mapping, method=method, top_k=top_k)
         except InputError as exc:
             line = getattr(exc, "line", None)  # a JSON Lines line: event line - 1
             reason = str(exc).split(": ", 1)[-1].split("\n")[0]
             raise EventError(line - 1 if line else 0, reason) from None
         finally:
-            if queries is not None:
-                queries.drop()
-            engine.execute(f"DROP TABLE IF EXISTS {log}")
+            library.release()
     return verdicts(result.matches.to_pylist())
-
-
-def _run(library: LoadedLibrary, queries: Profiles, method: str, top_k: int):
-    if method == "paper":
-        return identify(None, library.profiles, queries, library.settings, top_k=top_k)
-    from netpersona.rejoin._learned import LearnedMatcher, identify_sides, load_side
-
-    if not isinstance(library.matcher, LearnedMatcher) or library.learned_side is None:
-        raise ConfigError(
-            f"method {method!r} needs the learned matcher of `netpersona rejoin train` and the "
-            "library's log in the workspace"
-        )
-    return identify_sides(
-        method, library.matcher, library.learned_side, load_side(queries), top_k=top_k
-    )
 
 
 def verdicts(matches: list[dict]) -> list[dict]:

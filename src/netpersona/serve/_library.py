@@ -14,13 +14,11 @@ import asyncio
 import contextlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netpersona.engine import DuckDBEngine
 from netpersona.rejoin import RejoinSettings
 from netpersona.serve._identify import LoadedLibrary, identify_events, load_library
 
@@ -59,12 +57,11 @@ def load_state(workspace: Path, settings: RejoinSettings, threads: int = 1) -> L
     """Load the library of ``workspace`` and run one identification to warm it up (the
     compiled steps are built on first use; no request should pay for that)."""
     version = workspace_version(workspace)
-    engine = DuckDBEngine(threads=threads, temp_directory=tempfile.gettempdir())
+    library = load_library(workspace, settings)
     try:
-        library = load_library(engine, workspace, settings)
         _warm_up(library)
     except BaseException:
-        engine.close()
+        library.close()
         raise
     return LibraryState(library, version, time.time())
 
@@ -81,6 +78,11 @@ def _warm_up(library: LoadedLibrary) -> None:
         for i, name in enumerate(names * 2)
     ]
     identify_events(library, events, "site")
+
+
+def _close_when_free(state: LibraryState) -> None:
+    with state.lock:
+        state.library.close()
 
 
 class LibraryHolder:
@@ -102,7 +104,9 @@ class LibraryHolder:
         self._swap(load_state(self.workspace, self.settings))
 
     def _swap(self, state: LibraryState) -> None:
-        self.state = state  # one reference assignment: requests see the old or the new, whole
+        old, self.state = self.state, state  # one assignment: requests see old or new, whole
+        if old is not None:  # closed once the request that may still hold it is done
+            threading.Thread(target=_close_when_free, args=(old,), daemon=True).start()
         if self.metrics is not None:
             self.metrics.library_users.set(state.n_users)
             self.metrics.library_loaded.set(state.loaded_at)
