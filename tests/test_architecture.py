@@ -28,7 +28,6 @@ import pytest
 # to be emptied by the re-join refactor (#18): violations in files other helpers own right now,
 # each (file under src/netpersona, rule, the module it imports or what it does)
 ALLOWLIST: set[tuple[str, str, str]] = {
-    ("rejoin/_library.py", "size", "over 400 lines"),
     ("rejoin/_spark_join.py", "engine-kind", "compares engine.dialect with a name"),
     ("rejoin/_spark_runs.py", "engine-kind", "compares engine.dialect with a name"),
     ("serve/_identify.py", "private", "netpersona.rejoin._learned"),
