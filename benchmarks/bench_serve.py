@@ -249,13 +249,11 @@ def _split(workspace: Path, queries: list[list[dict]], repeat: int = 15) -> dict
     """Where one identification's time goes, measured in this process on the same library."""
     import tempfile
 
-    from netpersona.engine import DuckDBEngine
     from netpersona.io import LogMapping, read_access_log
-    from netpersona.rejoin import RejoinSettings, build_profiles, identify
-    from netpersona.serve._identify import load_library
+    from netpersona.rejoin import Library, build_profiles, identify
 
-    engine = DuckDBEngine(threads=1)
-    library = load_library(engine, workspace, RejoinSettings())
+    library = Library.open(workspace).warm()  # as the service holds it
+    engine = library.engine
     parts: dict[str, list[float]] = {"reader": [], "step 1": [], "steps 2-6": []}
     with tempfile.TemporaryDirectory() as folder:
         for k in range(repeat + 1):
@@ -289,7 +287,7 @@ def _split(workspace: Path, queries: list[list[dict]], repeat: int = 15) -> dict
         build_index()
         index.append(time.perf_counter() - t)
     parts["index"] = index
-    engine.close()
+    library.close()
     return {name: 1e3 * statistics.median(v) for name, v in parts.items()}
 
 

@@ -42,7 +42,7 @@ def test_learned_ranks_returning_users_first_more_often_than_tfidf(college):
     tfidf = evaluate_split(
         engine, split, settings=None, method=TfidfMethod(), top_k=1, truth=truth
     ).metrics
-    method = LearnedMethod(cuts=2, models=("hgb",))
+    method = LearnedMethod(models=("hgb",))  # the default simulation, as shipped
     learned = evaluate_split(engine, split, settings=None, method=method, top_k=1, truth=truth)
     m = learned.metrics
     assert m["n_queries"] == 390 and m["n_absent"] == 105
