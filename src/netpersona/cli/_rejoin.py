@@ -86,6 +86,14 @@ MethodOpt = Annotated[
         "Default: auto when the workspace has a trained matcher, else paper.",
     ),
 ]
+ExplainMethodOpt = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="The matcher whose verdict to explain: paper (default), learned, tfidf, "
+        "tfidf_one_to_one, learned_one_to_one or auto (see `rejoin identify --help`).",
+    ),
+]
 OneToOneOpt = Annotated[
     bool,
     typer.Option(
@@ -236,7 +244,7 @@ def explain(
     library: LibraryOpt = None,
     settings: SettingsFileOpt = None,
     top_k: TopKOpt = 3,
-    method: MethodOpt = "paper",
+    method: ExplainMethodOpt = "paper",
     overrides: dict | None = None,
     mapping: LogMapping | None = None,
     choice: EngineChoice | None = None,
