@@ -116,5 +116,8 @@ def test_demo_command_prints_the_figures_it_wrote(tmp_path):
     ):
         assert f"{label} {100 * rejoin[key]:.2f}% {paper}" in text
     assert f"library {rejoin['n_library']:,} subscribers" in text
+    # it says which generator preset it ran and what to expect of it
+    assert rejoin["preset"] == "paper"
+    assert "preset 'paper'" in text and "98% overall" in text
     assert f"devices: users 130, reports {summary['devices']['reports']}" in text
     assert "customers: customers 548" in text

@@ -84,7 +84,8 @@ PUBLIC = {
         "generate_access_logs", "preset_settings", "write_access_logs",
     ],
     "netpersona.demo": [
-        "DEMO_DAYS", "DEMO_USERS", "run_customers_demo", "run_demo", "run_devices_demo",
+        "DEMO_DAYS", "DEMO_EXPECTATION", "DEMO_PRESET", "DEMO_USERS", "run_customers_demo",
+        "run_demo", "run_devices_demo",
     ],
     "netpersona.cli": [
         "app", "main",

@@ -9,7 +9,7 @@ import typer
 
 from netpersona._core import RichProgress
 from netpersona.cli._apps import app
-from netpersona.demo import DEMO_DAYS, DEMO_USERS, run_demo
+from netpersona.demo import DEMO_DAYS, DEMO_EXPECTATION, DEMO_USERS, run_demo
 
 
 @app.command("demo")
@@ -70,6 +70,7 @@ def demo(
         f"library {rejoin['n_library']:,} subscribers, {rejoin['n_queries']:,} new numbers "
         f"({rejoin['n_absent']:,} truly new); identification {rejoin['seconds_total']:.2f} s"
     )
+    console.print(DEMO_EXPECTATION, markup=False, highlight=False)
     for name in ("devices", "customers"):
         part = results.get(name)
         if part:

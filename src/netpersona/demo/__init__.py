@@ -11,10 +11,18 @@ The demos sit above the domains (they call ``synth``, ``rejoin``, ``devices`` an
 
 from netpersona.demo._customers import run_customers_demo
 from netpersona.demo._devices import run_devices_demo
-from netpersona.demo._run import DEMO_DAYS, DEMO_USERS, run_demo
+from netpersona.demo._run import (
+    DEMO_DAYS,
+    DEMO_EXPECTATION,
+    DEMO_PRESET,
+    DEMO_USERS,
+    run_demo,
+)
 
 __all__ = [
     "DEMO_DAYS",
+    "DEMO_EXPECTATION",
+    "DEMO_PRESET",
     "DEMO_USERS",
     "run_customers_demo",
     "run_demo",
