@@ -18,10 +18,11 @@ PUBLIC = {
         "OutputExistsError", "TooManyBadRowsError", "__version__",
     ],
     "netpersona._core": [
-        "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError", "NetpersonaError",
-        "OutputExistsError", "Progress", "RichProgress", "Setting", "SettingSpec", "Settings",
-        "TooManyBadRowsError", "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError",
-        "atomic_output", "check_writable", "mask_id", "search_space", "setting", "setting_specs",
+        "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError", "NAME_PATTERN",
+        "NetpersonaError", "OutputExistsError", "Progress", "ResourceError", "RichProgress",
+        "Setting", "SettingSpec", "Settings", "TooManyBadRowsError", "UsageError",
+        "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError", "atomic_output", "check_name", "check_size", "check_writable",
+        "mask_id", "quote_identifier", "search_space", "setting", "setting_specs",
         "settings_options", "write_text_atomic",
     ],
     "netpersona.io": [

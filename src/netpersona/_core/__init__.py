@@ -9,12 +9,15 @@ from netpersona._core._exceptions import (
     ModelFormatError,
     NetpersonaError,
     OutputExistsError,
+    ResourceError,
     TooManyBadRowsError,
+    UsageError,
     WorkspaceBusyError,
     WorkspaceError,
     WorkspaceIncompleteError,
 )
 from netpersona._core._masking import mask_id
+from netpersona._core._names import NAME_PATTERN, check_name, check_size, quote_identifier
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
 from netpersona._core._settings import (
@@ -28,6 +31,7 @@ from netpersona._core._settings import (
 )
 
 __all__ = [
+    "NAME_PATTERN",
     "ColumnNotFoundError",
     "ConfigError",
     "InputError",
@@ -35,17 +39,22 @@ __all__ = [
     "NetpersonaError",
     "OutputExistsError",
     "Progress",
+    "ResourceError",
     "RichProgress",
     "Setting",
     "SettingSpec",
     "Settings",
     "TooManyBadRowsError",
+    "UsageError",
     "WorkspaceBusyError",
     "WorkspaceError",
     "WorkspaceIncompleteError",
     "atomic_output",
+    "check_name",
+    "check_size",
     "check_writable",
     "mask_id",
+    "quote_identifier",
     "search_space",
     "setting",
     "setting_specs",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from netpersona._core import check_size
 from netpersona.engine._base import Engine
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class DuckDBEngine(Engine):
             self.con.execute(f"SET temp_directory = '{str(temp_directory).replace(chr(39), '')}'")
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
         if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            self.con.execute(f"SET memory_limit = '{check_size(memory_limit)}'")  # never raw
         self.con.execute("SET preserve_insertion_order = false")
 
     def execute(self, sql: str) -> None:
