@@ -21,8 +21,8 @@ PUBLIC = {
         "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError", "NetpersonaError",
         "OutputExistsError", "Progress", "RichProgress", "Setting", "SettingSpec", "Settings",
         "TooManyBadRowsError", "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError",
-        "atomic_output", "check_writable", "mask_id", "search_space", "setting", "setting_specs",
-        "settings_options", "write_text_atomic",
+        "atomic_output", "check_writable", "configure_numba_cache", "mask_id", "search_space",
+        "setting", "setting_specs", "settings_options", "write_text_atomic",
     ],
     "netpersona.io": [
         "LogMapping", "LogSource", "LogSummary", "LogTable", "QUARANTINE_COLUMNS", "ReadSummary",
@@ -85,7 +85,7 @@ PUBLIC = {
     ],
     "netpersona.demo": [
         "DEMO_DAYS", "DEMO_EXPECTATION", "DEMO_PRESET", "DEMO_USERS", "run_customers_demo",
-        "run_demo", "run_devices_demo",
+        "run_demo", "run_devices_demo", "warm_up",
     ],
     "netpersona.cli": [
         "app", "main",

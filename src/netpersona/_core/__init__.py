@@ -15,6 +15,7 @@ from netpersona._core._exceptions import (
     WorkspaceIncompleteError,
 )
 from netpersona._core._masking import mask_id
+from netpersona._core._numba_cache import configure_numba_cache
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
 from netpersona._core._settings import (
@@ -45,6 +46,7 @@ __all__ = [
     "WorkspaceIncompleteError",
     "atomic_output",
     "check_writable",
+    "configure_numba_cache",
     "mask_id",
     "search_space",
     "setting",
