@@ -21,9 +21,10 @@ PUBLIC = {
         "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError", "NAME_PATTERN",
         "NetpersonaError", "OutputExistsError", "Progress", "ResourceError", "RichProgress",
         "Setting", "SettingSpec", "Settings", "TooManyBadRowsError", "UsageError",
-        "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError", "atomic_output", "check_name", "check_size", "check_writable",
-        "mask_id", "quote_identifier", "search_space", "setting", "setting_specs",
-        "settings_options", "write_text_atomic",
+        "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError", "atomic_output",
+        "check_name", "check_size", "check_writable", "configure_numba_cache", "mask_id",
+        "quote_identifier", "search_space", "setting", "setting_specs", "settings_options",
+        "write_text_atomic",
     ],
     "netpersona.io": [
         "LogMapping", "LogSource", "LogSummary", "LogTable", "QUARANTINE_COLUMNS", "ReadSummary",
@@ -87,7 +88,7 @@ PUBLIC = {
     ],
     "netpersona.demo": [
         "DEMO_DAYS", "DEMO_EXPECTATION", "DEMO_PRESET", "DEMO_USERS", "run_customers_demo",
-        "run_demo", "run_devices_demo",
+        "run_demo", "run_devices_demo", "warm_up",
     ],
     "netpersona.cli": [
         "app", "main",

@@ -18,6 +18,7 @@ from netpersona._core._exceptions import (
 )
 from netpersona._core._masking import mask_id
 from netpersona._core._names import NAME_PATTERN, check_name, check_size, quote_identifier
+from netpersona._core._numba_cache import configure_numba_cache
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
 from netpersona._core._settings import (
@@ -53,6 +54,7 @@ __all__ = [
     "check_name",
     "check_size",
     "check_writable",
+    "configure_numba_cache",
     "mask_id",
     "quote_identifier",
     "search_space",
