@@ -154,7 +154,8 @@ def forget(
         _merge_wal(path)
         places = [p for p in beside(path) if p != path and p.name != f"{path.name}.wal"]
         candidates = [f for f in files_under([*places, reports, *given]) if _rewritable(f, path)]
-        clear_staged(f for f in candidates if f.name.endswith(STAGED))
+        clear_staged(f for f in candidates if f.name.endswith(STAGED))  # a killed run's
+        candidates = [f for f in candidates if not f.name.endswith(STAGED)]
         _clear_old_matcher(path)
         staged: list[Path] = []
         try:
