@@ -19,10 +19,12 @@ PUBLIC = {
     ],
     "netpersona._core": [
         "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError", "NetpersonaError",
-        "OutputExistsError", "Progress", "RichProgress", "Setting", "SettingSpec", "Settings",
-        "TooManyBadRowsError", "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError",
-        "atomic_output", "check_writable", "configure_numba_cache", "mask_id", "search_space",
-        "setting", "setting_specs", "settings_options", "write_text_atomic",
+        "OutputExistsError", "Progress", "ResourceLimitError", "ResourceLimits", "RichProgress",
+        "Setting", "SettingSpec", "Settings", "TempSpaceError", "TooManyBadRowsError",
+        "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError", "atomic_output",
+        "check_writable", "configure_numba_cache", "mask_id", "memory_limit_sql", "parse_size",
+        "resource_error", "resource_limits", "search_space", "set_resource_limits", "setting",
+        "setting_specs", "settings_options", "temp_budget", "write_text_atomic",
     ],
     "netpersona.io": [
         "LogMapping", "LogSource", "LogSummary", "LogTable", "QUARANTINE_COLUMNS", "ReadSummary",

@@ -9,6 +9,8 @@ from netpersona._core._exceptions import (
     ModelFormatError,
     NetpersonaError,
     OutputExistsError,
+    ResourceLimitError,
+    TempSpaceError,
     TooManyBadRowsError,
     WorkspaceBusyError,
     WorkspaceError,
@@ -18,6 +20,15 @@ from netpersona._core._masking import mask_id
 from netpersona._core._numba_cache import configure_numba_cache
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
+from netpersona._core._resources import (
+    ResourceLimits,
+    memory_limit_sql,
+    parse_size,
+    resource_error,
+    resource_limits,
+    set_resource_limits,
+    temp_budget,
+)
 from netpersona._core._settings import (
     Setting,
     Settings,
@@ -36,10 +47,13 @@ __all__ = [
     "NetpersonaError",
     "OutputExistsError",
     "Progress",
+    "ResourceLimitError",
+    "ResourceLimits",
     "RichProgress",
     "Setting",
     "SettingSpec",
     "Settings",
+    "TempSpaceError",
     "TooManyBadRowsError",
     "WorkspaceBusyError",
     "WorkspaceError",
@@ -48,9 +62,15 @@ __all__ = [
     "check_writable",
     "configure_numba_cache",
     "mask_id",
+    "memory_limit_sql",
+    "parse_size",
+    "resource_error",
+    "resource_limits",
     "search_space",
+    "set_resource_limits",
     "setting",
     "setting_specs",
     "settings_options",
+    "temp_budget",
     "write_text_atomic",
 ]

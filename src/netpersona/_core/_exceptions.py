@@ -7,9 +7,11 @@
      ├── ConfigError                a settings / indicator-system / weights file is wrong
      ├── OutputExistsError          an output exists and --force was not given
      ├── ModelFormatError           a saved model is corrupt or from a newer format
-     └── WorkspaceError             a workspace cannot be used as it is now
-          ├── WorkspaceBusyError    another process is writing it ("held by pid N since T")
-          └── WorkspaceIncompleteError  its last build did not complete
+     ├── WorkspaceError             a workspace cannot be used as it is now
+     │    ├── WorkspaceBusyError    another process is writing it ("held by pid N since T")
+     │    └── WorkspaceIncompleteError  its last build did not complete
+     └── ResourceLimitError         the run needs more memory than --memory-limit allows
+          └── TempSpaceError        ... or more temporary disk than its temp folder may use
 
 Every message says what was expected and what to do about it.
 """
@@ -106,3 +108,26 @@ class WorkspaceBusyError(WorkspaceError):
 
 class WorkspaceIncompleteError(WorkspaceError):
     """The workspace's last build did not complete: its tables cannot be trusted."""
+
+
+class ResourceLimitError(NetpersonaError):
+    """The run needs more of the machine than it is allowed (``--memory-limit``)."""
+
+
+class TempSpaceError(ResourceLimitError):
+    """The run would spill more to its temporary folder than the disk (or
+    ``--max-temp-size``) allows; ``folder`` is that folder, ``needed`` and ``limit`` bytes
+    when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        folder: str | Path,
+        needed: int | None = None,
+        limit: int | None = None,
+    ) -> None:
+        self.folder = str(folder)
+        self.needed = needed
+        self.limit = limit
+        super().__init__(message)

@@ -31,6 +31,10 @@ def warm_up(progress: Progress = Progress(), methods: tuple[str, ...] = WARMUP_M
     cache folder and the seconds each part took.
 
     Idempotent and cheap once the cache is warm (seconds, mostly imports and the tiny runs).
+
+    >>> result = warm_up(methods=("paper",))
+    >>> sorted(result["seconds"])
+    ['nn', 'rejoin paper']
     """
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="netpersona-warmup-") as tmp:
@@ -55,9 +59,7 @@ def cache_location() -> str:
     folder = os.environ.get("NUMBA_CACHE_DIR")
     if folder:
         return folder
-    import netpersona
-
-    return f"{Path(netpersona.__file__).parent}/**/__pycache__ (beside the sources)"
+    return f"{Path(__file__).resolve().parents[1]}/**/__pycache__ (beside the sources)"
 
 
 def _train_tiny_network() -> None:
