@@ -59,7 +59,7 @@ def _demo(work: Path, cache: Path) -> float:
 
 
 def main(quick: bool = False) -> None:
-    repeats = 1 if quick else 2
+    repeats = 1  # a cold run costs minutes on a loaded 2-core machine
     DATA.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=DATA, prefix="startup-") as tmp:
         work = Path(tmp)

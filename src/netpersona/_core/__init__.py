@@ -9,14 +9,17 @@ from netpersona._core._exceptions import (
     ModelFormatError,
     NetpersonaError,
     OutputExistsError,
+    ResourceError,
     ResourceLimitError,
     TempSpaceError,
     TooManyBadRowsError,
+    UsageError,
     WorkspaceBusyError,
     WorkspaceError,
     WorkspaceIncompleteError,
 )
 from netpersona._core._masking import mask_id
+from netpersona._core._names import NAME_PATTERN, check_name, check_size, quote_identifier
 from netpersona._core._numba_cache import configure_numba_cache
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
@@ -40,6 +43,7 @@ from netpersona._core._settings import (
 )
 
 __all__ = [
+    "NAME_PATTERN",
     "ColumnNotFoundError",
     "ConfigError",
     "InputError",
@@ -47,6 +51,7 @@ __all__ = [
     "NetpersonaError",
     "OutputExistsError",
     "Progress",
+    "ResourceError",
     "ResourceLimitError",
     "ResourceLimits",
     "RichProgress",
@@ -55,15 +60,19 @@ __all__ = [
     "Settings",
     "TempSpaceError",
     "TooManyBadRowsError",
+    "UsageError",
     "WorkspaceBusyError",
     "WorkspaceError",
     "WorkspaceIncompleteError",
     "atomic_output",
+    "check_name",
+    "check_size",
     "check_writable",
     "configure_numba_cache",
     "mask_id",
     "memory_limit_sql",
     "parse_size",
+    "quote_identifier",
     "resource_error",
     "resource_limits",
     "search_space",

@@ -1,19 +1,22 @@
 """Exceptions raised by netpersona, for people to read and programs to catch.
 
-    NetpersonaError                 base of everything netpersona raises on purpose
+    NetpersonaError                 base of everything netpersona raises on purpose   exit 1
      ├── InputError                 bad input data: names the file, line, column, what was expected
      │    ├── ColumnNotFoundError   a mapped column is not in the file (lists the ones that are)
      │    └── TooManyBadRowsError   more than --max-bad-fraction of the rows could not be parsed
      ├── ConfigError                a settings / indicator-system / weights file is wrong
-     ├── OutputExistsError          an output exists and --force was not given
      ├── ModelFormatError           a saved model is corrupt or from a newer format
-     ├── WorkspaceError             a workspace cannot be used as it is now
+     ├── UsageError                 the command cannot run as asked (flags)            exit 2
+     │    └── OutputExistsError     an output exists and --force was not given
+     ├── WorkspaceError             a workspace cannot be used as it is now            exit 3
      │    ├── WorkspaceBusyError    another process is writing it ("held by pid N since T")
      │    └── WorkspaceIncompleteError  its last build did not complete
-     └── ResourceLimitError         the run needs more memory than --memory-limit allows
-          └── TempSpaceError        ... or more temporary disk than its temp folder may use
+     └── ResourceError              the machine refused: disk full, no permission      exit 4
+          └── ResourceLimitError    the run needs more memory than --memory-limit allows
+               └── TempSpaceError   ... or more temporary disk than its temp folder may use
 
-Every message says what was expected and what to do about it.
+Every message says what was expected and what to do about it. ``exit_code`` is the command
+line's exit status for the class (anything else that escapes is a bug: exit 70).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from pathlib import Path
 
 class NetpersonaError(Exception):
     """Base class of all errors netpersona raises deliberately."""
+
+    #: the command line's exit status for this kind of error
+    exit_code: int = 1
 
 
 class InputError(NetpersonaError):
@@ -70,13 +76,23 @@ class ConfigError(NetpersonaError):
     """A settings file, indicator system or weights file is invalid."""
 
 
-class OutputExistsError(NetpersonaError):
+class UsageError(NetpersonaError):
+    """The command cannot run as asked: flags that conflict, a missing ``--force``.
+
+    >>> UsageError("give input files or --table, not both").exit_code
+    2
+    """
+
+    exit_code = 2
+
+
+class OutputExistsError(UsageError):
     """Refusing to overwrite an existing output without ``force``."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         super().__init__(
-            f"{self.path} already exists; pass --force (force=True) to overwrite it, "
+            f"{self.path} already exists; pass --force to overwrite it, "
             "or choose another output path"
         )
 
@@ -87,6 +103,8 @@ class ModelFormatError(NetpersonaError):
 
 class WorkspaceError(NetpersonaError):
     """A workspace cannot be used as it is now."""
+
+    exit_code = 3
 
 
 class WorkspaceBusyError(WorkspaceError):
@@ -110,7 +128,17 @@ class WorkspaceIncompleteError(WorkspaceError):
     """The workspace's last build did not complete: its tables cannot be trusted."""
 
 
-class ResourceLimitError(NetpersonaError):
+class ResourceError(NetpersonaError):
+    """The machine refused: the disk is full, a path is not writable, memory ran out.
+
+    >>> ResourceError("out/: the disk is full").exit_code
+    4
+    """
+
+    exit_code = 4
+
+
+class ResourceLimitError(ResourceError):
     """The run needs more of the machine than it is allowed (``--memory-limit``)."""
 
 

@@ -57,6 +57,7 @@ def _load_commands() -> None:
         "_demo",
         "_serve",
         "_tokens",
+        "_forget",
     ):
         try:
             importlib.import_module(f"netpersona.cli.{name}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from netpersona._core import ConfigError
+from netpersona._core import ConfigError, check_name, quote_identifier
 
 #: sqlglot node types an indicator expression may contain
 ALLOWED = frozenset(
@@ -98,7 +98,8 @@ def evaluate(table, expressions: dict[str, str]):
     """
     import duckdb
 
-    for text in expressions.values():
+    for name, text in expressions.items():
+        check_name(name, "indicator name")  # a name becomes a column alias: never pasted raw
         check_expression(text)
     con = duckdb.connect(":memory:")
     try:
@@ -107,7 +108,9 @@ def evaluate(table, expressions: dict[str, str]):
         con.register("customers_src", src)
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        select = ", ".join(f'({text}) AS "{name}"' for name, text in expressions.items())
+        select = ", ".join(
+            f"({text}) AS {quote_identifier(name)}" for name, text in expressions.items()
+        )
         try:
             result = con.execute(f'SELECT {select} FROM customers_src ORDER BY "__row"').fetchdf()
         except duckdb.Error as exc:

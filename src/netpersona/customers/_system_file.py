@@ -7,7 +7,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from netpersona._core import ConfigError
+from netpersona._core import ConfigError, check_name
 from netpersona.customers._system import (
     COMBINE,
     LIKERT_POINTS,
@@ -100,7 +100,7 @@ _INDICATOR_KEYS = {
 def _parse_indicator(raw: Any, pos: int, dims: list[str], where: str) -> Indicator:
     if not isinstance(raw, dict) or not raw.get("name"):
         raise ConfigError(f"{where}: indicator #{pos} needs a name")
-    name = str(raw["name"])
+    name = check_name(raw["name"], f"{where}: indicator name")
 
     def fail(msg: str) -> ConfigError:
         return ConfigError(f"{where}: indicator {name!r}: {msg}")

@@ -59,7 +59,8 @@ def cache_location() -> str:
     folder = os.environ.get("NUMBA_CACHE_DIR")
     if folder:
         return folder
-    return f"{Path(__file__).resolve().parents[1]}/**/__pycache__ (beside the sources)"
+    package = Path(__file__).resolve().parents[1]  # the netpersona package folder
+    return f"{package}/**/__pycache__ (beside the sources)"
 
 
 def _train_tiny_network() -> None:

@@ -69,9 +69,54 @@ def _read_file(engine, path: Path) -> tuple[str, list[str]]:
     return source, column_names(engine, f"SELECT * FROM {source}")
 
 
-def _database_sql(fields: PurchaseFields) -> tuple[str | None, str | None]:
+#: sqlglot nodes that write, lock or reach outside the database: refused anywhere in a query
+_WRITES = (
+    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into",
+    "Copy", "Set", "Pragma", "Use", "Attach", "Detach", "Lock", "Transaction", "Commit",
+    "Rollback", "LoadData", "Grant", "Revoke",
+)  # fmt: skip
+_DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql"}
+
+
+def check_select(query: str, url: str = "") -> str:
+    """``query`` when it is exactly one read-only ``SELECT`` (parsed with sqlglot in the URL's
+    dialect); else :class:`ConfigError` saying so. Writes, several statements, ``SELECT ...
+    INTO``, ``FOR UPDATE`` and commands are refused.
+
+    >>> check_select("SELECT msisdn, bought_at FROM sales WHERE month = '2024-05'")
+    "SELECT msisdn, bought_at FROM sales WHERE month = '2024-05'"
+    >>> check_select("SELECT 1; DROP TABLE sales")
+    Traceback (most recent call last):
+    ...
+    netpersona._core._exceptions.ConfigError: --purchases-query must be one read-only SELECT: found 2 statements
+    """  # noqa: E501
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"--purchases-query must be one read-only SELECT: {why}")
+
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    try:
+        trees = [t for t in sqlglot.parse(query, read=_DIALECTS.get(scheme)) if t is not None]
+    except SqlglotError as exc:
+        raise refuse(f"it does not parse ({str(exc).splitlines()[0][:200]})") from None
+    if len(trees) != 1:
+        raise refuse(f"found {len(trees)} statements")
+    tree = trees[0]
+    if not isinstance(tree, exp.Query):
+        raise refuse(f"found {type(tree).__name__.upper()}")
+    for node in tree.walk():
+        kind = type(node).__name__
+        if kind in _WRITES or (isinstance(node, exp.Lock)):
+            raise refuse(f"it contains {kind.upper()} ({node.sql()[:60]})")
+    return query
+
+
+def _database_sql(fields: PurchaseFields, url: str = "") -> tuple[str | None, str | None]:
     if fields.query:
-        return fields.query, None
+        return check_select(fields.query, url), None
     if not fields.table:
         raise ConfigError("reading purchases from a database needs a table or a query")
     return None, fields.table
@@ -81,8 +126,9 @@ def _read_duckdb(url: str, fields: PurchaseFields) -> pa.Table:
     path = url.split("://", 1)[1].removeprefix("/")
     if not Path(path).is_file():
         raise InputError("no such DuckDB database file", path=path)
-    query, table = _database_sql(fields)
+    query, table = _database_sql(fields, url)
     with duckdb.connect(path, read_only=True) as con:
+        con.execute("SET enable_external_access = false")  # no files, no network from SQL
         try:
             return con.sql(query or _table_select(con, table, fields)).to_arrow_table()
         except duckdb.Error as exc:
@@ -112,7 +158,7 @@ def _sqlalchemy_url(url: str) -> str:
 def _read_sqlalchemy(url: str, fields: PurchaseFields) -> pa.Table:
     import sqlalchemy as sa
 
-    query, table = _database_sql(fields)
+    query, table = _database_sql(fields, url)
     if url.lower().startswith("sqlite:///"):  # SQLite would create a missing file, empty
         path = url.split(":///", 1)[1].split("?", 1)[0]
         if path and path != ":memory:" and not Path(path).is_file():
@@ -139,6 +185,7 @@ def _read_sqlalchemy(url: str, fields: PurchaseFields) -> pa.Table:
         )
     try:
         with engine.connect() as conn:
+            _read_only(conn, engine.dialect.name)
             result = conn.execution_options(stream_results=True).execute(statement)
             names = list(result.keys())
             columns: list[list] = [[] for _ in names]
@@ -160,6 +207,15 @@ def _read_sqlalchemy(url: str, fields: PurchaseFields) -> pa.Table:
             for n, c in zip(names, columns, strict=True)
         }
     )
+
+
+def _read_only(conn, dialect: str) -> None:
+    """Make the session read-only where the database offers it (a second guard beside
+    :func:`check_select`: a function with side effects still cannot write)."""
+    if dialect == "postgresql":
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    elif dialect == "sqlite":
+        conn.exec_driver_sql("PRAGMA query_only = ON")
 
 
 def load_purchases(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import re
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from netpersona._core import (
     Progress,
     WorkspaceBusyError,
     WorkspaceIncompleteError,
+    check_name,
 )
 from netpersona.engine._base import Engine
 from netpersona.engine._duckdb import DuckDBEngine
@@ -45,6 +47,7 @@ DEFAULT_WORKSPACE = "netpersona.duckdb"
 LIBRARY_LOG = "library_log"
 LIBRARY = "library"
 _CHUNK = 1 << 20
+_WHAT = re.compile(r"[A-Za-z0-9 _-]{1,80}")
 
 
 def content_hash(path: str | Path) -> str:
@@ -229,13 +232,25 @@ class Workspace(DuckDBEngine):
 
     @staticmethod
     def mark(engine: Engine, version: int, complete: bool, what: str) -> None:
-        """Record ``engine``'s build state (one row, replaced)."""
+        """Record ``engine``'s build state (one row, replaced); values are bound parameters on
+        DuckDB, and on an engine without parameters (Spark) ``what`` must be plain words."""
         stamp = _now().isoformat(sep=" ")
+        con = getattr(engine, "con", None)
+        if con is not None:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {STATE} AS SELECT CAST(? AS BIGINT) AS version, "
+                "CAST(? AS BOOLEAN) AS complete, CAST(? AS TIMESTAMP) AS finished_at, "
+                "CAST(? AS BIGINT) AS pid, CAST(? AS VARCHAR) AS what",
+                [int(version), bool(complete), stamp, os.getpid(), str(what)],
+            ).fetchall()
+            return
+        if not _WHAT.fullmatch(what):
+            raise ValueError(f"build name {what!r}: letters, digits, spaces, _ and - only")
         engine.create_table(
             STATE,
             f"SELECT CAST({int(version)} AS BIGINT) AS version, {str(bool(complete)).upper()} "
             f"AS complete, CAST('{stamp}' AS TIMESTAMP) AS finished_at, "
-            f"CAST({os.getpid()} AS BIGINT) AS pid, '{what.replace(chr(39), '')}' AS what",
+            f"CAST({os.getpid()} AS BIGINT) AS pid, '{what}' AS what",
         )
 
     # -- builds: beside the live file, swapped in whole ----------------------------------------
@@ -290,16 +305,22 @@ class Workspace(DuckDBEngine):
     def drop_ingested(self, table: str) -> None:
         """Drop ``table`` and forget which files went into it (so they can be read again)."""
         self.execute(f'DROP TABLE IF EXISTS "{table.replace(chr(34), chr(34) * 2)}"')
-        self.con.execute(f"DELETE FROM {LEDGER} WHERE table_name = ?", [table]).fetchall()
+        self.con.execute(
+            f"DELETE FROM {LEDGER} WHERE lower(table_name) = lower(?)", [table]
+        ).fetchall()
 
     def ingested(self, table: str | None = None) -> list[dict]:
         """The files ingested so far (into ``table``, or into any table), oldest first."""
         if not self.has_table(LEDGER):
             return []
-        where = "" if table is None else f" WHERE table_name = '{table.replace(chr(39), '')}'"
-        return self.fetch_arrow(
-            f"SELECT * FROM {LEDGER}{where} ORDER BY ingested_at, source"
-        ).to_pylist()
+        where, params = (
+            ("", []) if table is None else (" WHERE lower(table_name) = lower(?)", [table])
+        )
+        result = self.con.execute(
+            f"SELECT * FROM {LEDGER}{where} ORDER BY ingested_at, source", params
+        )
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
     def ingest(
         self,
@@ -315,6 +336,8 @@ class Workspace(DuckDBEngine):
         from netpersona.io import ReadSummary, read_access_log
 
         progress = progress or Progress()
+        # one spelling per table: a quoted or odd name would dodge the ledger (and reach SQL)
+        table = check_name(table, "--table")
         files = [Path(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
         seen = {row["content_hash"] for row in self.ingested(table)}
         fresh: list[tuple[Path, str]] = []
