@@ -5,7 +5,8 @@ line ``{"seconds": wall, "cpu": CPU seconds}`` (CPU counts DuckDB's threads too)
 - ``sort DB`` / ``bare DB``: the sort floor / the bare GROUP BY over table ``log`` of ``DB``;
 - ``build DB``: step 1 (``build_profiles``) over that table, its tables dropped afterwards;
 - ``index WORKSPACE FILE...``: ``Library.index`` of log files into a workspace (read + step 1);
-- ``add_day WORKSPACE FILE``: ``Library.add_day`` of one day's log onto a workspace.
+- ``add_day WORKSPACE FILE``: ``Library.add_day`` of one day's log onto a workspace;
+- ``imports``: nothing but the imports every other operation makes (the memory baseline).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def run(op: str, args: list[str]) -> dict:
         }[op]
     elif op == "index":
         action = lambda: Library.index(args[0], list(args[1:]), LogMapping())  # noqa: E731
+    elif op == "imports":
+        action = lambda: None  # noqa: E731
     elif op == "add_day":
         action = lambda: Library.add_day(args[0], list(args[1:]), LogMapping())  # noqa: E731
     else:

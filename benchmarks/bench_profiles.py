@@ -103,6 +103,7 @@ def _floor_part(sizes: dict, work: Path) -> dict:
     db = work / "log.duckdb"
     rows = _load(parquet, db)
     runs: dict[str, list[dict]] = {"sort": [], "bare": [], "build": [], "index": []}
+    baseline = _worker("imports")
     for _ in range(sizes["repeats"]):
         for op in ("sort", "bare", "build"):
             runs[op].append(_worker(op, db))
@@ -110,6 +111,7 @@ def _floor_part(sizes: dict, work: Path) -> dict:
         runs["index"].append(_worker("index", ws, parquet))
         _remove_workspace(ws)
     return {"rows": rows, "users": sizes["users"], "days": sizes["days"],
+            "baseline_rss_mb": baseline["peak_rss_mb"],
             **{op: _median(r) for op, r in runs.items()}}  # fmt: skip
 
 
@@ -160,7 +162,8 @@ def _render(result: dict, quick: bool, flags: str) -> str:
         "kept small for a shared 2-core machine). Each measure runs in a fresh process (DuckDB "
         "2 threads, 4 GB); medians of "
         f"{len(sort['all'])} runs; peak RSS is the process's own (`wait4`), Python and "
-        "imports included.",
+        f"imports included (a process that only imports: {f['baseline_rss_mb']:.0f} MB). The "
+        "sort floor orders the raw rows (string user ids and sites), as step 1 must.",
         "",
         "| measure | wall s | CPU s | rows/s | / sort floor (wall) | / sort floor (CPU) "
         "| peak RSS MB |",
@@ -179,11 +182,16 @@ def _render(result: dict, quick: bool, flags: str) -> str:
             f"{m['cpu'] / max(sort['cpu'], 1e-9):.2f}x | {m['peak_rss_mb']:.0f} |"
         )
     ratio = f["build"]["seconds"] / sort["seconds"]
+    cpu_ratio = f["build"]["cpu"] / max(sort["cpu"], 1e-9)
     lines += [
         "",
-        f"Target (issue 15): step 1 <= 3x the sort floor: **{ratio:.2f}x** "
-        f"({'meets' if ratio <= 3 else 'misses'}); the sort floor itself is "
-        f"{sort['seconds'] / f['bare']['seconds']:.1f}x the bare GROUP BY.",
+        f"Target (issue 15): step 1 <= 3x the sort floor: **{ratio:.2f}x** wall, "
+        f"{cpu_ratio:.2f}x CPU ({'meets' if max(ratio, cpu_ratio) <= 3 else 'misses'}); the "
+        f"sort floor itself is {sort['seconds'] / f['bare']['seconds']:.1f}x the bare GROUP BY. "
+        "(Issue 3's comparison against the bare GROUP BY alone, and the hash-aggregate "
+        "alternative it tried, were measured on 12.7M and 50M rows by this file's earlier "
+        "version, in git history: step 1 13-17.5x the bare GROUP BY, an ordered pass over "
+        "integer codes alone 5.2-5.3x.)",
         "",
     ]
     a = result["add_day"]

@@ -36,7 +36,7 @@ def _log(users: int, days: int) -> Path:
 def _rows(path: Path) -> int:
     import duckdb
 
-    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0])
+    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0])
 
 
 def _run(args: list[str], temp: Path) -> dict:

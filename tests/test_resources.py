@@ -206,3 +206,16 @@ def test_the_flags_set_the_process_limits(tmp_path):
     assert limits.memory_limit == "2000000000B" and limits.max_temp_size == 5 * 10**9
     result = CliRunner().invoke(app, ["--memory-limit", "2 bananas", "logs", "--help"])
     assert result.exit_code != 0
+
+
+def test_an_engine_commands_own_flags_set_the_limits_too(tmp_path):
+    from typer.testing import CliRunner
+
+    from netpersona.cli import app
+
+    log, ws = str(tmp_path / "missing.parquet"), str(tmp_path / "w.duckdb")
+    flags = ["--memory-limit", "1GB", "--temp-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, ["rejoin", "index", log, "--workspace", ws, *flags])
+    assert result.exit_code != 0  # the file is missing; the flags were read before that
+    limits = resource_limits()
+    assert limits.memory_limit == "1000000000B" and limits.temp_dir == str(tmp_path)
