@@ -6,6 +6,7 @@ line ``{"seconds": wall, "cpu": CPU seconds}`` (CPU counts DuckDB's threads too)
 - ``build DB``: step 1 (``build_profiles``) over that table, its tables dropped afterwards;
 - ``index WORKSPACE FILE...``: ``Library.index`` of log files into a workspace (read + step 1);
 - ``add_day WORKSPACE FILE``: ``Library.add_day`` of one day's log onto a workspace;
+- ``base WORKSPACE N FILE...``: ``Library.add_day`` of N days at once, window N (the base);
 - ``imports``: nothing but the imports every other operation makes (the memory baseline).
 """
 
@@ -52,6 +53,9 @@ def run(op: str, args: list[str]) -> dict:
         }[op]
     elif op == "index":
         action = lambda: Library.index(args[0], list(args[1:]), LogMapping())  # noqa: E731
+    elif op == "base":
+        files, window = list(args[2:]), int(args[1])
+        action = lambda: Library.add_day(args[0], files, LogMapping(), window_days=window)  # noqa: E731
     elif op == "imports":
         action = lambda: None  # noqa: E731
     elif op == "add_day":
