@@ -10,6 +10,8 @@ from netpersona._core._exceptions import (
     NetpersonaError,
     OutputExistsError,
     ResourceError,
+    ResourceLimitError,
+    TempSpaceError,
     TooManyBadRowsError,
     UsageError,
     WorkspaceBusyError,
@@ -21,6 +23,15 @@ from netpersona._core._names import NAME_PATTERN, check_name, check_size, quote_
 from netpersona._core._numba_cache import configure_numba_cache
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
+from netpersona._core._resources import (
+    ResourceLimits,
+    memory_limit_sql,
+    parse_size,
+    resource_error,
+    resource_limits,
+    set_resource_limits,
+    temp_budget,
+)
 from netpersona._core._settings import (
     Setting,
     Settings,
@@ -41,10 +52,13 @@ __all__ = [
     "OutputExistsError",
     "Progress",
     "ResourceError",
+    "ResourceLimitError",
+    "ResourceLimits",
     "RichProgress",
     "Setting",
     "SettingSpec",
     "Settings",
+    "TempSpaceError",
     "TooManyBadRowsError",
     "UsageError",
     "WorkspaceBusyError",
@@ -56,10 +70,16 @@ __all__ = [
     "check_writable",
     "configure_numba_cache",
     "mask_id",
+    "memory_limit_sql",
+    "parse_size",
     "quote_identifier",
+    "resource_error",
+    "resource_limits",
     "search_space",
+    "set_resource_limits",
     "setting",
     "setting_specs",
     "settings_options",
+    "temp_budget",
     "write_text_atomic",
 ]

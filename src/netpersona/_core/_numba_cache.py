@@ -103,7 +103,13 @@ def choose_cache_dir(
 def configure_numba_cache() -> Path | None:
     """Point numba's cache at a writable folder when its default cannot be written; returns
     the folder chosen (None: left as it was). Safe to call more than once, and after numba's
-    import (its loaded configuration is updated too)."""
+    import (its loaded configuration is updated too).
+
+    >>> import os
+    >>> folder = configure_numba_cache()  # already done when netpersona was imported
+    >>> folder is None or os.environ["NUMBA_CACHE_DIR"] == str(folder)
+    True
+    """
     try:
         folder = choose_cache_dir()
     except Exception:  # never let cache placement stop an import

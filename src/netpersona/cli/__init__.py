@@ -10,6 +10,12 @@ import typer
 from netpersona._core import NetpersonaError
 from netpersona._version import __version__
 from netpersona.cli._apps import app
+from netpersona.cli._resources import (
+    MaxTempSizeOpt,
+    MemoryLimitOpt,
+    TempDirOpt,
+    apply_resource_flags,
+)
 
 __all__ = ["app", "main"]
 
@@ -26,8 +32,12 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
+    max_temp_size: MaxTempSizeOpt = None,
 ) -> None:
     """Know mobile-network subscribers from their own logs."""
+    apply_resource_flags(memory_limit, temp_dir, max_temp_size, keep=False)
 
 
 def _load_commands() -> None:

@@ -31,6 +31,10 @@ def warm_up(progress: Progress = Progress(), methods: tuple[str, ...] = WARMUP_M
     cache folder and the seconds each part took.
 
     Idempotent and cheap once the cache is warm (seconds, mostly imports and the tiny runs).
+
+    >>> result = warm_up(methods=("paper",))
+    >>> sorted(result["seconds"])
+    ['nn', 'rejoin paper']
     """
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="netpersona-warmup-") as tmp:
