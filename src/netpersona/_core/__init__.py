@@ -17,7 +17,13 @@ from netpersona._core._exceptions import (
     WorkspaceIncompleteError,
 )
 from netpersona._core._masking import mask_id
-from netpersona._core._names import NAME_PATTERN, check_name, check_size, quote_identifier
+from netpersona._core._names import (
+    NAME_PATTERN,
+    check_name,
+    check_size,
+    literal_path,
+    quote_identifier,
+)
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
 from netpersona._core._settings import (
@@ -29,6 +35,7 @@ from netpersona._core._settings import (
     setting_specs,
     settings_options,
 )
+from netpersona._core._toml import load_toml
 
 __all__ = [
     "NAME_PATTERN",
@@ -53,6 +60,8 @@ __all__ = [
     "check_name",
     "check_size",
     "check_writable",
+    "literal_path",
+    "load_toml",
     "mask_id",
     "quote_identifier",
     "search_space",

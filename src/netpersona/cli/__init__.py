@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from netpersona._core import NetpersonaError
 from netpersona._version import __version__
 from netpersona.cli._apps import app
 
 __all__ = ["app", "main"]
+
+
+#: whether this run shows tracebacks (--debug), set by the root callback
+_DEBUG = [False]
 
 
 def _version(value: bool) -> None:
@@ -26,8 +30,16 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="On an error, show the traceback too (or set NETPERSONA_DEBUG=1).",
+        ),
+    ] = False,
 ) -> None:
     """Know mobile-network subscribers from their own logs."""
+    _DEBUG[0] = debug
 
 
 def _load_commands() -> None:
@@ -58,13 +70,21 @@ def _load_commands() -> None:
 _load_commands()
 
 
-def main() -> None:
-    """Console entry point: run the app, turning netpersona's errors into clear messages."""
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app; an error ends it with one message (and a hint) on
+    stderr and the exit status of its kind (``netpersona --help`` lists them)."""
+    _DEBUG[0] = False
     try:
-        app()
-    except NetpersonaError as exc:
+        app(args=argv, prog_name="netpersona")
+    except Exception as exc:
         from rich.console import Console
         from rich.text import Text
 
-        Console(stderr=True).print(Text("error: ", style="bold red") + Text(str(exc)))
-        sys.exit(2)
+        from netpersona.cli._errors import render, traceback_text
+
+        code, label, message = render(exc)
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        if _DEBUG[0] or os.environ.get("NETPERSONA_DEBUG"):
+            console.print(Text(traceback_text(exc)))
+        console.print(Text(f"{label}: ", style="bold red") + Text(message))
+        sys.exit(code)
