@@ -19,12 +19,12 @@ PUBLIC = {
     ],
     "netpersona._core": [
         "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError", "NAME_PATTERN",
-        "NetpersonaError", "OutputExistsError", "Progress", "ResourceError", "RichProgress",
+        "TABLE_FORMATS", "NetpersonaError", "OutputExistsError", "Progress", "ResourceError", "RichProgress",
         "Setting", "SettingSpec", "Settings", "TooManyBadRowsError", "UsageError",
         "WorkspaceBusyError", "WorkspaceError", "WorkspaceIncompleteError", "atomic_output",
         "check_name", "check_size", "check_writable", "literal_path", "load_toml", "mask_id",
         "quote_identifier", "search_space", "setting", "setting_specs", "settings_options",
-        "write_text_atomic",
+        "table_format", "write_table_file", "write_text_atomic",
     ],
     "netpersona.io": [
         "LogMapping", "LogSource", "LogSummary", "LogTable", "QUARANTINE_COLUMNS", "ReadSummary",

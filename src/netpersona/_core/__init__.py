@@ -35,10 +35,12 @@ from netpersona._core._settings import (
     setting_specs,
     settings_options,
 )
+from netpersona._core._tables import TABLE_FORMATS, table_format, write_table_file
 from netpersona._core._toml import load_toml
 
 __all__ = [
     "NAME_PATTERN",
+    "TABLE_FORMATS",
     "ColumnNotFoundError",
     "ConfigError",
     "InputError",
@@ -68,5 +70,7 @@ __all__ = [
     "setting",
     "setting_specs",
     "settings_options",
+    "table_format",
+    "write_table_file",
     "write_text_atomic",
 ]

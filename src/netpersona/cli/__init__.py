@@ -10,6 +10,7 @@ import typer
 
 from netpersona._version import __version__
 from netpersona.cli._apps import app
+from netpersona.cli._markup import escape_help
 
 __all__ = ["app", "main"]
 
@@ -68,6 +69,7 @@ def _load_commands() -> None:
 
 
 _load_commands()
+escape_help(app)
 
 
 def main(argv: list[str] | None = None) -> None:
