@@ -109,7 +109,9 @@ def _print_summary(progress: RichProgress, summary: dict) -> None:
 @customers_app.command("score")
 def score(
     data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of scores.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Scores table: .csv, .parquet or .jsonl.")
+    ],
     system: SystemOpt = None,
     weights: WeightsOpt = None,
     label_column: LabelOpt = None,
@@ -166,7 +168,9 @@ def train(
 def predict(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `train`.")],
     data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of tiers.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Tiers table: .csv, .parquet or .jsonl.")
+    ],
     force: ForceOpt = False,
 ) -> None:
     """Score new customers with a trained model: K and tier per customer."""
@@ -203,7 +207,9 @@ def report(
 @customers_app.command("run")
 def run(
     data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of tiers.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Tiers table: .csv, .parquet or .jsonl.")
+    ],
     system: SystemOpt = None,
     weights: WeightsOpt = None,
     model: Annotated[

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from netpersona._core import InputError, Progress, atomic_output, check_writable
+from netpersona._core import (
+    InputError,
+    Progress,
+    check_writable,
+    table_format,
+    write_table_file,
+)
 from netpersona.customers._ensemble import SeedAgreement, seed_agreement
 from netpersona.customers._pipeline import (
     CustomerRun,
@@ -48,12 +54,12 @@ def score_file(
     >>> read_customers(work / 'scores.csv').columns[-3:].tolist()
     ['C', 'pre_class', 'K_target']
     """
+    table_format(out)
     check_writable(out, force)
     table = score_table(data, system, weights, label_column=label_column, progress=progress)
     frame = table.frame()
     frame["K_target"] = table.target.round(6)
-    with atomic_output(out, force=force) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_table_file(frame, out, force=force)
     return table
 
 
@@ -83,13 +89,14 @@ def run_files(
     >>> sorted(p.name for p in work.iterdir())
     ['answers.csv', 'model', 'tiers.csv']
     """
+    if out is not None:
+        table_format(out)
     for target in (out, model, report):
         if target is not None:
             check_writable(target, force)
     result = run_customers(data, system, weights, settings, progress=progress)
     if out is not None:
-        with atomic_output(out, force=force) as tmp:
-            result.frame().to_csv(tmp, index=False)
+        write_table_file(result.frame(), out, force=force)
     if model is not None:
         save_run(result, model, force=force)
     if report is not None:
@@ -117,10 +124,10 @@ def predict_file(
     >>> frame.columns[-2:].tolist(), len(frame)
     (['K', 'tier'], 300)
     """
+    table_format(out)
     check_writable(out, force)
     frame = load_run(model).predict(data, progress=progress)
-    with atomic_output(out, force=force) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_table_file(frame, out, force=force)
     return frame
 
 

@@ -25,7 +25,13 @@ from netpersona.customers._sample import (
 from netpersona.customers._scoring import ScoredCustomers, score_customers
 from netpersona.customers._source import read_customers
 from netpersona.customers._system import LIKERT_POINTS, IndicatorSystem, load_system
-from netpersona.customers._tiers import TIERS, TierThresholds, assign_tiers, tier_shares
+from netpersona.customers._tiers import (
+    TIERS,
+    TierThresholds,
+    assign_tiers,
+    small_tier_warnings,
+    tier_shares,
+)
 from netpersona.customers._weights import ExpertWeights, equal_weights, load_weights
 
 
@@ -329,7 +335,7 @@ def summary_lines(summary: dict) -> list[str]:
     >>> from netpersona.synth.customers import synth_customers
     >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
     >>> lines = summary_lines(run_customers(data).summary())
-    >>> lines[-1].startswith('tiers: A ')
+    >>> any(line.startswith('tiers: A ') for line in lines)
     True
     """
     lines = [*summary["scoring"], summary["weights"]["note"], summary["target_source"]]
@@ -349,7 +355,7 @@ def summary_lines(summary: dict) -> list[str]:
     )
     shares = summary["tier_shares"]
     lines.append("tiers: " + ", ".join(f"{t} {shares[t]:.1%}" for t in TIERS))
-    return lines
+    return lines + small_tier_warnings(shares)
 
 
 def tier_table(tiers: np.ndarray) -> list[tuple[str, int, float]]:
