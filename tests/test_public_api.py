@@ -46,7 +46,8 @@ PUBLIC = {
     ],
     "netpersona.rejoin": [
         "ACCURACY_LABELS", "Calibration", "DEFAULT_WINDOW_DAYS", "DailyStatus", "DailySummary",
-        "Evaluation", "Explanation", "IdentifyResult", "IndexSummary", "Library", "MATCH_SCHEMA", "MatchMethod", "MethodRun", "PAPER_ACCURACY",
+        "Evaluation", "Explanation", "IdentifyResult", "IndexSummary", "Library",
+        "MATCH_SCHEMA", "MatchMethod", "MethodRun", "PAPER_ACCURACY",
         "ProfileArrays", "Profiles", "RejoinSettings", "SPLITS", "STEP_NAMES", "Split", "StepRun",
         "build_profiles", "calibrate", "evaluate", "explain", "forget_daily", "get_method",
         "identify",

@@ -8,12 +8,12 @@ import datetime as dt
 import random
 
 import pytest
-from rejoin._daily_data import as_table, canonical, in_window, oracle
 
 from netpersona.rejoin import RejoinSettings
 from netpersona.rejoin._daily import aggregate, build_from_log
 from netpersona.rejoin._daily_sql import PARTIALS, partial_statements
 from netpersona.rejoin._sql import render
+from rejoin._daily_data import as_table, canonical, in_window, oracle
 
 START = dt.datetime(2024, 5, 1)
 
@@ -56,7 +56,8 @@ def test_batches_of_days_derived_apart_aggregate_to_the_whole(engine, cut):
             engine.create_table(table, render(select, engine.dialect, lists))
     partials = {}
     for part in PARTIALS:
-        engine.create_table(f"u_{part}", f"SELECT * FROM b0_{part} UNION ALL SELECT * FROM b1_{part}")
+        union = f"SELECT * FROM b0_{part} UNION ALL SELECT * FROM b1_{part}"
+        engine.create_table(f"u_{part}", union)
         partials[part] = f"u_{part}"
     aggregate(engine, "joined", SETTINGS, None, None, "batch0", partials)
     assert canonical(engine, "joined") == oracle(rows, SETTINGS)

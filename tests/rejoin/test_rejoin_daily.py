@@ -59,7 +59,9 @@ def _library(workspace) -> dict:
         return canonical(ws, "library")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     rows=rows_strategy,
     data=st.data(),

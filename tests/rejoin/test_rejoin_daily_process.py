@@ -106,6 +106,6 @@ def test_kill_9_in_the_middle_of_add_day_leaves_the_previous_state_whole(built, 
                  str(workspace))  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert not Workspace.building_path(workspace).exists()
-    verdicts, profiles = _state(workspace, tmp_path / "queries.csv")
+    _, profiles = _state(workspace, tmp_path / "queries.csv")
     assert profiles != before[1]  # the last day is in
     assert Library.status(workspace).version == 2

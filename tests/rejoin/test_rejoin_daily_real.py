@@ -6,11 +6,11 @@ from __future__ import annotations
 import random
 
 from _daily_data import MAPPING, canonical, oracle, write_log
-from shared_data import shared_file
 
 from netpersona.engine import DuckDBEngine, Workspace
 from netpersona.io import LogMapping, read_log
 from netpersona.rejoin import Library
+from shared_data import shared_file
 
 GESIS = LogMapping(user_col="panelist_id", time_col="used_at", url_col=None, site_col="domain")
 
