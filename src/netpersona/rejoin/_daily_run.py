@@ -9,6 +9,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine, Workspace
 from netpersona.io import LogMapping, LogSource, LogTable, ReadSummary, read_log
@@ -84,14 +86,16 @@ def _state(ws: Engine) -> dict:
 
 
 def _write_state(ws: Engine, window: int | None, keep: int | None, last: dt.date | None) -> None:
-    ws.execute(f"DROP TABLE IF EXISTS {STATE}")
-    ws.execute(
-        f"CREATE TABLE {STATE} (window_days INTEGER, keep_days INTEGER, last_added DATE, "
-        "added_at TIMESTAMP)"
+    values = pa.table(
+        {
+            "window_days": pa.array([window], pa.int32()),
+            "keep_days": pa.array([keep], pa.int32()),
+            "last_added": pa.array([last], pa.date32()),
+        }
     )
-    ws.con.execute(
-        f"INSERT INTO {STATE} VALUES (?, ?, ?, CAST(now() AS TIMESTAMP))", [window, keep, last]
-    ).fetchall()
+    ws.register_arrow("_rejoin_daily_src", values)
+    ws.create_table(STATE, "SELECT *, CAST(now() AS TIMESTAMP) AS added_at FROM _rejoin_daily_src")
+    ws.execute("DROP VIEW IF EXISTS _rejoin_daily_src")
 
 
 def _check_days(name: str, value: int | None) -> None:

@@ -153,6 +153,7 @@ class Library:
         force: bool = False,
         engine: Engine | None = None,
         progress: Progress | None = None,
+        window_days: int | None = None,
     ) -> IndexSummary:
         """Add ``source`` to the workspace's library and rebuild its profiles (step 1).
 
@@ -160,15 +161,18 @@ class Library:
         library afresh from ``source`` alone. The build writes beside the live file and is
         swapped in whole, so a failure or a kill leaves the previous library intact. With
         ``engine`` (Spark), the library is the engine's database ``workspace``, replaced as a
-        whole (``force``) rather than added to; a complete-marker guards it.
+        whole (``force``) rather than added to; a complete-marker guards it. Every day given
+        is held unless ``window_days`` (see :meth:`add_day`).
         """
         from netpersona.rejoin._library_build import index_catalog, index_file
 
         progress = progress or Progress()
         settings = settings or RejoinSettings()
         if engine is not None:
+            if window_days is not None:
+                raise ConfigError("--window-days applies to a DuckDB workspace file, not Spark")
             return index_catalog(engine, str(workspace), source, mapping, settings, force, progress)
-        return index_file(Path(workspace), source, mapping, settings, force, progress)
+        return index_file(Path(workspace), source, mapping, settings, force, progress, window_days)
 
     @staticmethod
     def add_day(
