@@ -46,8 +46,8 @@ _KILLABLE = textwrap.dedent(
             return mark(engine, version, complete, what)
 
         Workspace.mark = staticmethod(marking)
-    else:  # deriving the profiles again
-        inner.build_profiles = wait
+    else:  # deriving the daily store and the library again without the id
+        inner._forget_daily_beside = wait
     forget(workspace, user, raw=True, tiers=[tiers])
     """
 )
