@@ -244,3 +244,16 @@ def test_forget_daily_removes_the_id_and_what_it_fed(tmp_path):
         for table in ("library_log", "rejoin_day_users", "rejoin_day_cells",
                       "rejoin_day_minutes", "rejoin_day_items", "library_users"):  # fmt: skip
             assert ws.fetch_scalar(f"SELECT count(*) FROM {table} WHERE user_id = 'u1'") == 0
+
+
+def test_a_file_added_before_is_skipped_and_index_force_starts_afresh(tmp_path):
+    workspace = tmp_path / "w.duckdb"
+    first = write_log(_day_rows([0, 1]), tmp_path / "a.csv")
+    Library.index(workspace, first, MAPPING)
+    again = Library.add_day(workspace, first, MAPPING)  # the same content: skipped
+    assert again.read.skipped and again.rows == len(_day_rows([0, 1]))
+    other = _day_rows([5], users=2)
+    fresh = Library.index(workspace, write_log(other, tmp_path / "b.csv"), MAPPING, force=True)
+    assert fresh.users == 2 and fresh.rows == len(other)
+    assert Library.status(workspace).days_held == 1
+    assert _library(workspace) == oracle(other)

@@ -43,7 +43,8 @@ STATE = "rejoin_daily"
 WINDOW_LOG = "library_window_log"
 
 _SCHEMAS = {
-    PARTIALS["days"]: "user_id VARCHAR, day DATE, first_ts TIMESTAMP, last_ts TIMESTAMP",
+    PARTIALS["days"]: "user_id VARCHAR, day DATE, first_ts TIMESTAMP, last_ts TIMESTAMP, "
+    "n_items INTEGER, first_site VARCHAR, last_site VARCHAR",
     PARTIALS["cells"]: "user_id VARCHAR, day DATE, site VARCHAR, hour INTEGER",
     PARTIALS["minutes"]: "user_id VARCHAR, day DATE, hour INTEGER, minutes INTEGER",
     PARTIALS["items"]: "user_id VARCHAR, day DATE, pos INTEGER, site VARCHAR",
@@ -195,13 +196,14 @@ def aggregate(
     log_table: str,
     partials: dict[str, str] = PARTIALS,
     progress: Progress | None = None,
+    sequences: bool = True,
 ) -> Profiles:
     """Profile set ``name`` aggregated from the ``partials`` of the days in ``[start, end]``;
     ``log_table`` (the rows it stands for) is recorded for what re-reads rows (the learned
     matcher, rebuilding with other settings)."""
     progress = progress or Progress()
     started = time.perf_counter()
-    statements = aggregate_statements(name, settings, start, end, partials)
+    statements = aggregate_statements(name, settings, start, end, partials, sequences)
     for table, select, lists in progress.track(
         statements, f"profiles {name}: aggregating the days", total=len(statements)
     ):

@@ -30,6 +30,7 @@ from netpersona.rejoin._daily import (
     relink,
     window_view,
 )
+from netpersona.rejoin._daily_append import append_sequences, set_aside
 from netpersona.rejoin._daily_sql import date_literal
 from netpersona.rejoin._profiles import Profiles
 from netpersona.rejoin._settings import RejoinSettings
@@ -85,12 +86,16 @@ def _state(ws: Engine) -> dict:
     return rows[0] if rows else {}
 
 
-def _write_state(ws: Engine, window: int | None, keep: int | None, last: dt.date | None) -> None:
+def _write_state(ws: Engine, window: int | None, keep: int | None, last, done: dict) -> None:
+    """The daily state (one row): window, retention, last day added, and the window the
+    library was aggregated over (what the next batch carries its sequences over from)."""
     values = pa.table(
         {
             "window_days": pa.array([window], pa.int32()),
             "keep_days": pa.array([keep], pa.int32()),
             "last_added": pa.array([last], pa.date32()),
+            "window_start": pa.array([done["window_start"]], pa.date32()),
+            "library_end": pa.array([done["end"]], pa.date32()),
         }
     )
     ws.register_arrow("_rejoin_daily_src", values)
@@ -134,9 +139,11 @@ def apply_batch(
     keep: int | None,
     progress: Progress,
     extra_touched: str | None = None,
+    previous: dict | None = None,
 ) -> dict:
     """Fold table INCOMING into the store: rows kept, touched (user, day) pairs re-derived,
     days past ``keep`` deleted, the library aggregated over the ``window``."""
+    previous = previous or {}
     ensure_tables(ws)
     fresh_store = not ws.fetch_scalar(f"SELECT count(*) FROM {DAYS}")
     old_end = ws.fetch_scalar(f"SELECT max(day) FROM {DAYS}")
@@ -172,14 +179,33 @@ def apply_batch(
     pairs += [f"SELECT user_id, day FROM {t}" for t in (relinked, extra_touched) if t]
     ws.create_table("_rejoin_touched", " UNION ".join(pairs))
     n_pairs = rederive(ws, "_rejoin_touched", APPLIED)
+    window_start = None if window is None or end is None else end - dt.timedelta(days=window - 1)
+    # only days after the library's last came (the daily case): its sequences carry over
+    old_start = previous.get("window_start")
+    carry = (
+        not fresh_store
+        and relinked is None
+        and extra_touched is None
+        and bool(batch)
+        and old_end is not None
+        and previous.get("library_end") == old_end
+        and batch[0] > old_end
+        and ws.has_table(f"{LIBRARY}_sequences")
+        and (window_start is None) == (old_start is None)
+        and (old_start is None or window_start >= old_start)
+    )
+    if carry:
+        set_aside(ws, LIBRARY)
+    profiles = aggregate(ws, LIBRARY, settings, window_start, None, WINDOW_LOG,
+                         progress=progress, sequences=not carry)  # fmt: skip
+    if carry:
+        append_sequences(ws, LIBRARY, old_start, window_start, old_end)
+    window_view(ws, APPLIED, window_start)
     if keep_start is not None:
         cut = date_literal(keep_start)
         for table in (*PARTIALS.values(), DAYS):
             ws.execute(f"DELETE FROM {table} WHERE day < {cut}")
         ws.execute(f"DELETE FROM {LIBRARY_LOG} WHERE ts < {cut}")
-    window_start = None if window is None or end is None else end - dt.timedelta(days=window - 1)
-    profiles = aggregate(ws, LIBRARY, settings, window_start, None, WINDOW_LOG, progress=progress)
-    window_view(ws, APPLIED, window_start)
     for table in ("_rejoin_touched", "_rejoin_relinked", "_rejoin_segments"):
         ws.execute(f"DROP TABLE IF EXISTS {table}")
     ws.execute(f"DELETE FROM {INCOMING}")
@@ -223,10 +249,10 @@ def add_day(
             has = ws.has_table(f"{LIBRARY}_meta")
             settings = Profiles.open(ws, LIBRARY).settings if has else RejoinSettings()
         read = _read_batch(ws, source, mapping, progress, path)
-        done = apply_batch(ws, settings, window, keep or window, progress)
+        done = apply_batch(ws, settings, window, keep or window, progress, previous=state)
         stored_keep = keep_days or state.get("keep_days")
         last = done["days"][-1] if done["days"] else state.get("last_added")
-        _write_state(ws, window, stored_keep, last)
+        _write_state(ws, window, stored_keep, last, done)
         rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
         version = Workspace.state_of(ws).version
     profiles = done["profiles"]

@@ -24,7 +24,7 @@ from netpersona.rejoin._sql import PARTS, OrderedList, table_name
 
 #: partial tables, one row per (user, day [, site, hour, item])
 PARTIALS = {
-    "days": "rejoin_day_users",  # user_id, day, first_ts, last_ts
+    "days": "rejoin_day_users",  # user_id, day, first_ts, last_ts, n_items, first/last_site
     "cells": "rejoin_day_cells",  # user_id, day, site, hour
     "minutes": "rejoin_day_minutes",  # user_id, day, hour, minutes
     "items": "rejoin_day_items",  # user_id, day, pos, site
@@ -70,12 +70,6 @@ def partial_statements(rows: str, prefix: str) -> list[Statement]:
             (),
         ),
         (
-            f"{prefix}_days",
-            f"""SELECT user_id, day, min(ts) AS first_ts, max(ts) AS last_ts
-            FROM {marks} GROUP BY user_id, day""",
-            (),
-        ),
-        (
             f"{prefix}_cells",
             f"""SELECT user_id, day, site, CAST(hour(ts) AS INTEGER) AS hour
             FROM {marks} GROUP BY user_id, day, site, CAST(hour(ts) AS INTEGER)""",
@@ -96,6 +90,21 @@ def partial_statements(rows: str, prefix: str) -> list[Statement]:
             FROM {marks} WHERE new_item""",
             (),
         ),
+        # the day, with its first and last request and its items' count, first and last site
+        # (what appending a day to a user's sequence needs, without reading the items)
+        (
+            f"{prefix}_days",
+            f"""SELECT d.user_id, d.day, d.first_ts, d.last_ts,
+                CAST(n.n_items AS INTEGER) AS n_items, f.site AS first_site, l.site AS last_site
+            FROM (SELECT user_id, day, min(ts) AS first_ts, max(ts) AS last_ts
+                  FROM {marks} GROUP BY user_id, day) AS d
+            JOIN (SELECT user_id, day, max(pos) AS n_items FROM {prefix}_items
+                  GROUP BY user_id, day) AS n ON n.user_id = d.user_id AND n.day = d.day
+            JOIN {prefix}_items AS f ON f.user_id = d.user_id AND f.day = d.day AND f.pos = 1
+            JOIN {prefix}_items AS l
+                ON l.user_id = d.user_id AND l.day = d.day AND l.pos = n.n_items""",
+            (),
+        ),
     ]
 
 
@@ -105,6 +114,7 @@ def aggregate_statements(
     start: dt.date | None,
     end: dt.date | None = None,
     partials: dict[str, str] = PARTIALS,
+    sequences: bool = True,
 ) -> list[Statement]:
     """Statements building profile set ``name`` (the parts of step 1, same columns and codes)
     from the ``partials`` of the days in ``[start, end]`` (``None``: unbounded)."""
@@ -179,6 +189,8 @@ def aggregate_statements(
         JOIN {t["frequent"]} AS f ON f.uid = c.uid AND f.site_id = s.site_id
         GROUP BY f.uid, f.site_id, x.hour""",
     )
+    if not sequences:  # appended to the previous library's instead (see _daily_append)
+        return out
     # the days' sequences in day order; a day opening on the previous held day's last item
     # loses that first item (step 1 collapses repeats across the whole log)
     add(
