@@ -59,7 +59,7 @@ WITHOUT_EXAMPLE = {
         "ColumnNotFoundError", "ConfigError", "InputError", "ModelFormatError",
         "NetpersonaError", "OutputExistsError", "Progress", "RichProgress", "Setting",
         "SettingSpec", "TooManyBadRowsError", "WorkspaceBusyError", "WorkspaceError",
-        "WorkspaceIncompleteError",
+        "WorkspaceIncompleteError", "ResourceLimitError", "TempSpaceError",
         # shown together in the example of _core/_settings.py's module docstring
         "Settings", "search_space", "settings_options",
     },

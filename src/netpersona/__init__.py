@@ -14,8 +14,12 @@ from netpersona._core import (
     NetpersonaError,
     OutputExistsError,
     TooManyBadRowsError,
+    configure_numba_cache,
 )
 from netpersona._version import __version__
+
+# before any numba module is imported: a read-only install caches compiled code per user
+configure_numba_cache()
 
 __all__ = [
     "ColumnNotFoundError",

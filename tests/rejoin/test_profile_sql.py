@@ -4,7 +4,8 @@ Random canonical logs are built to hit what the ordered pass must get right: sam
 requests to several sites (ties broken by site code), same-second repeats, sites interleaved
 within a minute, requests on both sides of minute and hour boundaries, a user with one request,
 rows with a missing field (ignored). Library and query profile sets are checked; the query set
-takes the library's site codes and V(d) and codes unseen sites after them.
+takes the library's site codes and V(d) and codes unseen sites after them, and the in-process
+step 1 for small query logs (`rejoin._profiles_local`) must give the same arrays.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpersona.engine import DuckDBEngine
 from netpersona.rejoin import RejoinSettings, build_profiles
+from netpersona.rejoin._profiles_local import local_query_profiles
 
 START = dt.datetime(2024, 5, 6, 22, 58, 0)
 SITES = ("a.com", "b.org", "c.net", "d.cn", "e.io")
@@ -106,6 +109,24 @@ def built_tables(engine: DuckDBEngine, name: str) -> dict[str, list[tuple]]:
     return out
 
 
+def assert_same_arrays(local, sql) -> None:
+    """Every part identification reads equal: the in-process step 1 and the SQL one (its
+    sequences fetched from the engine first)."""
+    sql.load_sequences()
+    assert local.user_ids.to_pylist() == sql.user_ids.to_pylist()
+    np.testing.assert_array_equal(local.online_days, sql.online_days)
+    assert local.first_ts.to_pylist() == sql.first_ts.to_pylist()
+    assert local.last_ts.to_pylist() == sql.last_ts.to_pylist()
+    np.testing.assert_array_equal(local.frequent_indptr, sql.frequent_indptr)
+    np.testing.assert_array_equal(local.frequent_sites, sql.frequent_sites)
+    np.testing.assert_array_equal(local.site_hours, sql.site_hours)
+    np.testing.assert_array_equal(local.hours, sql.hours)
+    np.testing.assert_array_equal(local.sequence_indptr, sql.sequence_indptr)
+    np.testing.assert_array_equal(local.sequence_items, sql.sequence_items)
+    assert local.site_names.to_pylist() == sql.site_names.to_pylist()
+    np.testing.assert_array_equal(local.site_weight, sql.site_weight)
+
+
 # -- random logs -----------------------------------------------------------------------------
 #: offsets (ms) around the 22:58, 22:59, 23:00 and 23:01 minute starts: requests fall on
 #: both sides of minute boundaries and of the 23h hour boundary, many in the same second
@@ -154,10 +175,14 @@ def test_profile_tables_equal_the_reference(library, query, minutes, ratio):
         assert lib.n_users == len(expected["users"])
 
         _load(engine, "qry_log", [(f"q{u}", ts, s) for u, ts, s in query])
-        build_profiles(engine, "qry_log", "qry", config, reference=lib)
+        qry = build_profiles(engine, "qry_log", "qry", config, reference=lib)
         codes = {s: (c, n) for c, s, n in expected["sites"]}
         want = reference_tables([(f"q{u}", ts, s) for u, ts, s in query], config, codes)
         assert built_tables(engine, "qry") == want
+        # the in-process step 1 for small query logs (the service's) gives the same arrays
+        rows = engine.fetch_arrow("SELECT user_id, ts, site FROM qry_log")
+        local = local_query_profiles(rows, lib, config, "qry_local")
+        assert_same_arrays(local.arrays(), qry.arrays())
     finally:
         engine.close()
 

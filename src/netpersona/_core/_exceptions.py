@@ -12,6 +12,8 @@
      │    ├── WorkspaceBusyError    another process is writing it ("held by pid N since T")
      │    └── WorkspaceIncompleteError  its last build did not complete
      └── ResourceError              the machine refused: disk full, no permission      exit 4
+          └── ResourceLimitError    the run needs more memory than --memory-limit allows
+               └── TempSpaceError   ... or more temporary disk than its temp folder may use
 
 Every message says what was expected and what to do about it. ``exit_code`` is the command
 line's exit status for the class (anything else that escapes is a bug: exit 70).
@@ -134,3 +136,26 @@ class ResourceError(NetpersonaError):
     """
 
     exit_code = 4
+
+
+class ResourceLimitError(ResourceError):
+    """The run needs more of the machine than it is allowed (``--memory-limit``)."""
+
+
+class TempSpaceError(ResourceLimitError):
+    """The run would spill more to its temporary folder than the disk (or
+    ``--max-temp-size``) allows; ``folder`` is that folder, ``needed`` and ``limit`` bytes
+    when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        folder: str | Path,
+        needed: int | None = None,
+        limit: int | None = None,
+    ) -> None:
+        self.folder = str(folder)
+        self.needed = needed
+        self.limit = limit
+        super().__init__(message)

@@ -12,6 +12,12 @@ import typer
 from netpersona._version import __version__
 from netpersona.cli._apps import app
 from netpersona.cli._markup import escape_help
+from netpersona.cli._resources import (
+    MaxTempSizeOpt,
+    MemoryLimitOpt,
+    TempDirOpt,
+    apply_resource_flags,
+)
 
 __all__ = ["app", "main"]
 
@@ -32,6 +38,9 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
+    max_temp_size: MaxTempSizeOpt = None,
     debug: Annotated[
         bool,
         typer.Option(
@@ -53,6 +62,7 @@ def _root(
     """Know mobile-network subscribers from their own logs."""
     from netpersona.cli._logging import configure
 
+    apply_resource_flags(memory_limit, temp_dir, max_temp_size, keep=False)
     _DEBUG[0] = debug
     configure(quiet=quiet, verbose=verbose, log_file=log_file)
 
@@ -74,6 +84,7 @@ def _load_commands() -> None:
         "_demo",
         "_serve",
         "_tokens",
+        "_forget",
     ):
         try:
             importlib.import_module(f"netpersona.cli.{name}")

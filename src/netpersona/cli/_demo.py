@@ -9,7 +9,7 @@ import typer
 
 from netpersona._core import RichProgress
 from netpersona.cli._apps import app
-from netpersona.demo import DEMO_DAYS, DEMO_EXPECTATION, DEMO_USERS, run_demo
+from netpersona.demo import DEMO_DAYS, DEMO_EXPECTATION, DEMO_USERS, run_demo, warm_up
 
 
 @app.command("demo")
@@ -82,6 +82,19 @@ def demo(
         f"\nReports and data in [bold]{out}/[/] (open {rejoin['report']}). "
         f"Done in {results['seconds']:.0f} s."
     )
+
+
+@app.command("warmup")
+def warmup() -> None:
+    """Compile netpersona's numba code now (about 20-60 s once), into its on-disk cache, so
+    the first real run does not pause for it; run after installing, or in a container build
+    with the runs' NUMBA_CACHE_DIR."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    result = warm_up(progress=RichProgress(console=console, transient=True))
+    parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result["seconds"].items())
+    console.print(f"compiled code cached in {result['cache_dir']} ({parts})", markup=False)
 
 
 def _pct(value) -> str:

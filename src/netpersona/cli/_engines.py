@@ -41,8 +41,17 @@ class EngineChoice:
         spark_conf: Sequence[str] | None = None,
         table: str | None = None,
         candidates: object = "exact",
+        memory_limit: str | None = None,
+        temp_dir: Path | None = None,
+        max_temp_size: str | None = None,
     ) -> EngineChoice:
-        """Validate the flags (ConfigError naming the flag and what to do)."""
+        """Validate the flags (ConfigError naming the flag and what to do); the machine's
+        (``--memory-limit``...) become the process's limits, which every DuckDB it opens
+        reads."""
+        if memory_limit or temp_dir or max_temp_size:
+            from netpersona.cli._resources import apply_resource_flags
+
+            apply_resource_flags(memory_limit, temp_dir, max_temp_size)
         kind = str(getattr(engine, "value", engine))
         mode = str(getattr(candidates, "value", candidates))
         conf = parse_spark_conf(list(spark_conf or []))

@@ -31,6 +31,7 @@ from typing import Annotated, Any
 
 import typer
 
+from netpersona.cli._resources import RESOURCE_FLAGS
 from netpersona.io import LogMapping
 
 _MAPPING = "Log columns"
@@ -379,6 +380,7 @@ _ENGINE_FLAGS: dict[str, tuple[Any, Any]] = {
     "spark_conf": (SparkConfOpt, None),
     "table": (TableOpt, None),
     "candidates": (CandidatesOpt, CandidateMode.exact),
+    **RESOURCE_FLAGS,  # --memory-limit, --temp-dir, --max-temp-size
 }
 
 

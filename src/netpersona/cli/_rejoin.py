@@ -195,6 +195,14 @@ def identify(
         Path | None,
         typer.Option("--report", dir_okay=False, help="Also write an HTML summary here."),
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Store the matches as identity links of --workspace (`rejoin links` lists "
+            "them; `forget` follows them).",
+        ),
+    ] = False,
     force: ForceOpt = False,
     overrides: dict | None = None,
     mapping: LogMapping | None = None,
@@ -202,8 +210,10 @@ def identify(
 ) -> None:
     """Identify every user of the query logs against the library: MATCHES.csv, one verdict per
     query (match / ambiguous / new)."""
-    from netpersona.rejoin import write_identify_report
+    from netpersona.rejoin import record_links, write_identify_report
 
+    if record and (workspace is None or choice.spark):
+        raise InputError("--record stores links in a workspace file: give --workspace W (DuckDB)")
     check_output(out, force)
     if report is not None:
         check_writable(report, force)
@@ -224,6 +234,9 @@ def identify(
             progress=progress,
         )
         lib.write_matches(result, out, force)
+        if record:
+            added = record_links(lib, result, method=method)
+            typer.echo(f"{added:,} identity link(s) recorded in {workspace}")
         print_reads(lib.reads)
         for line in lib.step2_runs + result.explanations:
             typer.echo(line)

@@ -15,6 +15,7 @@ from netpersona._core import (
     table_format,
     write_table_file,
 )
+from netpersona.customers._ensemble import SeedAgreement, seed_agreement
 from netpersona.customers._pipeline import (
     CustomerRun,
     CustomerSettings,
@@ -164,3 +165,27 @@ def report_file(
             tier_part(frame["K"].to_numpy(), frame["tier"].to_numpy(), trained.thresholds)
         )
     return write_report(summary, out, force=force)
+
+
+def seed_agreement_of(
+    data: Source,
+    system: str | Path | None = None,
+    weights: str | Path | None = None,
+    settings: CustomerSettings = CustomerSettings(),
+    seeds=range(5),
+    *,
+    progress: Progress = Progress(),
+) -> SeedAgreement:
+    """Score ``data`` once, train a run per seed and compare their tiers
+    (:func:`~netpersona.customers.seed_agreement`).
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> agreement = seed_agreement_of(synth_customers(300, seed=4), seeds=[0, 1])
+    >>> agreement.seeds, agreement.ensemble
+    ((0, 1), 1)
+    """
+    table = score_table(data, system, weights, label_column=settings.label_column,
+                        progress=progress)  # fmt: skip
+    seeds = list(seeds)
+    with progress.step(f"training {len(seeds)} runs of {settings.ensemble} network(s) each"):
+        return seed_agreement(table, settings, seeds)

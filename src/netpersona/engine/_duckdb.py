@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from netpersona._core import check_size
+from netpersona._core import memory_limit_sql, resource_error, resource_limits, temp_budget
 from netpersona.engine._base import Engine
 
 if TYPE_CHECKING:
@@ -20,10 +22,16 @@ if TYPE_CHECKING:
 class DuckDBEngine(Engine):
     """An engine over one DuckDB database: a file (a workspace) or ``:memory:``.
 
-    ``threads`` defaults to the machine's cores; ``memory_limit`` (e.g. ``"8GB"``) bounds DuckDB's
-    own memory, spilling to ``temp_directory`` beyond it. An in-memory database spills into a
-    private folder under the system's temporary directory (``$TMPDIR``), removed on
-    :meth:`close`, never into the current folder; a workspace spills beside its file.
+    ``threads`` defaults to the machine's cores; ``memory_limit`` (e.g. ``"8GB"``, validated)
+    bounds DuckDB's own memory, spilling to ``temp_directory`` beyond it. Arguments left None
+    take the process's limits (``netpersona._core.resource_limits``: ``--memory-limit``,
+    ``--threads``, ``--temp-dir``, ``--max-temp-size`` or their ``NETPERSONA_*`` variables).
+    Without a temporary folder given, an in-memory database spills into a private folder under
+    the system's temporary directory (``$TMPDIR``) and a workspace beside its file (``W.tmp``);
+    with ``--temp-dir`` each engine spills into a private folder inside it, removed on
+    :meth:`close`. A spill never exceeds the free disk there less a reserve
+    (``max_temp_directory_size``): a run too big for the disk stops with
+    ``netpersona._core.TempSpaceError`` naming the folder and the space needed.
 
     >>> with DuckDBEngine(threads=1, memory_limit="1GB") as engine:
     ...     engine.fetch_arrow("SELECT 1 AS one").to_pylist()
@@ -41,38 +49,72 @@ class DuckDBEngine(Engine):
         read_only: bool = False,
         temp_directory: str | Path | None = None,
     ) -> None:
+        limits = resource_limits()
         self.path = str(path)
-        self.con = duckdb.connect(self.path, read_only=read_only)
+        self.memory_limit = memory_limit_sql(memory_limit) if memory_limit else limits.memory_limit
+        threads = int(threads or limits.threads or os.cpu_count() or 1)
         self._own_temp: str | None = None
-        if temp_directory is None and self.path == ":memory:":
-            self._own_temp = temp_directory = tempfile.mkdtemp(prefix="netpersona-duckdb-")
-        if temp_directory is not None:
-            self.con.execute(f"SET temp_directory = '{str(temp_directory).replace(chr(39), '')}'")
-        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{check_size(memory_limit)}'")  # never raw
+        if temp_directory is None and (limits.temp_dir or self.path == ":memory:"):
+            if limits.temp_dir:
+                Path(limits.temp_dir).mkdir(parents=True, exist_ok=True)
+            temp_directory = tempfile.mkdtemp(prefix="netpersona-duckdb-", dir=limits.temp_dir)
+            self._own_temp = temp_directory
+        elif temp_directory is None:
+            temp_directory = os.path.abspath(f"{self.path}.tmp")
+        #: where this engine spills, and the most it may hold there (bytes)
+        self.temp_directory = str(temp_directory)
+        self.temp_limit = temp_budget(self.temp_directory, limits.max_temp_size)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except BaseException:
+            self._remove_own_temp()
+            raise
+        self.con.execute("SET temp_directory = ?", [self.temp_directory])
+        self.con.execute(f"SET max_temp_directory_size = '{int(self.temp_limit)}B'")
+        self.con.execute(f"SET threads = {threads}")
+        if self.memory_limit:
+            self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
 
+    @contextmanager
+    def _limits(self) -> Iterator[None]:
+        """Turn DuckDB's out-of-memory and disk-full errors into netpersona's clear ones."""
+        try:
+            yield
+        except duckdb.Error as exc:
+            clear = resource_error(
+                exc,
+                temp_dir=self.temp_directory,
+                memory_limit=self.memory_limit,
+                temp_limit=self.temp_limit,
+            )
+            if clear is None:
+                raise
+            raise clear from None
+
     def execute(self, sql: str) -> None:
-        self.con.execute(sql)
+        with self._limits():
+            self.con.execute(sql)
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        relation = self.con.sql(sql)
-        if relation is None:  # a statement, not a query
-            import pyarrow as pa
+        with self._limits():
+            relation = self.con.sql(sql)
+            if relation is None:  # a statement, not a query
+                import pyarrow as pa
 
-            return pa.table({})
-        # duckdb >= 1.4 names it to_arrow_table; older releases call it arrow()
-        if hasattr(relation, "to_arrow_table"):
-            return relation.to_arrow_table()
-        return relation.arrow()
+                return pa.table({})
+            # duckdb >= 1.4 names it to_arrow_table; older releases call it arrow()
+            if hasattr(relation, "to_arrow_table"):
+                return relation.to_arrow_table()
+            return relation.arrow()
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
 
     def create_table(self, name: str, select_sql: str, replace: bool = True) -> None:
         verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
-        self.con.execute(f"{verb} {name} AS {select_sql}")
+        with self._limits():
+            self.con.execute(f"{verb} {name} AS {select_sql}")
 
     def has_table(self, name: str) -> bool:
         rows = self.con.execute(
@@ -82,6 +124,9 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.close()
+        self._remove_own_temp()
+
+    def _remove_own_temp(self) -> None:
         if self._own_temp is not None:
             shutil.rmtree(self._own_temp, ignore_errors=True)
             self._own_temp = None

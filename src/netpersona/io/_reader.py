@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._core import ConfigError, InputError, Progress
+from netpersona._core import ConfigError, InputError, Progress, ResourceLimitError
 from netpersona.io._checks import Staged, bad_condition, check_file
 from netpersona.io._formats import check_columns, detect_format, file_columns
 from netpersona.io._mapping import LogMapping
@@ -95,8 +95,11 @@ def _session_timezone(engine, timezone: str) -> Iterator[None]:
     engine.execute(f"SET TimeZone = {_lit(timezone)}")
     try:
         yield
-    finally:
-        engine.execute(f"SET TimeZone = {_lit(before)}")
+    except BaseException:
+        with suppress(Exception):  # an aborted transaction refuses the SET: keep the first error
+            engine.execute(f"SET TimeZone = {_lit(before)}")
+        raise
+    engine.execute(f"SET TimeZone = {_lit(before)}")
 
 
 def _site_map(engine, stages: list[str], mapping: LogMapping, name: str) -> None:
@@ -136,7 +139,7 @@ def _stage_file(
         try:
             engine.execute(f"CREATE TEMP TABLE {stage} AS {sql}")
         except Exception as exc:  # DuckDB's own errors name the problem; add the file
-            if isinstance(exc, InputError):
+            if isinstance(exc, InputError | ResourceLimitError):  # already clear
                 raise
             raise InputError(
                 str(exc).splitlines()[0][:200], path=path, hint="check the file format and --sep"

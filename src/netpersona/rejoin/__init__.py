@@ -83,4 +83,23 @@ __all__ += [
 ]
 
 # the library object the CLI, serve and notebooks call
+# forgetting a subscriber (docs/forget.md)
+from netpersona.rejoin._forget_run import ForgetSummary, forget  # noqa: E402
 from netpersona.rejoin._library import IndexSummary, Library  # noqa: E402
+from netpersona.rejoin._links import (  # noqa: E402
+    LINKS_SCHEMA,
+    add_links,
+    links,
+    masked_links,
+    record_links,
+)
+
+__all__ += [
+    "LINKS_SCHEMA",
+    "ForgetSummary",
+    "add_links",
+    "forget",
+    "links",
+    "masked_links",
+    "record_links",
+]

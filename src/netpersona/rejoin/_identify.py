@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from netpersona._core import ConfigError, Progress
 from netpersona.engine import Engine
-from netpersona.rejoin._join import JaccardIndex, run_parallel
+from netpersona.rejoin._join import run_parallel
 from netpersona.rejoin._matches import (
     MATCH_SCHEMA,
     _extras,
@@ -33,7 +33,6 @@ from netpersona.rejoin._steps import (
     Candidates,
     Decision,
     decide,
-    join_weights,
     simi_four_trim,
     simi_one,
     simi_three_trim,
@@ -96,6 +95,8 @@ class IdentifyResult:
     decision: Decision | None = field(default=None, repr=False)
     #: why each query got its verdict (``Library.identify(..., explain=True)``), as text
     explanations: list[str] = field(default_factory=list, repr=False)
+    #: the query profiles identified (set by :meth:`Library.identify`)
+    queries: Profiles | None = field(default=None, repr=False)
 
 
 def identify(
@@ -183,8 +184,7 @@ def identify_arrays(
     rows = np.arange(qry.n_users) if rows is None else np.asarray(rows)
     n_q = len(rows)
     if hooks.simi_one is None:
-        weights = join_weights(qry, lib)
-        index = JaccardIndex(lib.frequent_indptr, lib.frequent_sites, s.jaccard_min, len(weights))
+        lib.join_index(s.jaccard_min, len(qry.site_weight))  # built once per library, kept
         step_two = None
     else:  # step 2 ran on the engine: each chunk takes its queries' pairs
         step_two = _by_row(hooks.simi_one(), rows, qry.n_users)
@@ -194,7 +194,7 @@ def identify_arrays(
         part = _select_rows(qry, rows[bounds[0] : bounds[1]])
         t = time.perf_counter()
         if step_two is None:
-            two = simi_one(part.arrays, lib, s.jaccard_min, index=index)
+            two = simi_one(part.arrays, lib, s.jaccard_min)
         else:
             two = _chunk_pairs(step_two, bounds)
         t2 = time.perf_counter()

@@ -147,6 +147,44 @@ class JaccardIndex:
         return JoinResult(indptr, lib, jac, w)
 
 
+#: spare token codes a cached library index leaves for sites only queries have seen
+_SPARE_TOKENS = 4096
+
+
+def library_index(
+    l_indptr: np.ndarray,
+    l_sites: np.ndarray,
+    l_weights: np.ndarray,
+    threshold: float,
+    n_tokens: int,
+    cache: dict | None = None,
+) -> tuple[JaccardIndex, np.ndarray]:
+    """The library's :class:`JaccardIndex` for ``threshold`` covering ``n_tokens`` site codes,
+    and W(d) over them (``l_weights``, then 1 for codes only queries use), kept in ``cache``.
+
+    A query's unseen sites get codes after the library's, so their number varies per call; the
+    index is built with spare codes and rebuilt only when a query needs more. Which codes the
+    spares have changes no result: they are never frequent in the library, and the join is
+    exact for any site order.
+
+    >>> indptr, sites = np.array([0, 2, 4]), np.array([0, 1, 1, 2])
+    >>> cache = {}
+    >>> a, w = library_index(indptr, sites, np.ones(3), 0.5, 5, cache)
+    >>> b, _ = library_index(indptr, sites, np.ones(3), 0.5, 9, cache)
+    >>> a is b, a.n_tokens > 9, w.shape == (a.n_tokens,)
+    (True, True, True)
+    """
+    cache = {} if cache is None else cache
+    held = cache.get(float(threshold))
+    if held is None or held[0].n_tokens < n_tokens:
+        size = max(int(n_tokens), len(l_weights)) + _SPARE_TOKENS
+        index = JaccardIndex(l_indptr, l_sites, threshold, size)
+        weights = np.ones(index.n_tokens)
+        weights[: len(l_weights)] = l_weights
+        held = cache[float(threshold)] = (index, weights)
+    return held
+
+
 def jaccard_join(
     q_indptr: np.ndarray,
     q_sites: np.ndarray,

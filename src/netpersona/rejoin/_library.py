@@ -225,21 +225,19 @@ class Library:
         mapping: LogMapping | None = None,
         *,
         progress: Progress | None = None,
+        local: bool = False,
     ) -> Profiles:
         """Step 1 for the query logs, against this library (scratch tables, dropped on
-        :meth:`close`)."""
-        progress = progress or Progress()
-        log = f"_rejoin_queries_{uuid.uuid4().hex[:8]}"
-        self._scratch.append(log)
-        where = f"workspace {self.workspace}" if self.workspace else "the library's DuckDB"
-        self.reads.append(read_log(source, mapping, self.engine, log, progress=progress,
-                                   where=where))  # fmt: skip
-        return self._build(log, "_rejoin_qry", progress, reference=self.profiles)
+        :meth:`close`). ``local``: a small log is profiled in this process instead (the same
+        profiles, see :mod:`netpersona.rejoin._profiles_local`), held in memory only."""
+        from netpersona.rejoin._library_build import profile_queries
 
-    def _queries(self, queries, mapping, progress) -> Profiles:
+        return profile_queries(self, source, mapping, progress or Progress(), local)
+
+    def _queries(self, queries, mapping, progress, local: bool = False) -> Profiles:
         if isinstance(queries, Profiles):
             return queries
-        return self.profile_queries(queries, mapping, progress=progress)
+        return self.profile_queries(queries, mapping, progress=progress, local=local)
 
     @staticmethod
     def check_method(method: str, workspace: str | Path | None) -> bool:
@@ -282,7 +280,7 @@ class Library:
         why each query got its verdict (ids masked)."""
         progress = progress or Progress()
         matcher = self.matcher(method)
-        qry = self._queries(queries, mapping, progress)
+        qry = self._queries(queries, mapping, progress, local=matcher is None)
         if matcher is None:
             result = identify(None, self.profiles, qry, self.settings, top_k=top_k,
                               progress=progress)  # fmt: skip
@@ -290,6 +288,7 @@ class Library:
             from netpersona.rejoin._library_build import identify_with
 
             result = identify_with(self, method, matcher, qry, top_k, one_to_one, progress)
+        result.queries = qry
         if explain:
             from netpersona.rejoin._library_explain import explain_result
 

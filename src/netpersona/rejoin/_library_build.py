@@ -125,11 +125,30 @@ def identify_with(library, method, matcher, queries, top_k, one_to_one, progress
     )  # fmt: skip
 
 
+def profile_queries(library, source, mapping, progress: Progress, local: bool):
+    """:meth:`Library.profile_queries`: read the queries into a scratch table, then step 1 —
+    here when ``local`` and the log is small, else by the engine."""
+    from netpersona.rejoin._profiles_local import LOCAL_MAX_ROWS, local_query_profiles
+
+    log = f"_rejoin_queries_{uuid.uuid4().hex[:8]}"
+    library._scratch.append(log)
+    where = f"workspace {library.workspace}" if library.workspace else "the library's DuckDB"
+    library.reads.append(read_log(source, mapping, library.engine, log, progress=progress,
+                                  where=where))  # fmt: skip
+    engine = library.engine
+    small = local and not engine.distributed
+    if small and engine.fetch_scalar(f"SELECT count(*) FROM {log}") <= LOCAL_MAX_ROWS:
+        rows = engine.fetch_arrow(f"SELECT user_id, ts, site FROM {log}")
+        return local_query_profiles(rows, library.profiles, library.settings, f"{log}_local")
+    return library._build(log, "_rejoin_qry", progress, reference=library.profiles)
+
+
 def warm(library) -> None:
     """:meth:`Library.warm`: profile arrays (item sequences too), a trained matcher, its side."""
     from netpersona.rejoin._learned import LearnedMatcher, load_side
 
-    library.profiles.arrays()
+    arrays = library.profiles.arrays()
+    arrays.join_index(library.settings.jaccard_min, len(arrays.site_weight))
     if library.has_matcher():
         matcher = library.matcher("auto")
         if isinstance(matcher, LearnedMatcher) and library._side is None:

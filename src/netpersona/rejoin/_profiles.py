@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
+from netpersona.rejoin._join import JaccardIndex, library_index
 from netpersona.rejoin._settings import RejoinSettings
 from netpersona.rejoin._sql import PARTS, TEMPORARY, profile_statements, render, table_name
 
@@ -206,6 +207,7 @@ class ProfileArrays:
     sequence_loader: Callable[[np.ndarray | None], tuple[np.ndarray, np.ndarray]] | None = field(
         default=None, repr=False, compare=False
     )
+    _join_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.sequence_indptr is not None:  # the lengths always follow the sequences held
@@ -251,6 +253,12 @@ class ProfileArrays:
     def user_index(self) -> dict[str, int]:
         """user id -> row."""
         return {uid: i for i, uid in enumerate(self.user_ids.to_pylist())}
+
+    def join_index(self, threshold: float, n_tokens: int) -> tuple[JaccardIndex, np.ndarray]:
+        """Step 2's index of this (library) set for ``threshold`` and W(d) over ``n_tokens``
+        site codes: built on first use, then kept with the arrays."""
+        return library_index(self.frequent_indptr, self.frequent_sites, self.site_weight,
+                             threshold, n_tokens, self._join_cache)  # fmt: skip
 
     def frequent_of(self, user: int) -> np.ndarray:
         return self.frequent_sites[self.frequent_indptr[user] : self.frequent_indptr[user + 1]]

@@ -179,11 +179,12 @@ def simi_one(
     Also fills SimiTwo (Σ W(d) over the shared frequent sites), computed in the same pass.
     ``rows`` restricts to a range of query rows; ``index`` reuses a built library index.
     """
-    weights = join_weights(query, library)
     if index is None:
-        index = JaccardIndex(
-            library.frequent_indptr, library.frequent_sites, jaccard_min, len(weights)
-        )
+        index, weights = library.join_index(jaccard_min, len(query.site_weight))
+    else:
+        weights = join_weights(query, library)
+        if len(weights) < index.n_tokens:
+            weights = np.concatenate([weights, np.ones(index.n_tokens - len(weights))])
     lo, hi = rows if rows is not None else (0, query.n_users)
     join = index.probe(query.frequent_indptr, query.frequent_sites, weights, lo, hi)
     return Candidates.from_join(join, lo)
