@@ -30,7 +30,9 @@ def configure(quiet: bool = False, verbose: bool = False, log_file: Path | None 
         fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         _add(logger, logging.FileHandler(log_file, encoding="utf-8"), logging.DEBUG, _FORMAT)
         os.close(fd)
-    logger.setLevel(logging.DEBUG if logger.handlers else logging.WARNING)
+    ours = any(getattr(h, "_netpersona_cli", False) for h in logger.handlers)
+    # without -v / --log-file the level is left to the application (serve logs INFO lines)
+    logger.setLevel(logging.DEBUG if ours else logging.NOTSET)
 
 
 def _add(logger: logging.Logger, handler: logging.Handler, level: int, fmt: str) -> None:
