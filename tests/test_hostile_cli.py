@@ -122,3 +122,34 @@ def test_a_tier_under_2_percent_is_warned_about():
     warnings = small_tier_warnings({"A": 0.019, "B": 0.5, "C": 0.46, "D": 0.021})
     assert len(warnings) == 1 and "tier A holds 1.9%" in warnings[0]
     assert small_tier_warnings({"A": 0.02, "B": 0.5, "C": 0.46, "D": 0.02}) == []
+
+
+# -- -q, -v, --log-file ------------------------------------------------------------------------
+
+
+def _log(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("user_id,ts,url\n13812345678,2024-05-01 10:00:00,http://a.com/\n")
+    return path
+
+
+def test_quiet_prints_results_but_no_progress(capsys, tmp_path):
+    code, out, err = run(capsys, "-q", "logs", "summary", str(_log(tmp_path)), "--json")
+    assert code == 0 and '"rows": 1' in out
+    assert "reading log.csv" not in err and "━" not in err
+
+
+def test_verbose_shows_each_step_and_log_file_keeps_a_private_timed_record(capsys, tmp_path):
+    record = tmp_path / "run.log"
+    code, _, err = run(capsys, "-v", "--log-file", str(record), "logs", "summary",
+                       str(_log(tmp_path)), "--json")  # fmt: skip
+    assert code == 0 and "reading log.csv:" in err and " s" in err
+    text = record.read_text()
+    assert "DEBUG netpersona: reading log.csv:" in text
+    assert oct(record.stat().st_mode & 0o777) == "0o600"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,ts,url\n13812345678,never,http://a.com/\n")
+    code, _, _ = run(capsys, "--log-file", str(record), "logs", "summary", str(bad))
+    assert code == 1
+    assert "ERROR netpersona: error:" in record.read_text()  # the error that ended the run
+    assert "13812345678" not in record.read_text()

@@ -136,11 +136,9 @@ def test_report_problems_agree_with_the_file_reader(reports, tmp_path_factory):
     read_sessions(path, serve_fields(), quarantine=quarantine, force=True)
     rejected = {}
     if quarantine.exists():
-        import csv
+        from netpersona.io import read_quarantine  # its "# run" lines skipped
 
-        with open(quarantine, newline="") as f:  # '# run ...' lines head each run's rows
-            rows = csv.DictReader(line for line in f if not line.startswith("#"))
-            rejected = {int(r["line"]): r["reason"] for r in rows}
+        rejected = {int(r["line"]): r["reason"] for r in read_quarantine(quarantine)}
     assert rejected == {i + 1: p for i, p in enumerate(problems) if p is not None}
 
 

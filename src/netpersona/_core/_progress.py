@@ -6,11 +6,15 @@ shown. The command line passes :class:`RichProgress`, which draws Rich progress 
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 T = TypeVar("T")
+#: steps, their times and messages go to this logger too (the CLI's -v and --log-file)
+log = logging.getLogger("netpersona")
 
 
 class Progress:
@@ -36,7 +40,12 @@ def _null() -> Iterator[None]:
 
 
 class RichProgress(Progress):
-    """Rich progress bars on stderr, one bar per tracked loop or step."""
+    """Rich progress bars on stderr, one bar per tracked loop or step; every step and message
+    is also logged (logger ``netpersona``: steps at DEBUG with their seconds, messages at INFO).
+    ``quiet`` (the CLI's ``-q``) draws no bars and prints no messages."""
+
+    #: set by the command line's ``-q``: nothing drawn, only logged
+    quiet: ClassVar[bool] = False
 
     def __init__(self, console=None, transient: bool = False) -> None:
         from rich.console import Console
@@ -71,18 +80,32 @@ class RichProgress(Progress):
     ) -> Iterator[T]:
         if total is None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
-        with self._bar() as bar:
-            task = bar.add_task(description, total=total)
-            for item in iterable:
-                yield item
-                bar.advance(task)
+        started = time.perf_counter()
+        if self.quiet:
+            yield from iterable
+        else:
+            with self._bar() as bar:
+                task = bar.add_task(description, total=total)
+                for item in iterable:
+                    yield item
+                    bar.advance(task)
+        log.debug("%s: %.2f s", description, time.perf_counter() - started)
 
     @contextmanager
     def step(self, description: str) -> Iterator[None]:
-        with self._bar() as bar:
-            task = bar.add_task(description, total=1)
+        started = time.perf_counter()
+        if self.quiet:
             yield
-            bar.advance(task)
+        else:
+            with self._bar() as bar:
+                task = bar.add_task(description, total=1)
+                yield
+                bar.advance(task)
+        log.debug("%s: %.2f s", description, time.perf_counter() - started)
 
     def log(self, message: str) -> None:
-        self.console.print(message)
+        from rich.text import Text
+
+        log.info("%s", Text.from_markup(message).plain)
+        if not self.quiet:
+            self.console.print(message)

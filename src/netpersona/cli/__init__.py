@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,10 +48,23 @@ def _root(
             help="On an error, show the traceback too (or set NETPERSONA_DEBUG=1).",
         ),
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or progress messages.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Each step and its seconds on stderr.")
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", dir_okay=False, help="Append a timed record of the run."),
+    ] = None,
 ) -> None:
     """Know mobile-network subscribers from their own logs."""
+    from netpersona.cli._logging import configure
+
     apply_resource_flags(memory_limit, temp_dir, max_temp_size, keep=False)
     _DEBUG[0] = debug
+    configure(quiet=quiet, verbose=verbose, log_file=log_file)
 
 
 def _load_commands() -> None:
@@ -88,6 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app; an error ends it with one message (and a hint) on
     stderr and the exit status of its kind (``netpersona --help`` lists them)."""
     _DEBUG[0] = False
+    from netpersona.cli._logging import configure
+
+    configure()  # a fresh run: no handlers, bars on, from an earlier in-process run
     try:
         app(args=argv, prog_name="netpersona")
     except Exception as exc:
@@ -97,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
         from netpersona.cli._errors import render, traceback_text
 
         code, label, message = render(exc)
+        import logging
+
+        logging.getLogger("netpersona").error("%s: %s", label, message, exc_info=code == 70)
         console = Console(stderr=True, highlight=False, soft_wrap=True)
         if _DEBUG[0] or os.environ.get("NETPERSONA_DEBUG"):
             console.print(Text(traceback_text(exc)))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from netpersona._core import ConfigError
+from netpersona._core import WorkspaceError
 from netpersona.devices import ReportFields, report_problems
 from netpersona.serve._rules import canonical, report_key
 
@@ -98,7 +98,7 @@ class ReportStore:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock_file.close()
-            raise ConfigError(
+            raise WorkspaceError(  # busy: exit status 3, as a locked workspace
                 f"another netpersona serve is writing to {self.folder}; give this one its "
                 "own --reports-dir"
             ) from None
