@@ -50,7 +50,7 @@ def test_summary_json_has_exactly_the_documented_keys(tmp_path):
     assert (
         (tmp_path / "log.rejected.csv")
         .read_text()
-        .splitlines()[1]
+        .splitlines()[2]  # 0: the columns, 1: "# run <time> pid <pid>: 1 rows"
         .startswith(f"{tmp_path / 'log.csv'},5,bad time,")
     )
 
@@ -74,13 +74,13 @@ def test_missing_column_is_a_clear_error(tmp_path):
     assert "'msisdn', 'time', 'url'" in str(result.exception)
 
 
-def test_errors_reach_people_as_one_message_and_exit_code_2(tmp_path):
+def test_errors_reach_people_as_one_message_and_exit_code_1(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "from netpersona.cli import main; main()", "logs", "summary",
          str(_log(tmp_path)), *FLAGS],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert result.returncode == 2
+    assert result.returncode == 1  # bad input
     assert "error:" in result.stderr and "line 5" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 
@@ -10,6 +9,7 @@ import pytest
 
 from netpersona import ColumnNotFoundError, ConfigError, TooManyBadRowsError
 from netpersona.devices import ReportFields, extract_features, read_sessions
+from netpersona.io import read_quarantine
 
 MB = 1024 * 1024
 
@@ -226,7 +226,7 @@ def test_bad_reports_are_quarantined_with_reasons(tmp_path):
     result = extract_features(path, "2024-05", fields=fields, quarantine=quarantine)
     assert result.reports.rejected == len(bad)
     assert result.reports.reports == len(good) + len(bad)
-    rows = list(csv.DictReader(quarantine.open()))
+    rows = read_quarantine(quarantine)  # the "# run" line skipped
     assert [r["line"] for r in rows] == [str(n) for n in range(7, 7 + len(bad))]
     reasons = [r["reason"] for r in rows]
     assert reasons[0] == "missing username"
@@ -264,7 +264,7 @@ def test_line_numbers_survive_gzip_and_many_chunks(tmp_path):
     path = write_jsonl(tmp_path / "r.jsonl.gz", reports, gz=True)
     quarantine = tmp_path / "q.csv"
     read_sessions(path, quarantine=quarantine)
-    (row,) = csv.DictReader(quarantine.open())
+    (row,) = read_quarantine(quarantine)
     assert row["line"] == "23457"
     assert json.loads(row["raw"])["username"] == "u-bad"
 

@@ -18,7 +18,13 @@ import pytest
 from _engines_data import habitual_log, split
 from typer.testing import CliRunner
 
-from netpersona._core import ConfigError, InputError, OutputExistsError
+from netpersona._core import (
+    ConfigError,
+    InputError,
+    OutputExistsError,
+    ResourceError,
+    UsageError,
+)
 from netpersona.cli import app
 from netpersona.engine import Workspace
 
@@ -276,14 +282,14 @@ def test_devices_features_from_a_sessions_table(kind, request, device_month, tmp
 
 def test_minhash_needs_spark(logs, tmp_path):
     result = _identify(logs, tmp_path / "m.csv", "--candidates", "minhash")
-    assert isinstance(result.exception, ConfigError)
+    assert isinstance(result.exception, UsageError)  # exit 2
     assert "--engine spark" in str(result.exception)
     assert not (tmp_path / "m.csv").exists()
 
 
 def test_spark_flags_need_spark(logs, tmp_path):
     result = _identify(logs, tmp_path / "m.csv", "--spark-conf", "spark.executor.memory=4g")
-    assert isinstance(result.exception, ConfigError)
+    assert isinstance(result.exception, UsageError)
     assert "--engine spark" in str(result.exception)
 
 
@@ -311,7 +317,7 @@ def test_missing_spark_extra_says_how_to_install_it(logs, tmp_path, monkeypatch)
         lambda: 'pyspark is not installed (pip install "netpersona[spark]")',
     )
     result = _identify(logs, tmp_path / "m.csv", *SPARK)
-    assert isinstance(result.exception, ConfigError)
+    assert isinstance(result.exception, ResourceError)  # the environment lacks it: exit 4
     assert 'pip install "netpersona[spark]"' in str(result.exception)
 
 

@@ -75,8 +75,8 @@ def test_spark_reader_keeps_the_rows_it_leaves_out_with_the_reason(spark_engine,
     ).to_pylist()
     assert [(r["reason"], r["raw_site"]) for r in kept] == [
         ("no user id", "b.com"),
-        ("time missing or not a time", "c.com"),
-        ("time missing or not a time", "d.com"),
+        ("time missing, not a time, or out of range", "c.com"),
+        ("time missing, not a time, or out of range", "d.com"),
     ]
     assert kept[1]["raw_time"] == "not a time"
 

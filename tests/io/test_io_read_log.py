@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from io_logs import write_log
 
-from netpersona._core import ConfigError, InputError
+from netpersona._core import ConfigError, InputError, UsageError
 from netpersona.io import LogMapping, LogTable, log_source, read_log
 
 CSV = "user_id,ts,url\nu1,2024-01-01 08:00:00,https://www.example.co.uk/a\n"
@@ -45,9 +45,9 @@ def test_log_source_checks_what_a_command_names(tmp_path):
     assert log_source([path]) == [str(path)]
     assert log_source(["hdfs:///logs/"]) == ["hdfs:///logs/"]  # left to the engine
     assert log_source(None, "db.t") == LogTable("db.t")
-    with pytest.raises(ConfigError, match="not both"):
+    with pytest.raises(UsageError, match="not both"):
         log_source([path], "db.t")
-    with pytest.raises(ConfigError, match="no input"):
+    with pytest.raises(UsageError, match="no input"):
         log_source([], None)
     with pytest.raises(InputError, match="no such file"):
         log_source([tmp_path / "absent.csv"])

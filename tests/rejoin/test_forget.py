@@ -25,6 +25,8 @@ from _forget_data import (
     workspace_files,
     write_logs,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netpersona._core import ConfigError
 from netpersona.engine import Workspace
@@ -229,3 +231,35 @@ def _table(workspace, name) -> list[tuple]:
         return sorted(map(repr, con.execute(f"SELECT * FROM {name}").fetchall()))
     finally:
         con.close()
+
+
+_ROW = st.tuples(
+    st.integers(0, 5),  # user
+    st.integers(1, 4),  # day
+    st.integers(0, 23),  # hour
+    st.integers(0, 59),  # minute
+    st.integers(0, 7),  # site
+)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(_ROW, min_size=1, max_size=120), gone=st.integers(0, 5))
+def test_forget_equals_building_without_the_user(rows, gone, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("prop")
+    users = [f"subscriber-{u:011d}" for u in range(6)]
+    lines = [f"{users[u]},2024-03-0{d} {h:02d}:{m:02d}:00,site{s}.com" for u, d, h, m, s in rows]
+    (folder / "all.csv").write_text("user_id,ts,site\n" + "\n".join(lines) + "\n")
+    kept = [line for line in lines if not line.startswith(users[gone] + ",")]
+    (folder / "kept.csv").write_text("user_id,ts,site\n" + "\n".join(kept) + "\n")
+    Library.index(folder / "w.duckdb", folder / "all.csv", MAPPING)
+    summary = forget(folder / "w.duckdb", users[gone], raw=True)
+    assert summary.tables.get("library_log", 0) == len(lines) - len(kept)
+    if not kept:
+        return
+    Library.index(folder / "fresh.duckdb", folder / "kept.csv", MAPPING)
+    for part in ("log", "users", "sites", "frequent", "hours", "site_hours", "sequences"):
+        assert _table(folder / "w.duckdb", f"library_{part}") == _table(
+            folder / "fresh.duckdb", f"library_{part}"
+        ), part

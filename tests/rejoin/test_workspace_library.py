@@ -98,7 +98,7 @@ def test_index_force_with_a_bad_file_leaves_the_old_library_whole(logs, built, t
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,ts,site\n" + "u1,not a time,x.com\n" * 50)
     done = _cli("rejoin", "index", str(bad), *SITE, "--workspace", str(workspace), "--force")
-    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr  # bad input
     assert "cannot be read" in done.stderr + done.stdout
     assert _matches(workspace, logs / "queries.csv") == matches
     assert not Workspace.building_path(workspace).exists()
@@ -145,7 +145,7 @@ def test_a_second_writer_is_told_who_holds_the_workspace_while_readers_answer(
         _wait_for(Workspace.building_path(workspace), build)
         second = _cli("rejoin", "index", str(logs / "library.csv"), *SITE, "--workspace",
                       str(workspace))  # fmt: skip
-        assert second.returncode != 0
+        assert second.returncode == 3  # busy
         assert f"workspace busy (held by pid {build.pid} since " in second.stderr
         assert "Traceback" not in second.stderr
         with pytest.raises(WorkspaceBusyError, match=f"held by pid {build.pid}"):
@@ -172,7 +172,7 @@ def test_a_workspace_whose_build_did_not_complete_is_refused(built):
         Library.open(workspace)
     done = _cli("rejoin", "explain", "x", "--queries", str(workspace), "--workspace",
                 str(workspace))  # fmt: skip
-    assert done.returncode != 0 and "did not complete" in done.stderr
+    assert done.returncode == 3 and "did not complete" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -160,11 +160,11 @@ def test_serve_refuses_to_start_without_tokens_unless_no_auth_on_loopback(tmp_pa
     workspace = tmp_path / "w.duckdb"
     shutil.copy(corpus.workspace, workspace)  # no token file beside this copy
     refused = cli("serve", "--workspace", str(workspace), check=False)
-    assert refused.returncode == 2
+    assert refused.returncode == 1
     assert "no access token is defined" in refused.stderr
     public = cli("serve", "--workspace", str(workspace), "--no-auth", "--host", "0.0.0.0",
                  check=False)  # fmt: skip
-    assert public.returncode == 2 and "binds to 127.0.0.1 only" in public.stderr
+    assert public.returncode == 1 and "binds to 127.0.0.1 only" in public.stderr
     server = start_server(workspace, tmp_path / "server.log", "--no-auth")
     try:
         with server.client() as c:
@@ -181,7 +181,7 @@ def test_a_second_server_on_the_same_reports_folder_is_refused(corpus, workspace
                     check=False)  # fmt: skip
     finally:
         server.stop()
-    assert other.returncode == 2
+    assert other.returncode == 1
     assert "another netpersona serve is writing to" in other.stderr
     assert "Traceback" not in other.stderr
     assert os.path.exists(workspace.with_name("w.duckdb.reports"))

@@ -19,7 +19,13 @@ from netpersona._core._exceptions import (
     WorkspaceIncompleteError,
 )
 from netpersona._core._masking import mask_id
-from netpersona._core._names import NAME_PATTERN, check_name, check_size, quote_identifier
+from netpersona._core._names import (
+    NAME_PATTERN,
+    check_name,
+    check_size,
+    literal_path,
+    quote_identifier,
+)
 from netpersona._core._numba_cache import configure_numba_cache
 from netpersona._core._output import atomic_output, check_writable, write_text_atomic
 from netpersona._core._progress import Progress, RichProgress
@@ -41,9 +47,12 @@ from netpersona._core._settings import (
     setting_specs,
     settings_options,
 )
+from netpersona._core._tables import TABLE_FORMATS, table_format, write_table_file
+from netpersona._core._toml import load_toml
 
 __all__ = [
     "NAME_PATTERN",
+    "TABLE_FORMATS",
     "ColumnNotFoundError",
     "ConfigError",
     "InputError",
@@ -69,6 +78,8 @@ __all__ = [
     "check_size",
     "check_writable",
     "configure_numba_cache",
+    "literal_path",
+    "load_toml",
     "mask_id",
     "memory_limit_sql",
     "parse_size",
@@ -80,6 +91,8 @@ __all__ = [
     "setting",
     "setting_specs",
     "settings_options",
+    "table_format",
     "temp_budget",
+    "write_table_file",
     "write_text_atomic",
 ]

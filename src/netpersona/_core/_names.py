@@ -70,3 +70,17 @@ def check_size(value: str, what: str = "--memory-limit") -> str:
     number, unit = match.groups()
     unit = (unit or "B").upper().replace("I", "i")
     return f"{number}{unit}"
+
+
+def literal_path(path: object) -> str:
+    """``path`` as a DuckDB file reader takes it literally: its glob characters (``* ? [``)
+    each in a one-character class, so ``x[12].csv`` reads that file, not ``x1.csv`` and
+    ``x2.csv`` (a path without them is returned as is).
+
+    >>> literal_path("logs/x[12].csv"), literal_path("logs/s*.csv"), literal_path("a.csv")
+    ('logs/x[[]12].csv', 'logs/s[*].csv', 'a.csv')
+    """
+    text = str(path)
+    if not any(ch in text for ch in "*?["):
+        return text
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text)

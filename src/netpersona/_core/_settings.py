@@ -39,13 +39,13 @@ import dataclasses
 import functools
 import inspect
 import math
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from netpersona._core._exceptions import ConfigError
+from netpersona._core._toml import load_toml
 
 _KEY = "netpersona.setting"
 
@@ -217,14 +217,7 @@ class Settings:
         ``other_tables`` allows tables for other settings beside it."""
         path = Path(path)
         table_name = cls.toml_table
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read the settings file {path}: {exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        document = load_toml(path, "settings file")
         extra = sorted(set(document) - {table_name})
         if extra and not other_tables:
             raise ConfigError(

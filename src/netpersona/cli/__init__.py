@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from netpersona._core import NetpersonaError
 from netpersona._version import __version__
 from netpersona.cli._apps import app
+from netpersona.cli._markup import escape_help
 from netpersona.cli._resources import (
     MaxTempSizeOpt,
     MemoryLimitOpt,
@@ -18,6 +19,10 @@ from netpersona.cli._resources import (
 )
 
 __all__ = ["app", "main"]
+
+
+#: whether this run shows tracebacks (--debug), set by the root callback
+_DEBUG = [False]
 
 
 def _version(value: bool) -> None:
@@ -35,9 +40,17 @@ def _root(
     memory_limit: MemoryLimitOpt = None,
     temp_dir: TempDirOpt = None,
     max_temp_size: MaxTempSizeOpt = None,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="On an error, show the traceback too (or set NETPERSONA_DEBUG=1).",
+        ),
+    ] = False,
 ) -> None:
     """Know mobile-network subscribers from their own logs."""
     apply_resource_flags(memory_limit, temp_dir, max_temp_size, keep=False)
+    _DEBUG[0] = debug
 
 
 def _load_commands() -> None:
@@ -67,15 +80,24 @@ def _load_commands() -> None:
 
 
 _load_commands()
+escape_help(app)
 
 
-def main() -> None:
-    """Console entry point: run the app, turning netpersona's errors into clear messages."""
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app; an error ends it with one message (and a hint) on
+    stderr and the exit status of its kind (``netpersona --help`` lists them)."""
+    _DEBUG[0] = False
     try:
-        app()
-    except NetpersonaError as exc:
+        app(args=argv, prog_name="netpersona")
+    except Exception as exc:
         from rich.console import Console
         from rich.text import Text
 
-        Console(stderr=True).print(Text("error: ", style="bold red") + Text(str(exc)))
-        sys.exit(2)
+        from netpersona.cli._errors import render, traceback_text
+
+        code, label, message = render(exc)
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        if _DEBUG[0] or os.environ.get("NETPERSONA_DEBUG"):
+            console.print(Text(traceback_text(exc)))
+        console.print(Text(f"{label}: ", style="bold red") + Text(message))
+        sys.exit(code)

@@ -7,6 +7,11 @@ import typer
 app = typer.Typer(
     name="netpersona",
     help="Know mobile-network subscribers from their own logs.",
+    epilog=(
+        "Exit status: 0 done, 1 bad input or data, 2 usage, 3 workspace busy or incomplete, "
+        "4 environment (disk full, permission), 70 internal error (a bug: report it). "
+        "--debug shows the traceback of an error."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",

@@ -53,13 +53,24 @@ LabelOpt = Annotated[
         "--label-column", help="Column with a known value K (0..1) or tier (A-D) to train on."
     ),
 ]
+EnsembleOpt = Annotated[
+    int,
+    typer.Option(
+        "--ensemble",
+        min=1,
+        help="Networks whose mean K is used (paper: 1). One network's tiers move with the "
+        "seed; `customers stability` measures how much and how many networks steady them.",
+    ),
+]
 TierOpt = Annotated[
     tuple[float, float, float],
     typer.Option("--tiers", help="Lower K bounds of tiers A, B, C (paper: 0.75 0.5 0.25)."),
 ]
 
 
-def _settings(seed, sample_share, train_share, split, goal, epochs, label_column, tiers):
+def _settings(
+    seed, sample_share, train_share, split, goal, epochs, label_column, tiers, ensemble=1
+):
     from netpersona.customers import CustomerSettings, NetworkSettings, TierThresholds
 
     if split not in ("order", "random"):
@@ -72,6 +83,7 @@ def _settings(seed, sample_share, train_share, split, goal, epochs, label_column
         network=NetworkSettings(goal=goal, epochs=epochs),
         tiers=TierThresholds(*tiers),
         label_column=label_column,
+        ensemble=ensemble,
     )
 
 
@@ -97,7 +109,9 @@ def _print_summary(progress: RichProgress, summary: dict) -> None:
 @customers_app.command("score")
 def score(
     data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of scores.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Scores table: .csv, .parquet or .jsonl.")
+    ],
     system: SystemOpt = None,
     weights: WeightsOpt = None,
     label_column: LabelOpt = None,
@@ -134,12 +148,15 @@ def train(
     epochs: EpochsOpt = _PAPER.network.epochs,
     label_column: LabelOpt = None,
     tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
+    ensemble: EnsembleOpt = _PAPER.ensemble,
     force: ForceOpt = False,
 ) -> None:
     """Train the customer-value network (pre-class sample, 14-29-1, traingdx) into a folder."""
     from netpersona.customers import run_files
 
-    settings = _settings(seed, sample_share, train_share, split, goal, epochs, label_column, tiers)
+    settings = _settings(
+        seed, sample_share, train_share, split, goal, epochs, label_column, tiers, ensemble
+    )
     progress = RichProgress()
     run = run_files(data, None, system, weights, settings, model=model, force=force,
                     progress=progress)  # fmt: skip
@@ -151,7 +168,9 @@ def train(
 def predict(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `train`.")],
     data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of tiers.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Tiers table: .csv, .parquet or .jsonl.")
+    ],
     force: ForceOpt = False,
 ) -> None:
     """Score new customers with a trained model: K and tier per customer."""
@@ -188,7 +207,9 @@ def report(
 @customers_app.command("run")
 def run(
     data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of tiers.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Tiers table: .csv, .parquet or .jsonl.")
+    ],
     system: SystemOpt = None,
     weights: WeightsOpt = None,
     model: Annotated[
@@ -205,6 +226,7 @@ def run(
     epochs: EpochsOpt = _PAPER.network.epochs,
     label_column: LabelOpt = None,
     tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
+    ensemble: EnsembleOpt = _PAPER.ensemble,
     force: ForceOpt = False,
 ) -> None:
     """The whole pipeline: scores -> pre-classes -> sample -> network -> K -> tiers A/B/C/D.
@@ -213,7 +235,9 @@ def run(
     """
     from netpersona.customers import run_files
 
-    settings = _settings(seed, sample_share, train_share, split, goal, epochs, label_column, tiers)
+    settings = _settings(
+        seed, sample_share, train_share, split, goal, epochs, label_column, tiers, ensemble
+    )
     progress = RichProgress()
     result = run_files(data, out, system, weights, settings, model=model, report=report_path,
                        force=force, progress=progress)  # fmt: skip
@@ -221,3 +245,32 @@ def run(
     _print_summary(progress, summary)
     progress.log(f"wrote {out}" + (f", {model}" if model else "") +
                  (f", {report_path}" if report_path else ""))  # fmt: skip
+
+
+@customers_app.command("stability")
+def stability(
+    data: DataOpt,
+    system: SystemOpt = None,
+    weights: WeightsOpt = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=2, help="Compare runs with seeds 0 .. N-1.")
+    ] = 5,
+    ensemble: EnsembleOpt = _PAPER.ensemble,
+    sample_share: SampleOpt = _PAPER.sample_share,
+    train_share: TrainShareOpt = _PAPER.train_share,
+    split: SplitOpt = _PAPER.split,
+    goal: GoalOpt = _PAPER.network.goal,
+    epochs: EpochsOpt = _PAPER.network.epochs,
+    label_column: LabelOpt = None,
+    tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
+) -> None:
+    """How far the tiers move with the seed: train one run per seed and compare the tiers."""
+    from netpersona.customers import seed_agreement_of
+
+    settings = _settings(
+        0, sample_share, train_share, split, goal, epochs, label_column, tiers, ensemble
+    )
+    progress = RichProgress()
+    agreement = seed_agreement_of(data, system, weights, settings, range(seeds), progress=progress)
+    for line in agreement.lines():
+        progress.log(line)

@@ -136,7 +136,10 @@ def predict(
     model: Annotated[Path, typer.Option("--model", help="Model folder (devices train).")],
     features: Annotated[Path, typer.Option("--features", help="Features file.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Tiers CSV: user, tier, p_<tier>..., out_of_range.")
+        Path,
+        typer.Option(
+            "--out", help="Tiers (.csv, .parquet, .jsonl): user, tier, p_<tier>..., out_of_range."
+        ),
     ],
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:

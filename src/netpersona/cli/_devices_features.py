@@ -45,9 +45,15 @@ def features(
         typer.Option(
             "--reports",
             help="Report files: JSON Lines (.jsonl[.gz]) or session "
-            "exports (.csv[.gz]); repeat the flag or use a glob. Or --table.",
+            "exports (.csv[.gz]); repeat the flag, or give a pattern with --glob. Or --table.",
         ),
     ] = None,
+    glob: Annotated[
+        bool,
+        typer.Option(
+            "--glob", help="Expand glob patterns in --reports (otherwise paths are literal)."
+        ),
+    ] = False,
     purchases: Annotated[
         str | None,
         typer.Option(
@@ -197,7 +203,7 @@ def features(
         duration=duration_field, upflow=up_field, downflow=down_field,
         report_time=report_time_field or None, flow_unit=flow_unit, time_unit=time_unit,
     )  # fmt: skip
-    fields = replace(fields, timezone=timezone, max_bad_fraction=max_bad_fraction)
+    fields = replace(fields, timezone=timezone, max_bad_fraction=max_bad_fraction, glob=glob)
     purchase_fields = PurchaseFields(
         user=purchases_user_col, time=purchases_time_col, table=purchases_table,
         query=purchases_query,

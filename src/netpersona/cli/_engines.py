@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netpersona._core import ConfigError, InputError
+from netpersona._core import ConfigError, InputError, ResourceError, UsageError
 from netpersona.engine import Engine, parse_spark_conf, spark_available
 from netpersona.io import LogTable, check_writable, is_url, log_source
 
@@ -58,15 +58,15 @@ class EngineChoice:
         if kind == "spark":
             reason = spark_available()
             if reason:
-                raise ConfigError(f"--engine spark cannot run here: {reason}")
+                raise ResourceError(f"--engine spark cannot run here: {reason}")
         else:
             if mode != "exact":
-                raise ConfigError(
+                raise UsageError(
                     f"--candidates {mode} is Spark's step 2: add --engine spark (DuckDB runs "
                     "the exact join, which is fast up to millions of users)"
                 )
             if conf or spark_master != "local[*]":
-                raise ConfigError("--spark-master and --spark-conf need --engine spark")
+                raise UsageError("--spark-master and --spark-conf need --engine spark")
         if table is not None:
             LogTable(table)  # a ConfigError unless a name or db.name
         return cls(kind, spark_master, conf, table, mode)

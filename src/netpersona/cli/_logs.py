@@ -13,6 +13,8 @@ from netpersona.cli._apps import logs_app
 from netpersona.cli._options import (
     ColumnsOpt,
     MaxBadFractionOpt,
+    MaxTimeOpt,
+    MinTimeOpt,
     NoHeaderOpt,
     PseudonymizeKeyOpt,
     SepOpt,
@@ -64,6 +66,8 @@ def summary(
     time_unit: TimeUnitOpt = None,
     timezone: TimezoneOpt = "UTC",
     time_origin: TimeOriginOpt = None,
+    min_time: MinTimeOpt = None,
+    max_time: MaxTimeOpt = None,
     pseudonymize_key_file: PseudonymizeKeyOpt = None,
     max_bad_fraction: MaxBadFractionOpt = 0.01,
     quarantine: QuarantineOpt = None,
@@ -89,7 +93,7 @@ def summary(
         user_col=user_col, time_col=time_col, url_col=url_col, site_col=site_col,
         no_header=no_header, columns=columns, sep=sep, time_unit=time_unit, timezone=timezone,
         time_origin=time_origin, pseudonymize_key_file=pseudonymize_key_file,
-        max_bad_fraction=max_bad_fraction,
+        max_bad_fraction=max_bad_fraction, min_time=min_time, max_time=max_time,
     )  # fmt: skip
     if logs:
         with make_engine("duckdb") as engine:
@@ -159,6 +163,8 @@ def ingest(
     time_unit: TimeUnitOpt = None,
     timezone: TimezoneOpt = "UTC",
     time_origin: TimeOriginOpt = None,
+    min_time: MinTimeOpt = None,
+    max_time: MaxTimeOpt = None,
     pseudonymize_key_file: PseudonymizeKeyOpt = None,
     max_bad_fraction: MaxBadFractionOpt = 0.01,
     quarantine: QuarantineOpt = None,
@@ -173,7 +179,7 @@ def ingest(
         user_col=user_col, time_col=time_col, url_col=url_col, site_col=site_col,
         no_header=no_header, columns=columns, sep=sep, time_unit=time_unit, timezone=timezone,
         time_origin=time_origin, pseudonymize_key_file=pseudonymize_key_file,
-        max_bad_fraction=max_bad_fraction,
+        max_bad_fraction=max_bad_fraction, min_time=min_time, max_time=max_time,
     )  # fmt: skip
     with Workspace(workspace) as ws:
         read = ws.ingest(logs, mapping, table=table, quarantine=quarantine, progress=RichProgress())

@@ -180,6 +180,8 @@ MAPPING_OPTIONS = (
     "pseudonymize_key_file",
     "max_bad_fraction",
     "time_origin",
+    "min_time",
+    "max_time",
 )
 
 
@@ -202,6 +204,8 @@ def mapping_from_options(
     pseudonymize_key_file: Path | None = None,
     max_bad_fraction: float = 0.01,
     time_origin: str | None = None,
+    min_time: str | None = None,
+    max_time: str | None = None,
 ) -> LogMapping:
     """Build the log mapping from the shared command-line flags (validated: ConfigError)."""
     names = parse_columns(columns)
@@ -218,6 +222,8 @@ def mapping_from_options(
         pseudonymize_key_file=pseudonymize_key_file,
         max_bad_fraction=max_bad_fraction,
         time_origin=time_origin,
+        min_time=min_time,
+        max_time=max_time,
     )
 
 
@@ -230,6 +236,14 @@ TimeOriginOpt = Annotated[
         rich_help_panel=_PARSING,
     ),
 ]
+
+_OUT_OF_RANGE = "local time (ISO-8601) are quarantined as out of range"
+MinTimeOpt = Annotated[str | None, typer.Option(
+    "--min-time", help=f"Rows before this {_OUT_OF_RANGE} (default 1970-01-01).",
+    rich_help_panel=_PARSING)]  # fmt: skip
+MaxTimeOpt = Annotated[str | None, typer.Option(
+    "--max-time", help=f"Rows after this {_OUT_OF_RANGE} (default: now + 1 day).",
+    rich_help_panel=_PARSING)]  # fmt: skip
 
 
 # -- engines ------------------------------------------------------------------------------------
@@ -353,6 +367,8 @@ MAPPING_FLAGS: dict[str, tuple[Any, Any]] = {
     "time_unit": (TimeUnitOpt, None),
     "timezone": (TimezoneOpt, "UTC"),
     "time_origin": (TimeOriginOpt, None),
+    "min_time": (MinTimeOpt, None),
+    "max_time": (MaxTimeOpt, None),
     "pseudonymize_key_file": (PseudonymizeKeyOpt, None),
     "max_bad_fraction": (MaxBadFractionOpt, 0.01),
 }

@@ -72,7 +72,7 @@ SettingsOpt = Annotated[
         "--settings",
         exists=True,
         dir_okay=False,
-        help="TOML file with a \\[rejoin] table (e.g. written by `rejoin calibrate`); "
+        help="TOML file with a [rejoin] table (e.g. written by `rejoin calibrate`); "
         "default: the paper's values.",
     ),
 ]

@@ -6,7 +6,14 @@ value and pre-classes -> stratified sample -> 14-29-1 BP network -> K -> tiers A
 14
 """
 
-from netpersona.customers._jobs import predict_file, report_file, run_files, score_file
+from netpersona.customers._ensemble import NetworkEnsemble, SeedAgreement, seed_agreement
+from netpersona.customers._jobs import (
+    predict_file,
+    report_file,
+    run_files,
+    score_file,
+    seed_agreement_of,
+)
 from netpersona.customers._model import PAPER_INPUTS, NetworkSettings, paper_c_network
 from netpersona.customers._pipeline import (
     CustomerRun,
@@ -48,9 +55,11 @@ __all__ = [
     "CustomerSettings",
     "ExpertWeights",
     "IndicatorSystem",
+    "NetworkEnsemble",
     "NetworkSettings",
     "ScoredCustomers",
     "ScoredTable",
+    "SeedAgreement",
     "TierThresholds",
     "ahp_priorities",
     "assign_tiers",
@@ -75,6 +84,8 @@ __all__ = [
     "score_customers",
     "score_file",
     "score_table",
+    "seed_agreement",
+    "seed_agreement_of",
     "stratified_sample",
     "stratum_sizes",
     "summary_lines",

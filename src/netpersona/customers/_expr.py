@@ -46,18 +46,43 @@ _AGGREGATES = frozenset(
 )
 
 
+#: the longest expression, and the deepest parenthesis nesting, an indicator may have (the
+#: parser recurses per level: deeper nesting would exhaust Python's stack)
+MAX_LENGTH, MAX_DEPTH = 4000, 24
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of parentheses in ``text`` (quotes not told apart: a bound)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
+
+
 @lru_cache(maxsize=256)
 def _parse(text: str):
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
+    shown = text if len(text) <= 80 else text[:77] + "..."
     if ";" in text:
-        raise ConfigError(f"expression {text!r}: one expression only, no ';'")
+        raise ConfigError(f"expression {shown!r}: one expression only, no ';'")
+    if len(text) > MAX_LENGTH or _depth(text) > MAX_DEPTH:
+        raise ConfigError(
+            f"expression {shown!r}: longer than {MAX_LENGTH:,} characters or nested deeper than "
+            f"{MAX_DEPTH} parentheses; split it into several indicators"
+        )
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
     except ParseError as exc:
-        raise ConfigError(f"expression {text!r} is not valid SQL: {exc}") from None
+        raise ConfigError(f"expression {shown!r} is not valid SQL: {exc}") from None
+    except RecursionError:  # nesting by other means (NOT NOT ..., nested CASE)
+        raise ConfigError(f"expression {shown!r} nests too deeply") from None
     if isinstance(tree, exp.Query | exp.Command):
         raise ConfigError(f"expression {text!r}: a scalar expression is expected, not a statement")
     for node in tree.walk():

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from netpersona._core import InputError, Progress, atomic_output, check_writable
+from netpersona._core import (
+    InputError,
+    Progress,
+    check_writable,
+    table_format,
+    write_table_file,
+)
+from netpersona.customers._ensemble import SeedAgreement, seed_agreement
 from netpersona.customers._pipeline import (
     CustomerRun,
     CustomerSettings,
@@ -47,12 +54,12 @@ def score_file(
     >>> read_customers(work / 'scores.csv').columns[-3:].tolist()
     ['C', 'pre_class', 'K_target']
     """
+    table_format(out)
     check_writable(out, force)
     table = score_table(data, system, weights, label_column=label_column, progress=progress)
     frame = table.frame()
     frame["K_target"] = table.target.round(6)
-    with atomic_output(out, force=force) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_table_file(frame, out, force=force)
     return table
 
 
@@ -82,13 +89,14 @@ def run_files(
     >>> sorted(p.name for p in work.iterdir())
     ['answers.csv', 'model', 'tiers.csv']
     """
+    if out is not None:
+        table_format(out)
     for target in (out, model, report):
         if target is not None:
             check_writable(target, force)
     result = run_customers(data, system, weights, settings, progress=progress)
     if out is not None:
-        with atomic_output(out, force=force) as tmp:
-            result.frame().to_csv(tmp, index=False)
+        write_table_file(result.frame(), out, force=force)
     if model is not None:
         save_run(result, model, force=force)
     if report is not None:
@@ -116,10 +124,10 @@ def predict_file(
     >>> frame.columns[-2:].tolist(), len(frame)
     (['K', 'tier'], 300)
     """
+    table_format(out)
     check_writable(out, force)
     frame = load_run(model).predict(data, progress=progress)
-    with atomic_output(out, force=force) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_table_file(frame, out, force=force)
     return frame
 
 
@@ -157,3 +165,27 @@ def report_file(
             tier_part(frame["K"].to_numpy(), frame["tier"].to_numpy(), trained.thresholds)
         )
     return write_report(summary, out, force=force)
+
+
+def seed_agreement_of(
+    data: Source,
+    system: str | Path | None = None,
+    weights: str | Path | None = None,
+    settings: CustomerSettings = CustomerSettings(),
+    seeds=range(5),
+    *,
+    progress: Progress = Progress(),
+) -> SeedAgreement:
+    """Score ``data`` once, train a run per seed and compare their tiers
+    (:func:`~netpersona.customers.seed_agreement`).
+
+    >>> from netpersona.synth.customers import synth_customers
+    >>> agreement = seed_agreement_of(synth_customers(300, seed=4), seeds=[0, 1])
+    >>> agreement.seeds, agreement.ensemble
+    ((0, 1), 1)
+    """
+    table = score_table(data, system, weights, label_column=settings.label_column,
+                        progress=progress)  # fmt: skip
+    seeds = list(seeds)
+    with progress.step(f"training {len(seeds)} runs of {settings.ensemble} network(s) each"):
+        return seed_agreement(table, settings, seeds)

@@ -25,7 +25,13 @@ from netpersona.customers._sample import (
 from netpersona.customers._scoring import ScoredCustomers, score_customers
 from netpersona.customers._source import read_customers
 from netpersona.customers._system import LIKERT_POINTS, IndicatorSystem, load_system
-from netpersona.customers._tiers import TIERS, TierThresholds, assign_tiers, tier_shares
+from netpersona.customers._tiers import (
+    TIERS,
+    TierThresholds,
+    assign_tiers,
+    small_tier_warnings,
+    tier_shares,
+)
 from netpersona.customers._weights import ExpertWeights, equal_weights, load_weights
 
 
@@ -50,6 +56,13 @@ class CustomerSettings:
     tiers: TierThresholds = field(default_factory=TierThresholds)
     #: column holding a known value K (overrides the system's label_column)
     label_column: str | None = None
+    #: networks whose mean K is the customer's (paper: 1; each trained the paper's way on its
+    #: own sample and initial weights, see :mod:`netpersona.customers._ensemble`)
+    ensemble: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ensemble, int) or self.ensemble < 1:
+            raise ConfigError(f"ensemble must be a whole number >= 1, got {self.ensemble!r}")
 
 
 @dataclass(frozen=True)
@@ -247,45 +260,73 @@ def run_customers(
 def train_on(
     table: ScoredTable, settings: CustomerSettings, *, progress: Progress = Progress()
 ) -> CustomerRun:
-    """Paper 4.3 on scored customers: sample, split, train, predict K, assign tiers."""
-    sample = stratified_sample(table.pre_class, settings.sample_share, settings.seed)
+    """Paper 4.3 on scored customers: sample, split, train, predict K, assign tiers — once
+    per ensemble member (member 0 is the paper's network for the seed), K their mean."""
+    from netpersona.customers._ensemble import NetworkEnsemble, member_seed
+
+    x = table.scored.scores.to_numpy(dtype=float)
+    y = table.target
+    n = settings.ensemble
+    sizes = f"{x.shape[1]}-{settings.network.hidden_size(x.shape[1])}-1"
+    start = time.perf_counter()
+    if n == 1:
+        with progress.step(f"training the {sizes} network"):
+            members = [_train_member(table.pre_class, x, y, settings, settings.seed)]
+    else:
+        members = [
+            _train_member(table.pre_class, x, y, settings, member_seed(settings.seed, i))
+            for i in progress.track(range(n), f"training {n} {sizes} networks", total=n)
+        ]
+    seconds = time.perf_counter() - start
+    model = members[0].model if n == 1 else NetworkEnsemble([m.model for m in members])
+    k = np.clip(model.predict(x), 0.0, 1.0)
+    first = members[0]
+    return CustomerRun(
+        table=table,
+        settings=settings,
+        model=model,
+        sample=first.sample,
+        train_rows=first.train_rows,
+        test_rows=first.test_rows,
+        k=k,
+        tiers=assign_tiers(k, settings.tiers),
+        train_mse=float(np.mean([m.train_mse for m in members])),
+        test_mse=float(np.mean([m.test_mse for m in members])),
+        seconds=seconds,
+    )
+
+
+@dataclass
+class _Member:
+    model: object
+    sample: np.ndarray
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    train_mse: float
+    test_mse: float
+
+
+def _train_member(
+    pre_classes: np.ndarray, x: np.ndarray, y: np.ndarray, settings: CustomerSettings, seed: int
+) -> _Member:
+    """One network the paper's way: its stratified sample and split, trained to the goal;
+    its errors on its own training and test customers."""
+    sample = stratified_sample(pre_classes, settings.sample_share, seed)
     if len(sample) < 2:
         raise ConfigError(
             f"the sample has {len(sample)} customer(s); at least 2 are needed to train and test "
             "(raise the sample share or score more customers)"
         )
-    train_pos, test_pos = train_test_split(
-        len(sample), settings.train_share, settings.split, settings.seed
-    )
+    train_pos, test_pos = train_test_split(len(sample), settings.train_share, settings.split, seed)
     train_rows, test_rows = sample[train_pos], sample[test_pos]
-    x = table.scored.scores.to_numpy(dtype=float)
-    y = table.target
-    model = paper_c_network(x.shape[1], settings.network, settings.seed)
-    start = time.perf_counter()
-    with progress.step(
-        f"training the {x.shape[1]}-{settings.network.hidden_size(x.shape[1])}-1 network "
-        f"on {len(train_rows)} customers"
-    ):
-        model.fit(x[train_rows], y[train_rows])
-    seconds = time.perf_counter() - start
+    model = paper_c_network(x.shape[1], settings.network, seed)
+    model.fit(x[train_rows], y[train_rows])
     k = np.clip(model.predict(x), 0.0, 1.0)
     train_mse = float(np.mean((k[train_rows] - y[train_rows]) ** 2))
     test_mse = (
         float(np.mean((k[test_rows] - y[test_rows]) ** 2)) if len(test_rows) else float("nan")
     )
-    return CustomerRun(
-        table=table,
-        settings=settings,
-        model=model,
-        sample=sample,
-        train_rows=train_rows,
-        test_rows=test_rows,
-        k=k,
-        tiers=assign_tiers(k, settings.tiers),
-        train_mse=train_mse,
-        test_mse=test_mse,
-        seconds=seconds,
-    )
+    return _Member(model, sample, train_rows, test_rows, train_mse, test_mse)
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -294,20 +335,27 @@ def summary_lines(summary: dict) -> list[str]:
     >>> from netpersona.synth.customers import synth_customers
     >>> data = synth_customers(300, seed=4)  # questionnaires of the paper's 14 indicators
     >>> lines = summary_lines(run_customers(data).summary())
-    >>> lines[-1].startswith('tiers: A ')
+    >>> any(line.startswith('tiers: A ') for line in lines)
     True
     """
     lines = [*summary["scoring"], summary["weights"]["note"], summary["target_source"]]
     net = summary["network"]
+    members = net.get("members", 1)
+    if members > 1:
+        lines.append(
+            f"K = mean of {members} {net['sizes']} networks, each on its own sample and initial "
+            "weights; the first one's training:"
+        )
     lines.append(
         f"network {net['sizes']}, {net['algorithm']}: {net['epochs']} epochs, "
         f"{'reached' if net['converged'] else 'did not reach'} the goal {net['goal']} "
         f"({net['stop_reason']}); training MSE {summary['train_mse']:.4f}, test MSE "
         f"{summary['test_mse']:.4f} on {summary['n_test']} test customers"
+        + (" (means over the networks)" if members > 1 else "")
     )
     shares = summary["tier_shares"]
     lines.append("tiers: " + ", ".join(f"{t} {shares[t]:.1%}" for t in TIERS))
-    return lines
+    return lines + small_tier_warnings(shares)
 
 
 def tier_table(tiers: np.ndarray) -> list[tuple[str, int, float]]:

@@ -123,7 +123,7 @@ def load_run(path: str | Path) -> CustomerModel:
     >>> model.predict(work / 'answers.csv').columns[-2:].tolist()
     ['K', 'tier']
     """
-    from netpersona.nn import load_model
+    from netpersona.customers._ensemble import load_network
 
     path = Path(path)
     meta_path = path / META_FILE
@@ -151,7 +151,7 @@ def load_run(path: str | Path) -> CustomerModel:
             current_weights=meta["current_weights"],
             thresholds=TierThresholds(t["a"], t["b"], t["c"]),
             network_settings=NetworkSettings.from_dict(meta["network_settings"]),
-            network=load_model(path / NETWORK_DIR),
+            network=load_network(path / NETWORK_DIR),
             summary=meta["summary"],
         )
     except (KeyError, TypeError) as exc:

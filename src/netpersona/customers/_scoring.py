@@ -117,6 +117,7 @@ def score_customers(
     scores = {}
     dropped_rows: dict[str, int] = {}
     filled: dict[str, int] = {}
+    empty: list[str] = []  # every indicator with missing values, reported together
     for ind in progress.track(active.indicators, "scoring indicators"):
         values = raw[ind.name]
         rule = fitted[ind.name] if fitted is not None else fit_rule(ind, values, path)
@@ -125,15 +126,11 @@ def score_customers(
         if nulls.any():
             if ind.on_null == "fail":
                 row = int(np.flatnonzero(nulls.to_numpy())[0])
-                raise InputError(
-                    f"indicator {ind.name!r}: {int(nulls.sum()):,} customers have no value "
-                    "(first shown)",
-                    path=path,
-                    line=line_of(row),
-                    column=column_label(ind),
-                    hint="fill the column, or set on_null = 'drop' | 'lowest' | 'neutral' | "
-                    "'median' for this indicator in the system file",
+                empty.append(
+                    f"column {column_label(ind)!r} (indicator {ind.name!r}): "
+                    f"{int(nulls.sum()):,} customers, first on line {line_of(row)}"
                 )
+                continue
             if ind.on_null == "drop":
                 keep &= ~nulls
                 dropped_rows[ind.name] = int(nulls.sum())
@@ -142,6 +139,13 @@ def score_customers(
                 filled[ind.name] = int(nulls.sum())
         rules[ind.name] = rule
         scores[ind.name] = score
+    if empty:
+        raise InputError(
+            f"{len(empty)} column(s) have customers without a value: " + "; ".join(empty),
+            path=path,
+            hint="fill the columns, or set on_null = 'drop' | 'lowest' | 'neutral' | 'median' "
+            "for those indicators in the system file",
+        )
 
     frame = pd.DataFrame(scores, index=table.index)[keep]
     frame = frame.astype("int64")

@@ -1,4 +1,4 @@
-"""Reading a customer table (CSV, TSV, Parquet, optionally gzip) into memory.
+"""Reading a customer table (CSV, TSV, Parquet, optionally gzip; Excel .xlsx) into memory.
 
 Customer tables are small (thousands to a few million rows, tens of columns): they are read whole
 with pandas. Row ``i`` (0-based) of the result is line ``i + 2`` of a delimited file (line 1 is the
@@ -35,9 +35,13 @@ def read_customers(path: str | Path, sep: str | None = None) -> pd.DataFrame:
     if not path.exists():
         raise InputError("no such file", path=path, hint="check the --data path")
     name = path.name.lower().removesuffix(".gz")
+    if path.is_dir():
+        raise InputError("a folder, where a customer table was expected", path=path)
     try:
         if name.endswith(".parquet"):
             table = pd.read_parquet(path)
+        elif name.endswith((".xlsx", ".xlsm")):
+            table = _read_excel(path)
         else:
             if sep is None:
                 sep = "\t" if name.endswith((".tsv", ".tab")) else ","
@@ -46,7 +50,8 @@ def read_customers(path: str | Path, sep: str | None = None) -> pd.DataFrame:
         raise InputError(
             f"cannot read it as a table: {exc}",
             path=path,
-            hint="customer tables are CSV (comma), TSV (tab) or Parquet, with a header row",
+            hint="customer tables are CSV (comma), TSV (tab), Parquet or Excel (.xlsx), with a "
+            "header row",
         ) from None
     if table.empty:
         raise InputError("the table has no customer rows", path=path)
@@ -57,3 +62,21 @@ def read_customers(path: str | Path, sep: str | None = None) -> pd.DataFrame:
             hint="the file is tab-separated: name it .tsv or pass the separator",
         )
     return table.reset_index(drop=True)
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    """The first sheet of an Excel workbook (openpyxl), its first row the header."""
+    import zipfile
+
+    try:
+        return pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    except ImportError:
+        raise InputError(
+            "reading Excel needs openpyxl", path=path, hint="pip install openpyxl, or save as CSV"
+        ) from None
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise InputError(
+            f"not a readable .xlsx workbook ({type(exc).__name__})",
+            path=path,
+            hint="save it again from Excel, or as CSV",
+        ) from None

@@ -79,6 +79,7 @@ def run_summary(run: CustomerRun) -> dict:
         "target_source": table.target_source,
         "network": {
             "sizes": f"{m}-{settings.network.hidden_size(m)}-1",
+            "members": settings.ensemble,
             "algorithm": settings.network.algorithm,
             "goal": settings.network.goal,
             "epochs": int(net.n_epochs_),

@@ -38,13 +38,12 @@ the file and the indicator.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from netpersona._core import ConfigError
+from netpersona._core import ConfigError, load_toml
 
 #: how an indicator's raw value is scored 1–5
 SCORE_METHODS = ("quantile", "thresholds", "category", "likert")
@@ -211,12 +210,7 @@ def load_system(path: str | Path | None = None) -> IndicatorSystem:
     (14, ('recency', 'frequency', 'monetary'))
     """
     path = Path(path) if path is not None else default_system_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the indicator system {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    data = load_toml(path, "indicator system")
     from netpersona.customers._system_file import parse_system
 
     return parse_system(data, str(path))

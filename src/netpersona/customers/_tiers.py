@@ -69,3 +69,22 @@ def tier_shares(tiers: np.ndarray) -> dict[str, float]:
     tiers = np.asarray(tiers)
     total = max(len(tiers), 1)
     return {t: float((tiers == t).sum()) / total for t in TIERS}
+
+
+#: a tier holding less than this share of the customers is worth a warning: the paper's
+#: cut-offs may not suit the data (96% of a real churn file fell in B or C)
+SMALL_TIER_SHARE = 0.02
+
+
+def small_tier_warnings(shares: dict[str, float], limit: float = SMALL_TIER_SHARE) -> list[str]:
+    """A warning for each tier holding under ``limit`` of the customers.
+
+    >>> small_tier_warnings({'A': 0.013, 'B': 0.6, 'C': 0.38, 'D': 0.007})[0]
+    'warning: tier A holds 1.3% of the customers (under 2%); the cut-offs may not suit this data: set them with --tiers A B C'
+    """  # noqa: E501
+    return [
+        f"warning: tier {t} holds {shares[t]:.1%} of the customers (under {limit:.0%}); the "
+        "cut-offs may not suit this data: set them with --tiers A B C"
+        for t in TIERS
+        if shares.get(t, 0.0) < limit
+    ]

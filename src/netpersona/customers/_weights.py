@@ -21,7 +21,6 @@ indicators equally, and the run says so).
 from __future__ import annotations
 
 import csv
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from netpersona._core import ConfigError
+from netpersona._core import ConfigError, load_toml
 
 #: Saaty's random consistency index RI by matrix size n (Saaty 1980, The Analytic Hierarchy
 #: Process, Table 1.7 as commonly quoted)
@@ -230,10 +229,7 @@ def ahp_weights_file(
 ) -> ExpertWeights:
     """AHP weights from a TOML file of ``[[experts]]`` comparison matrices (module docstring)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = load_toml(path, "weights file")
     experts = data.get("experts")
     if not isinstance(experts, list) or not experts:
         raise ConfigError(f"{path}: needs at least one [[experts]] table")

@@ -47,6 +47,9 @@ class ReportFields:
     timezone: str = "UTC"
     #: stop with an error when more than this share of reports is quarantined
     max_bad_fraction: float = 0.01
+    #: expand glob patterns (``reports/*.jsonl.gz``) in the report paths; off: every path is
+    #: taken literally, so ``x[12].jsonl`` is that file
+    glob: bool = False
 
     def validate(self) -> ReportFields:
         """Raise :class:`ConfigError` for an unknown unit or an impossible setting."""

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._core import ConfigError, Progress, atomic_output, check_writable
+from netpersona._core import (
+    ConfigError,
+    Progress,
+    check_writable,
+    table_format,
+    write_table_file,
+)
 from netpersona.devices._extract import read_features
 from netpersona.devices._model import TierModel, TrainResult, read_labels, train_tiers
 from netpersona.devices._network import NetworkSettings
@@ -112,13 +118,11 @@ def predict_file(
     >>> sum(prediction.counts().values()) == prediction.table.num_rows
     True
     """
-    import pyarrow.csv as pacsv
-
+    table_format(out)
     check_writable(out, force)
     tier_model = TierModel.load(model)
     predictions = tier_model.predict(read_features(features))
-    with atomic_output(out, force=force) as tmp:
-        pacsv.write_csv(predictions, tmp)
+    write_table_file(predictions, out, force=force)
     return Prediction(predictions, tier_model.tiers, Path(out))
 
 

@@ -15,7 +15,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from netpersona._core import ColumnNotFoundError, ConfigError, InputError
+from netpersona._core import (
+    ColumnNotFoundError,
+    ConfigError,
+    InputError,
+    literal_path,
+    mask_id,
+)
 from netpersona.devices._fields import PurchaseFields
 from netpersona.devices._parse import column_names, first_row, sql_str, time_sql
 from netpersona.devices._quarantine import check_bad_fraction
@@ -57,9 +63,9 @@ def _read_file(engine, path: Path) -> tuple[str, list[str]]:
         raise InputError("no such file", path=path, hint="check the path given to --purchases")
     name = path.name.lower().removesuffix(".gz")
     if name.endswith(".parquet"):
-        source = f"read_parquet('{sql_str(str(path))}')"
+        source = f"read_parquet('{sql_str(literal_path(path))}')"
     elif name.endswith((".csv", ".tsv", ".txt")):
-        source = f"read_csv('{sql_str(str(path))}', all_varchar=true, header=true)"
+        source = f"read_csv('{sql_str(literal_path(path))}', all_varchar=true, header=true)"
     else:
         raise InputError(
             "cannot tell the format from the file name",
@@ -270,7 +276,11 @@ def load_purchases(
             total=total,
             bad=bad,
             limit=max_bad_fraction,
-            first_bad=(where, None, f"row {first[0]}: user {first[1]!r}, time {first[2]!r}"),
+            first_bad=(
+                where,
+                None,
+                f"row {first[0]}: user {mask_id(first[1])!r}, time {str(first[2])[:200]!r}",
+            ),
             quarantine=None,
         )
         engine.execute(

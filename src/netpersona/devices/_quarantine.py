@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from netpersona._core import TooManyBadRowsError
-from netpersona.devices._parse import column_names, sql_str
-from netpersona.io import QUARANTINE_COLUMNS, atomic_output
+from netpersona.devices._parse import column_names
+from netpersona.io import QUARANTINE_COLUMNS, append_quarantine
 
 
 def default_quarantine_path(output: str | Path) -> Path:
@@ -25,13 +25,14 @@ def default_quarantine_path(output: str | Path) -> Path:
 
 
 def write_quarantine(engine, select_sql: str, path: str | Path, force: bool = False) -> Path:
-    """Write the rows of ``select_sql`` (source_file, line, reason, raw) as CSV to ``path``."""
+    """Append the rows of ``select_sql`` (source_file, line, reason, raw) to the CSV quarantine
+    file ``path`` as one run's block (created 0600; earlier runs' rows kept, so ``force`` is
+    not needed: nothing is overwritten)."""
     names = column_names(engine, select_sql)
     if tuple(names) != QUARANTINE_COLUMNS:
         raise ValueError(f"quarantine columns {names}, expected {QUARANTINE_COLUMNS}")
-    with atomic_output(path, force=force) as tmp:
-        engine.execute(f"COPY ({select_sql}) TO '{sql_str(str(tmp))}' (FORMAT csv, HEADER true)")
-    return Path(path)
+    rows = engine.fetch_arrow(select_sql).to_pylist()
+    return append_quarantine(path, ([r[c] for c in QUARANTINE_COLUMNS] for r in rows), names)
 
 
 def check_bad_fraction(

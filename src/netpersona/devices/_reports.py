@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from netpersona._core import ColumnNotFoundError, InputError, Progress
+from netpersona._core import ColumnNotFoundError, InputError, Progress, literal_path
 from netpersona.devices._fields import ReportFields
 from netpersona.devices._parse import (
     bytes_sql,
@@ -65,15 +65,17 @@ class ReadSummary:
     near_duplicate_users: list[tuple[str, str, float]] = field(default_factory=list)
 
 
-def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
-    """Files named by ``paths`` (globs allowed), in the order given; error when none exist.
+def expand_paths(paths: str | Path | list[str | Path], patterns: bool = False) -> list[Path]:
+    """Files named by ``paths`` in the order given (glob patterns expanded only with
+    ``patterns``: otherwise every path is taken literally); error when none exist.
 
     A folder stands for the report files directly in it (``*.jsonl[.gz]``, ``*.csv[.gz]``
     ..., by name; hidden files skipped), as ``netpersona serve`` writes them: one per day."""
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     found: list[Path] = []
     for item in items:
-        matches = sorted(glob.glob(str(item))) if glob.has_magic(str(item)) else [str(item)]
+        literal = not patterns or not glob.has_magic(str(item))
+        matches = [str(item)] if literal else sorted(glob.glob(str(item)))
         for match in matches:
             path = Path(match)
             if path.is_dir():
@@ -85,7 +87,10 @@ def expand_paths(paths: str | Path | list[str | Path]) -> list[Path]:
                 )
             found.append(path)
     if not found:
-        raise InputError(f"no report files match {items}", hint="check the --reports pattern")
+        raise InputError(
+            f"no report files match {items}",
+            hint="check the --reports pattern (expanded with --glob)",
+        )
     return found
 
 
@@ -121,7 +126,7 @@ def _json_path(field_path: str) -> str:
 
 def _json_fields(path: Path, fields: ReportFields) -> str:
     """SELECT line, raw, ok, and the text of each mapped field, from a JSON Lines file."""
-    lines = _LINES.format(path=sql_str(str(path)))
+    lines = _LINES.format(path=sql_str(literal_path(path)))
     return json_line_fields(f"SELECT row_number() OVER () AS line, raw FROM {lines}", fields)
 
 
@@ -141,7 +146,7 @@ def json_line_fields(lines_sql: str, fields: ReportFields) -> str:
 
 def _csv_fields(engine, path: Path, fields: ReportFields) -> str:
     """SELECT line, raw, ok, and the text of each mapped field, from a CSV session export."""
-    source = f"read_csv('{sql_str(str(path))}', all_varchar=true, header=true)"
+    source = f"read_csv('{sql_str(literal_path(path))}', all_varchar=true, header=true)"
     columns = column_names(engine, f"SELECT * FROM {source}")
     names = _field_names(fields)
     for key, column in names.items():
@@ -267,7 +272,7 @@ def load_sessions(
     ``quarantine`` (CSV) when given.
     """
     fields = fields.validate()
-    files = expand_paths(paths)
+    files = expand_paths(paths, fields.glob)
     set_timezone(engine, fields.timezone)
     engine.execute("SET enable_progress_bar = false")
     # line numbers come from row_number() OVER (), which follows file order only when DuckDB
@@ -296,8 +301,10 @@ def load_sessions(
             duckdb.IOException,
             duckdb.InvalidInputException,
         ) as exc:  # unreadable gzip, a binary file, ...
+            # DuckDB's message may quote the offending line (ids and all): its first line, cut
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             raise InputError(
-                f"cannot read the file: {exc}",
+                f"cannot read the file: {reason}",
                 path=path,
                 hint="reports must be JSON Lines (one JSON object per line), plain or gzip",
             ) from exc

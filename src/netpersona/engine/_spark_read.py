@@ -61,6 +61,7 @@ def read_logs(
         "site_col": mapping.site_col,
         "time_unit": mapping.time_unit,
         "timezone": mapping.timezone,
+        "time_bounds": mapping.time_bounds(),
     }
     parts = []
     for i, source in enumerate([from_table] if from_table else sources):
@@ -97,6 +98,7 @@ def read_canonical_log(
     time_unit: str | None = None,
     timezone: str = "UTC",
     options: Mapping[str, str] | None = None,
+    time_bounds: tuple | None = None,
 ) -> int:
     """Read an access log that Spark can reach into the canonical table ``table``
     (``user_id STRING, ts TIMESTAMP local wall time, site STRING``); returns its row count.
@@ -135,6 +137,9 @@ def read_canonical_log(
             f"THEN from_utc_timestamp(try_to_timestamp({t}), '{zone}') "
             f"ELSE try_to_timestamp({t}) END"
         )
+    if time_bounds is not None:  # outside the window: rejected as out of range
+        low, high = (f"TIMESTAMP '{b.isoformat(sep=' ')}'" for b in time_bounds)
+        ts = f"CASE WHEN ({ts}) BETWEEN {low} AND {high} THEN ({ts}) END"
     user = f"CAST(`{user_col}` AS STRING)"
     if site_col:
         sites_join, site = "", f"lower(CAST(`{site_col}` AS STRING))"
@@ -182,7 +187,7 @@ def read_canonical_log(
         rejected,
         f"""SELECT {literal} AS source,
             CASE WHEN user_id IS NULL THEN 'no user id'
-                 WHEN ts IS NULL THEN 'time missing or not a time'
+                 WHEN ts IS NULL THEN 'time missing, not a time, or out of range'
                  ELSE 'no site (missing, or no registrable domain)' END AS reason,
             raw_user, raw_time, raw_site
         FROM {table}__typed

@@ -6,6 +6,7 @@ from netpersona.io._mapping import LogMapping
 from netpersona.io._periods import month_bounds
 from netpersona.io._privacy import load_key, pseudonymize
 from netpersona.io._quarantine import QUARANTINE_COLUMNS, RejectedRow
+from netpersona.io._quarantine_file import append_quarantine, read_quarantine
 from netpersona.io._read_log import LogSource, LogTable, is_url, log_source, read_log
 from netpersona.io._reader import ReadSummary, read_access_log
 from netpersona.io._sites import authority_sql, registrable_domain, site_of_url, sites_for_hosts
@@ -26,6 +27,7 @@ __all__ = [  # noqa: RUF022
     "QUARANTINE_COLUMNS",
     "ReadSummary",
     "RejectedRow",
+    "append_quarantine",
     "atomic_output",
     "authority_sql",
     "check_writable",
@@ -37,6 +39,7 @@ __all__ = [  # noqa: RUF022
     "pseudonymize",
     "read_access_log",
     "read_log",
+    "read_quarantine",
     "registrable_domain",
     "site_of_url",
     "sites_for_hosts",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._core import TooManyBadRowsError
+from netpersona._core import TooManyBadRowsError, literal_path
 from netpersona.io._formats import LogFormat
 from netpersona.io._mapping import LogMapping
 from netpersona.io._quarantine import EXPECTED, RejectedRow, locate_delimited, locate_lines
@@ -48,7 +48,8 @@ def _reason_sql(stage: str, sites: str, mapping: LogMapping, jsonl: bool) -> str
     json_case = f"WHEN {stage}.json_error IS NOT NULL THEN 'invalid JSON' " if jsonl else ""
     return (
         f"CASE {json_case}WHEN {stage}.user_raw IS NULL OR {stage}.user_raw = '' "
-        f"THEN 'missing user' WHEN {stage}.ts IS NULL THEN 'bad time' "
+        f"THEN 'missing user' WHEN {stage}.out_of_range THEN 'time out of range' "
+        f"WHEN {stage}.ts IS NULL THEN 'bad time' "
         f"ELSE {_lit(site_reason)} END"
     )
 
@@ -65,7 +66,11 @@ def _parser_rejects(engine, rejects: str, fmt: LogFormat) -> dict[int, str]:
 
 
 def _semantic_check(
-    mapping: LogMapping, cols: Sequence[str], bad_times: set[str], bad_hosts: set[str]
+    mapping: LogMapping,
+    cols: Sequence[str],
+    bad_times: set[str],
+    bad_hosts: set[str],
+    out_of_range: frozenset[str] = frozenset(),
 ):
     """The Python twin of :func:`_bad_condition` on a parsed record: bad times and hosts are
     recognised by their text, as found in SQL."""
@@ -78,7 +83,8 @@ def _semantic_check(
         if fields[user_i] == "":
             return "missing user", ""
         if fields[time_i] in bad_times:
-            return "bad time", fields[time_i]
+            reason = "time out of range" if fields[time_i] in out_of_range else "bad time"
+            return reason, fields[time_i]
         value = fields[site_i]
         if (value if mapping.site_col else authority_of(value)) in bad_hosts:
             return site_reason, value
@@ -141,6 +147,13 @@ def check_file(
             .column(0)
             .to_pylist()
         )
+        out_of_range = frozenset(
+            engine.fetch_arrow(
+                f"SELECT DISTINCT bad_time FROM {stage} WHERE out_of_range AND bad_time IS NOT NULL"
+            )
+            .column(0)
+            .to_pylist()
+        )
         found = locate_delimited(
             path,
             compressed=fmt.gzip,
@@ -148,7 +161,7 @@ def check_file(
             header=not mapping.no_header,
             n_fields=len(cols),
             parser_rejects=parser,
-            is_bad=_semantic_check(mapping, cols, bad_times, bad_hosts),
+            is_bad=_semantic_check(mapping, cols, bad_times, bad_hosts, out_of_range),
             n_bad=staged.bad,
             first_only=too_many,
         )
@@ -156,7 +169,7 @@ def check_file(
         first = found[0] if found else None
         reason = first.reason if first else "unreadable row"
         # the row itself may hold a subscriber id: show only the offending value
-        found_text = f", found {first.detail!r}" if first and first.detail else ""
+        found_text = f", found {_cut(first.detail)!r}" if first and first.detail else ""
         raise TooManyBadRowsError(
             f"{'at least ' if capped else ''}{staged.bad:,} of {total:,} rows "
             f"({staged.bad / total:.2%}) cannot be read, more "
@@ -166,14 +179,21 @@ def check_file(
             line=first.line if first else None,
             column=_column_of(reason, mapping),
             hint="check the column mapping (--user-col, --time-col, --url-col/--site-col, "
-            "--sep, --no-header/--columns, --time-unit), or raise --max-bad-fraction",
+            "--sep, --no-header/--columns, --time-unit, --min-time/--max-time), or raise "
+            "--max-bad-fraction",
         )
     staged.rejected = found
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    """At most ``limit`` characters of a value shown in a message (a 2 MB field stays out)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _column_of(reason: str, mapping: LogMapping) -> str | None:
     return {
         "bad time": mapping.time_col,
+        "time out of range": mapping.time_col,
         "missing user": mapping.user_col,
         "unparsable URL": mapping.site_source,
         "missing site": mapping.site_source,
@@ -199,7 +219,7 @@ def _parquet_bad_rows(
     try:
         records = engine.fetch_arrow(
             "SELECT file_row_number + 1 AS row, * EXCLUDE (file_row_number) "
-            f"FROM read_parquet({_lit(str(staged.path))}, file_row_number = true) "
+            f"FROM read_parquet({_lit(literal_path(staged.path))}, file_row_number = true) "
             f"WHERE file_row_number + 1 IN (SELECT row FROM {wanted}) ORDER BY row"
         ).to_pylist()
     finally:

@@ -7,11 +7,12 @@ import csv
 import gzip
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from netpersona._core import ColumnNotFoundError, InputError
+from netpersona._core import ColumnNotFoundError, InputError, mask_id
 from netpersona.io._mapping import LogMapping
 
 _SEPARATOR_BY_EXTENSION = {
@@ -63,6 +64,7 @@ def _first_line(path: Path, compressed: bool) -> str:
     try:
         with open_text(path, compressed) as text:
             for line in text:
+                line = line.removeprefix("\ufeff")  # a UTF-8 byte-order mark (Excel's CSV)
                 if line.strip():
                     return line.rstrip("\r\n")
     except (OSError, EOFError) as exc:
@@ -106,6 +108,17 @@ def file_columns(path: Path, fmt: LogFormat, mapping: LogMapping) -> tuple[str, 
     return tuple(next(csv.reader([line], delimiter=fmt.sep or ",")))
 
 
+_DATA = re.compile(r"\d{5,}|^\d[\d.:\- T]*$")
+
+
+def _shown(name: str) -> str:
+    """A column name as a message shows it: masked when it looks like an id (5+ digits), cut
+    to 60 characters."""
+    if re.search(r"\d{5,}", name):
+        return mask_id(name)
+    return name if len(name) <= 60 else name[:57] + "..."
+
+
 def check_columns(path: Path, available: tuple[str, ...], mapping: LogMapping) -> None:
     """Raise :class:`ColumnNotFoundError` naming the missing mapped columns and those that exist."""
     flags = {
@@ -115,7 +128,11 @@ def check_columns(path: Path, available: tuple[str, ...], mapping: LogMapping) -
     }
     missing = [name for name in mapping.mapped_columns if name not in available]
     if missing:
-        shown = ", ".join(repr(name) for name in available[:50])
+        # without a header the "names" are the first row's values: ids among them are masked
+        looks_like_data = any(_DATA.search(name) for name in available)
+        shown = ", ".join(repr(_shown(name)) for name in available[:50])
+        if looks_like_data and not mapping.no_header:
+            shown += " (these look like data: does the file lack a header row?)"
         hint = (
             "map the columns with "
             + ", ".join(f"{flags[m]} NAME" for m in missing)

@@ -16,6 +16,10 @@ from netpersona._core import ConfigError
 TIME_UNITS = (None, "s", "ms")
 
 
+#: the earliest time a log row may have unless ``min_time`` says otherwise: the Unix epoch
+DEFAULT_MIN_TIME = "1970-01-01"
+
+
 @dataclass(frozen=True)
 class LogMapping:
     """Column mapping and parsing options shared by every command that reads access logs.
@@ -49,6 +53,12 @@ class LogMapping:
     max_bad_fraction: float = 0.01
     #: UTC instant epoch numbers count from (ISO-8601); None = the Unix epoch 1970-01-01
     time_origin: str | None = None
+    #: rows before this local time (ISO-8601) are quarantined as "time out of range";
+    #: None = :data:`DEFAULT_MIN_TIME`
+    min_time: str | None = None
+    #: rows after this local time are quarantined; None = now + 1 day (a log cannot hold the
+    #: future: one row dated 2099 would shift every window computed from the data)
+    max_time: str | None = None
 
     def __post_init__(self) -> None:
         if self.columns is not None:
@@ -79,6 +89,9 @@ class LogMapping:
             ) from exc
         if self.time_origin is not None:
             self.origin_seconds()  # validates
+        low, high = self.time_bounds()
+        if low >= high:
+            raise ConfigError(f"--min-time {low} is not before --max-time {high}")
 
     @property
     def site_source(self) -> str:
@@ -89,6 +102,20 @@ class LogMapping:
     def mapped_columns(self) -> tuple[str, str, str]:
         """The user, time and site/URL columns, in that order."""
         return (self.user_col, self.time_col, self.site_source)
+
+    def time_bounds(self) -> tuple[_dt.datetime, _dt.datetime]:
+        """The local times a row may have, inclusive: ``min_time`` (default
+        :data:`DEFAULT_MIN_TIME`) to ``max_time`` (default now + 1 day, to the second).
+
+        >>> LogMapping(min_time="2013-11-01", max_time="2013-12-01").time_bounds()[1]
+        datetime.datetime(2013, 12, 1, 0, 0)
+        """
+        low = _bound(self.min_time, "--min-time") or _dt.datetime.fromisoformat(DEFAULT_MIN_TIME)
+        high = _bound(self.max_time, "--max-time")
+        if high is None:
+            now = _dt.datetime.now(_dt.UTC).replace(tzinfo=None, microsecond=0)
+            high = now + _dt.timedelta(days=1)
+        return low, high
 
     def origin_seconds(self) -> float:
         """Seconds from the Unix epoch to :attr:`time_origin` (0 when unset)."""
@@ -104,3 +131,19 @@ class LogMapping:
         if origin.tzinfo is None:
             origin = origin.replace(tzinfo=_dt.UTC)
         return origin.timestamp()
+
+
+def _bound(text: str | None, flag: str) -> _dt.datetime | None:
+    """A time bound as a naive local time (an offset is dropped after conversion to UTC)."""
+    if text is None:
+        return None
+    try:
+        value = _dt.datetime.fromisoformat(str(text).strip())
+    except ValueError as exc:
+        raise ConfigError(
+            f"{flag} {str(text)[:60]!r} is not an ISO-8601 date or time (e.g. 2013-11-04 or "
+            "2013-11-04 08:00:00)"
+        ) from exc
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.UTC).replace(tzinfo=None)
+    return value

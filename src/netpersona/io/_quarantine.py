@@ -18,15 +18,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from netpersona._core import atomic_output
 from netpersona.io._formats import open_text
+from netpersona.io._quarantine_file import append_quarantine
 
 QUARANTINE_COLUMNS = ("source_file", "line", "reason", "raw")
+_FIELD_LIMIT = 1 << 30
 
 #: what a well-formed row needs, by reason of rejection (for error messages)
 EXPECTED = {
     "bad time": "a time in the time column (ISO-8601 such as 2013-11-04 08:15:00, or an epoch "
     "number with --time-unit s|ms)",
+    "time out of range": "a time inside --min-time .. --max-time (default 1970-01-01 .. now + 1 "
+    "day)",
     "missing user": "a subscriber id in the user column",
     "unparsable URL": "a URL or host name in the URL column (e.g. http://m.news.sina.com.cn/x)",
     "missing site": "a site in the site column",
@@ -66,14 +69,20 @@ def quarantine_path_for(path: Path) -> Path:
     return path.with_name(f"{name}.rejected.csv")
 
 
-def write_quarantine(path: Path, rows: list[RejectedRow]) -> Path:
-    """Write the quarantine file atomically (replacing one left by an earlier read)."""
-    with atomic_output(path, force=True) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(QUARANTINE_COLUMNS)
-        for row in sorted(rows, key=lambda r: (r.source_file, r.line)):
-            writer.writerow((row.source_file, row.line, row.reason, row.raw))
-    return path
+def write_quarantine(
+    path: Path, rows: list[RejectedRow], protect: Callable[[RejectedRow], str] | None = None
+) -> Path:
+    """Append this run's rejected rows to the quarantine file (created 0600; an earlier run's
+    rows are kept). ``protect`` gives the ``raw`` text to store for a row (pseudonymised ids)."""
+    ordered = sorted(rows, key=lambda r: (r.source_file, r.line))
+    return append_quarantine(
+        path,
+        (
+            (row.source_file, row.line, row.reason, protect(row) if protect else row.raw)
+            for row in ordered
+        ),
+        QUARANTINE_COLUMNS,
+    )
 
 
 def _records(path: Path, compressed: bool, sep: str) -> Iterator[tuple[int, list[str], str]]:
@@ -88,6 +97,8 @@ def _records(path: Path, compressed: bool, sep: str) -> Iterator[tuple[int, list
                 buffer.append(line)
                 yield line
 
+        # a field may be as large as DuckDB reads it (a 2 MB URL): lift csv's 128 KB default
+        csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
         reader = csv.reader(lines(), delimiter=sep, quotechar='"', doublequote=True, strict=False)
         end = 0
         for fields in reader:

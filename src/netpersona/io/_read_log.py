@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netpersona._core import ConfigError, InputError, Progress
+from netpersona._core import ConfigError, InputError, Progress, UsageError
 from netpersona.io._mapping import LogMapping
 from netpersona.io._reader import ReadSummary, read_access_log
 from netpersona.io._sources import sql_ident
@@ -65,7 +65,7 @@ def is_url(path: str | Path) -> bool:
 
 
 def log_source(paths: Sequence[str | Path] | None, table: str | None = None) -> LogSource:
-    """The source a command names: its input files, or ``--table`` (ConfigError for both or
+    """The source a command names: its input files, or ``--table`` (UsageError for both or
     neither); local files are checked to exist, URLs are left to the engine.
 
     >>> log_source(None, "raw.access")
@@ -73,9 +73,9 @@ def log_source(paths: Sequence[str | Path] | None, table: str | None = None) -> 
     """
     files = [str(p) for p in paths or []]
     if files and table:
-        raise ConfigError("give input files or --table, not both")
+        raise UsageError("give input files or --table, not both")
     if not files and not table:
-        raise ConfigError("no input: give log files or --table db.name")
+        raise UsageError("no input: give log files or --table db.name")
     if table:
         return LogTable(table)
     for path in files:

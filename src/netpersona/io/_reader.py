@@ -35,6 +35,7 @@ from netpersona.io._quarantine import (
     quarantine_path_for,
     write_quarantine,
 )
+from netpersona.io._quarantine_file import raw_protector
 from netpersona.io._scratch import ScratchDuckDB
 from netpersona.io._sites import sites_for_hosts
 from netpersona.io._sources import (
@@ -124,10 +125,15 @@ def _stage_file(
         source, ts = jsonl_source(path, fmt, mapping, rejects)
     else:
         source, ts = parquet_source(path, mapping, engine)
-    # bad_time keeps the text of times that could not be read, to find their lines later
+    # bad_time keeps the text of times that could not be read (or lie outside the allowed
+    # window: out_of_range), to find their lines later
+    low, high = (f"TIMESTAMP '{t.isoformat(sep=' ')}'" for t in mapping.time_bounds())
+    inside = f"read_ts BETWEEN {low} AND {high}"
     sql = (
-        f"SELECT * EXCLUDE (time_raw), CASE WHEN ts IS NULL THEN CAST(time_raw AS VARCHAR) END "
-        f"AS bad_time FROM (SELECT *, {ts} AS ts FROM ({source}))"
+        f"SELECT * EXCLUDE (time_raw, read_ts), CASE WHEN {inside} THEN read_ts END AS ts, "
+        f"CASE WHEN read_ts IS NULL OR NOT ({inside}) THEN CAST(time_raw AS VARCHAR) END "
+        f"AS bad_time, coalesce(NOT ({inside}), false) AS out_of_range "
+        f"FROM (SELECT *, {ts} AS read_ts FROM ({source}))"
     )
     with progress.step(f"reading {path.name}"):
         try:
@@ -136,7 +142,7 @@ def _stage_file(
             if isinstance(exc, InputError | ResourceLimitError):  # already clear
                 raise
             raise InputError(
-                str(exc).splitlines()[0], path=path, hint="check the file format and --sep"
+                str(exc).splitlines()[0][:200], path=path, hint="check the file format and --sep"
             ) from exc
     staged = Staged(path, fmt, stage, 0, 0, [])
     return staged, list(cols), rejects
@@ -166,6 +172,19 @@ def _good_rows_sql(stage: str, sites: str, users: str | None) -> str:
         f"JOIN {sites} ON {stage}.host = {sites}.host{join_users} "
         f"WHERE NOT ({bad_condition(stage, sites)})"
     )
+
+
+def _protector(staged: list[Staged], layouts, mapping: LogMapping):
+    """With a key: the raw text of a rejected row with its subscriber id pseudonymised."""
+    key = load_key(mapping.pseudonymize_key_file)
+    by_file = {
+        str(one.path): raw_protector(
+            one.fmt.kind, one.fmt.sep or ",", cols, mapping.user_col,
+            lambda user: pseudonymize(user, key),
+        )
+        for one, (cols, _) in zip(staged, layouts, strict=True)
+    }  # fmt: skip
+    return lambda row: by_file[row.source_file](row.raw)
 
 
 def read_access_log(
@@ -273,7 +292,8 @@ def _read(
     )
     if rejected:
         target = Path(quarantine) if quarantine else quarantine_path_for(files[0])
-        summary.quarantine = write_quarantine(target, rejected)
+        protect = _protector(staged, layouts, mapping) if mapping.pseudonymize_key_file else None
+        summary.quarantine = write_quarantine(target, rejected, protect)
         progress.log(
             f"{summary.rejected:,} rows could not be read; they are in {summary.quarantine}"
         )

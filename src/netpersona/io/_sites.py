@@ -2,6 +2,9 @@
 
 ``http://m.news.sina.com.cn/x?y`` -> ``sina.com.cn``; ``https://a.b.example.co.uk`` ->
 ``example.co.uk``. Bare hosts and ``host:port`` are accepted, IP addresses are kept whole.
+The authority ends where a browser (WHATWG URL standard) ends it, a backslash included
+(``http://evil.com\\@good.com`` is ``evil.com``); internationalised names are one site in
+either spelling (punycode or Unicode, shown in Unicode).
 The suffix list is tldextract's bundled snapshot (:mod:`netpersona.io._suffixes`): nothing is
 downloaded or cached on disk.
 
@@ -44,9 +47,12 @@ def authority_sql(url: str) -> str:
         f"THEN split_part({url}, '/', 3) "
         f"ELSE split_part(regexp_replace({url}, '{SCHEME_PATTERN}', ''), '/', 1) END"
     )
+    # WHATWG: in a web URL a backslash ends the authority as '/' does
+    # (http://evil.com\@good.com is evil.com); the rare authority holding one is cut there
     return (
-        f"CASE WHEN contains({head}, '?') OR contains({head}, '#') "
-        f"THEN split_part(split_part({head}, '?', 1), '#', 1) ELSE {head} END"
+        f"CASE WHEN contains({head}, '?') OR contains({head}, '#') OR contains({head}, '\\') "
+        f"THEN split_part(split_part(split_part({head}, '\\', 1), '?', 1), '#', 1) "
+        f"ELSE {head} END"
     )
 
 
@@ -58,7 +64,7 @@ def authority_of(url: str) -> str:
         rest = url[8:]
     else:
         rest = _SCHEME_RE.sub("", url, count=1)
-    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return rest.split("/", 1)[0].split("\\", 1)[0].split("?", 1)[0].split("#", 1)[0]
 
 
 def host_of(authority: str) -> str:
@@ -79,7 +85,21 @@ def normalise_host(host: str) -> str | None:
             return str(ipaddress.IPv6Address(host[1:-1]))
         except ValueError:
             return None
-    return host if _HOST_NAME_RE.fullmatch(host) else None
+    if not _HOST_NAME_RE.fullmatch(host):
+        return None
+    return _idna_unicode(host) if not host.isascii() or "xn--" in host else host
+
+
+def _idna_unicode(host: str) -> str:
+    """One form for an internationalised host: its punycode (``xn--bcher-kva.de``) and Unicode
+    (``bücher.de``) spellings both become the Unicode one, UTS #46 mapped as browsers do (a
+    name IDNA refuses is kept as it is)."""
+    import idna
+
+    try:
+        return idna.decode(idna.encode(host, uts46=True))
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return host
 
 
 def registrable_domain(host: str) -> str | None:

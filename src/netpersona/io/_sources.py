@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netpersona._core import InputError
+from netpersona._core import InputError, literal_path
 from netpersona.io._formats import LogFormat
 from netpersona.io._mapping import LogMapping
 from netpersona.io._sites import authority_sql
@@ -96,7 +96,8 @@ def delimited_source(path: Path, fmt: LogFormat, mapping: LogMapping, cols, reje
     columns = "{" + ", ".join(f"{sql_str(name)}: 'VARCHAR'" for name in cols) + "}"
     not_null = "[" + ", ".join(sql_str(c) for c in mapping.mapped_columns) + "]"
     read = (
-        f"read_csv({sql_str(str(path))}, header = {'false' if mapping.no_header else 'true'}, "
+        f"read_csv({sql_str(literal_path(path))}, "
+        f"header = {'false' if mapping.no_header else 'true'}, "
         f"auto_detect = false, delim = {sql_str(fmt.sep or ',')}, quote = '\"', escape = '\"', "
         f"columns = {columns}, force_not_null = {not_null}, "
         f"{_scan_options(path, fmt, mapping, rejects)})"
@@ -113,7 +114,7 @@ def jsonl_source(path: Path, fmt: LogFormat, mapping: LogMapping, rejects: str):
     """Staging SQL and time expression for JSON Lines, read as one text column per line."""
     keys = ", ".join(sql_str("$." + sql_ident(name)) for name in mapping.mapped_columns)
     read = (
-        f"read_csv({sql_str(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
+        f"read_csv({sql_str(literal_path(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
         # a raw control character never occurs in valid JSON, so chr(1) never splits a line
         "auto_detect = false, delim = chr(1), quote = '', escape = '', "
         f"{_scan_options(path, fmt, mapping, rejects)})"
@@ -133,7 +134,7 @@ def jsonl_source(path: Path, fmt: LogFormat, mapping: LogMapping, rejects: str):
 
 def parquet_source(path: Path, mapping: LogMapping, engine):
     """Staging SQL and time expression for Parquet (the time column's type decides)."""
-    read = f"read_parquet({sql_str(str(path))}, file_row_number = true)"
+    read = f"read_parquet({sql_str(literal_path(path))}, file_row_number = true)"
     types = {
         row["column_name"]: row["column_type"]
         for row in engine.fetch_arrow(f"DESCRIBE SELECT * FROM {read}").to_pylist()

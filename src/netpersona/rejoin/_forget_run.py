@@ -40,6 +40,9 @@ from netpersona.rejoin._forget_files import (
 
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
 _OLD = ".forget-old"
+#: ids shorter than this are not looked for in the files' bytes afterwards: they occur there by
+#: chance (their rows are gone all the same; phone numbers and pseudonyms are longer)
+SCAN_MIN_BYTES = 8
 
 
 def audit_path(workspace: str | Path) -> Path:
@@ -154,7 +157,8 @@ def forget(
         _merge_wal(path)
         places = [p for p in beside(path) if p != path and p.name != f"{path.name}.wal"]
         candidates = [f for f in files_under([*places, reports, *given]) if _rewritable(f, path)]
-        clear_staged(f for f in candidates if f.name.endswith(STAGED))
+        clear_staged(f for f in candidates if f.name.endswith(STAGED))  # a killed run's
+        candidates = [f for f in candidates if not f.name.endswith(STAGED)]
         _clear_old_matcher(path)
         staged: list[Path] = []
         try:
@@ -173,7 +177,8 @@ def forget(
         summary.matcher = _forget_matcher(path, retrain, progress)
     summary.seconds = time.perf_counter() - started
     scan = files_under([*beside(path), reports, *given])
-    summary.leftovers = sorted({str(p) for p, _ in byte_scan(scan, ids)})
+    scanned = [i for i in ids if len(i.encode("utf-8")) >= SCAN_MIN_BYTES]
+    summary.leftovers = sorted({str(p) for p, _ in byte_scan(scan, scanned)})
     _append_audit(audit_path(path), summary.audit())
     return summary
 

@@ -95,6 +95,8 @@ class IdentifyResult:
     decision: Decision | None = field(default=None, repr=False)
     #: why each query got its verdict (``Library.identify(..., explain=True)``), as text
     explanations: list[str] = field(default_factory=list, repr=False)
+    #: the query profiles identified (set by :meth:`Library.identify`)
+    queries: Profiles | None = field(default=None, repr=False)
 
 
 def identify(

@@ -288,6 +288,7 @@ class Library:
             from netpersona.rejoin._library_build import identify_with
 
             result = identify_with(self, method, matcher, qry, top_k, one_to_one, progress)
+        result.queries = qry
         if explain:
             from netpersona.rejoin._library_explain import explain_result
 

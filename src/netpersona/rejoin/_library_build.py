@@ -136,10 +136,10 @@ def profile_queries(library, source, mapping, progress: Progress, local: bool):
     library.reads.append(read_log(source, mapping, library.engine, log, progress=progress,
                                   where=where))  # fmt: skip
     engine = library.engine
-    if local and not engine.distributed:
-        if engine.fetch_scalar(f"SELECT count(*) FROM {log}") <= LOCAL_MAX_ROWS:
-            rows = engine.fetch_arrow(f"SELECT user_id, ts, site FROM {log}")
-            return local_query_profiles(rows, library.profiles, library.settings, f"{log}_local")
+    small = local and not engine.distributed
+    if small and engine.fetch_scalar(f"SELECT count(*) FROM {log}") <= LOCAL_MAX_ROWS:
+        rows = engine.fetch_arrow(f"SELECT user_id, ts, site FROM {log}")
+        return local_query_profiles(rows, library.profiles, library.settings, f"{log}_local")
     return library._build(log, "_rejoin_qry", progress, reference=library.profiles)
 
 

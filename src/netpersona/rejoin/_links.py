@@ -54,11 +54,9 @@ def links_of(result: IdentifyResult, queries: Profiles, method: str) -> pa.Table
     if "answer" in matches.column_names:
         keep = pc.and_(keep, pc.not_equal(pc.fill_null(matches.column("answer"), 1), 0))
     chosen = matches.filter(keep)
-    users = queries.engine.fetch_arrow(
-        f"SELECT user_id, CAST(first_ts AS DATE) AS day FROM {queries.table('users')}"
-    )
-    first = dict(zip(users.column("user_id").to_pylist(), users.column("day").to_pylist(),
-                     strict=True))  # fmt: skip
+    arrays = queries.arrays(sequences=False)
+    days = pc.cast(arrays.first_ts, pa.timestamp("us")).cast(pa.date32())
+    first = dict(zip(arrays.user_ids.to_pylist(), days.to_pylist(), strict=True))
     new = chosen.column("query_user").to_pylist()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     return pa.table(
@@ -84,18 +82,16 @@ def record_links(
     """Store the accepted matches of ``result`` (identified by ``library`` on a DuckDB
     workspace) in the workspace's ``rejoin_links``, through a rebuild (it takes the writer lock:
     :class:`~netpersona.WorkspaceBusyError` while another process writes). ``queries`` are the
-    query profiles (default: the last ones ``library`` profiled). Recording the same run again
+    query profiles (default: those ``result`` was identified from). Recording the same run again
     adds nothing: a link already there (same old, new, day and method) is kept as it was.
     Returns the number of links added."""
     if library.workspace is None or library.engine.distributed:
         raise ConfigError(
             "--record stores links in a workspace file: give --workspace W (DuckDB engine)"
         )
+    queries = queries if queries is not None else result.queries
     if queries is None:
-        made = [p for p in library._scratch_profiles if p.reference == library.profiles.name]
-        if not made:
-            raise ConfigError("no query profiles to take the links' days from; identify first")
-        queries = made[-1]
+        raise ConfigError("no query profiles to take the links' days from; identify first")
     return add_links(library.workspace, links_of(result, queries, method))
 
 

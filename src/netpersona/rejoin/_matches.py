@@ -192,16 +192,11 @@ pair_table = _pair_table
 
 
 def write_matches_csv(matches: pa.Table, path, force: bool = False):
-    """Write MATCHES rows to ``path`` as CSV, atomically, refusing to overwrite unless
-    ``force``. Missing values (the rank-0 row of a query without candidates) are empty."""
-    import pyarrow.csv as pacsv
+    """Write MATCHES rows to ``path`` (CSV, or Parquet / JSON Lines by its name), atomically,
+    refusing to overwrite unless ``force``. Missing values (the rank-0 row of a query without
+    candidates) are empty."""
+    from netpersona._core import write_table_file
 
-    from netpersona.io import atomic_output
-
-    with atomic_output(path, force=force) as tmp:
-        pacsv.write_csv(
-            matches.cast(MATCH_SCHEMA),
-            tmp,
-            write_options=pacsv.WriteOptions(quoting_style="needed"),
-        )
+    # the format by the name: .csv (as before), .parquet or .jsonl; anything else refused
+    write_table_file(matches.cast(MATCH_SCHEMA), path, force=force)
     return path

@@ -1,0 +1,124 @@
+"""Hostile input, part 4: the command line as a new user meets it (issue #17) - help text shows
+its square brackets, --out is checked by its extension, customers read Excel and name every
+column with missing values at once, and a near-empty tier is warned about."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "customers"))
+from customers_helpers import system_writer
+
+from netpersona import InputError
+from netpersona._core import UsageError, table_format, write_table_file
+from netpersona.cli import main
+from netpersona.customers import load_system, score_customers
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["rejoin", "identify"], "netpersona[spark]"),
+        (["rejoin", "evaluate"], "[rejoin] table"),
+        (["rejoin", "identify"], "[rejoin] table"),
+    ],
+)
+def test_help_text_keeps_its_square_brackets(capsys, command, shown):
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    flat = " ".join(out.replace("│", " ").split())
+    assert shown in flat
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.parquet", "t.jsonl", "T.CSV"])
+def test_table_outputs_follow_their_extension(tmp_path, name):
+    frame = pd.DataFrame({"customer": ["1", "2"], "tier": ["A", "B"]})
+    out = write_table_file(frame, tmp_path / name)
+    if name.endswith("parquet"):
+        assert pq.read_table(out).column("tier").to_pylist() == ["A", "B"]
+    elif name.endswith("jsonl"):
+        assert out.read_text().splitlines()[1] == '{"customer":"2","tier":"B"}'
+    else:
+        assert out.read_text().splitlines() == ["customer,tier", "1,A", "2,B"]
+
+
+@pytest.mark.parametrize("name", ["t.xlsx", "t", "sqlite:///f.db?table=t", "t.csv.bak"])
+def test_an_unknown_output_form_is_a_usage_error_before_any_work(capsys, tmp_path, name):
+    with pytest.raises(UsageError, match=r"\.csv, \.parquet or \.jsonl"):
+        table_format(name)
+    answers = tmp_path / "answers.csv"
+    assert run(capsys, "synth", "customers", "--out", str(answers), "--n", "60")[0] == 0
+    target = name if "://" in name else str(tmp_path / name)
+    code, _, err = run(capsys, "customers", "score", "--data", str(answers), "--out", target)
+    assert code == 2 and "--out" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.csv"]  # nothing written
+    assert not Path("sqlite:").exists()
+
+
+def test_the_force_message_names_only_the_flag(capsys, tmp_path):
+    answers = tmp_path / "answers.csv"
+    run(capsys, "synth", "customers", "--out", str(answers), "--n", "60")
+    code, _, err = run(capsys, "synth", "customers", "--out", str(answers), "--n", "60")
+    assert code == 2 and "--force" in err and "force=True" not in err
+
+
+# -- customers --------------------------------------------------------------------------------
+
+
+def _system(tmp_path):
+    return load_system(system_writer(tmp_path)())
+
+
+def test_every_column_with_missing_values_is_named_in_one_error(tmp_path):
+    table = pd.DataFrame({"days": [1, None, 1], "buys": [1, 1, 1], "spend": [None, 1, 1]})
+    with pytest.raises(InputError) as info:
+        score_customers(table, _system(tmp_path), path="t.csv")
+    text = str(info.value)
+    assert "2 column(s)" in text and "'days'" in text and "'spend'" in text
+    assert "first on line 3" in text and "first on line 2" in text
+
+
+def test_an_xlsx_customer_table_is_read(capsys, tmp_path):
+    answers = tmp_path / "answers.csv"
+    run(capsys, "synth", "customers", "--out", str(answers), "--n", "80")
+    book = tmp_path / "answers.xlsx"
+    pd.read_csv(answers).to_excel(book, index=False)
+    code, _, err = run(capsys, "customers", "score", "--data", str(book), "--out",
+                       str(tmp_path / "scores.csv"))  # fmt: skip
+    assert code == 0, err
+    from_csv = run(capsys, "customers", "score", "--data", str(answers), "--out",
+                   str(tmp_path / "scores2.csv"))  # fmt: skip
+    assert from_csv[0] == 0
+    assert (tmp_path / "scores.csv").read_text() == (tmp_path / "scores2.csv").read_text()
+
+
+def test_a_broken_xlsx_is_a_declared_error(capsys, tmp_path):
+    book = tmp_path / "answers.xlsx"
+    book.write_text("not a workbook")
+    code, _, err = run(capsys, "customers", "score", "--data", str(book), "--out",
+                       str(tmp_path / "s.csv"))  # fmt: skip
+    assert code == 1 and "xlsx" in err
+
+
+def test_a_tier_under_2_percent_is_warned_about():
+    from netpersona.customers._tiers import small_tier_warnings
+
+    warnings = small_tier_warnings({"A": 0.019, "B": 0.5, "C": 0.46, "D": 0.021})
+    assert len(warnings) == 1 and "tier A holds 1.9%" in warnings[0]
+    assert small_tier_warnings({"A": 0.02, "B": 0.5, "C": 0.46, "D": 0.02}) == []
