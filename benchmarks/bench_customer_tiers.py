@@ -21,6 +21,9 @@ def main(quick: bool = False) -> None:
     table = score_table(data, system)
     seeds = [0, 1] if quick else [0, 1, 2, 3, 4]
     sizes = (1, 10) if quick else SIZES
+    from netpersona.customers._pipeline import train_on
+
+    train_on(table, CustomerSettings())  # warm-up: compiled code and caches, not timed
     rows = []
     for n in sizes:
         agreement = seed_agreement(table, CustomerSettings(ensemble=n), seeds)

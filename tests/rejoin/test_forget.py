@@ -263,3 +263,13 @@ def test_forget_equals_building_without_the_user(rows, gone, tmp_path_factory):
         assert _table(folder / "w.duckdb", f"library_{part}") == _table(
             folder / "fresh.duckdb", f"library_{part}"
         ), part
+
+
+def test_a_missing_workspace_or_tiers_file_is_a_clear_error(built, tmp_path):
+    workspace, target, *_ = built
+    done = cli("forget", target, "--workspace", tmp_path / "none.duckdb", "--raw")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no such workspace" in done.stderr and target not in done.stderr
+    done = cli("forget", target, "--workspace", workspace, "--raw", "--tiers", tmp_path / "x.csv")
+    assert done.returncode == 1 and "no such tiers file" in done.stderr
+    assert sql_hits(workspace, {target})["library_users.user_id"] == 1

@@ -46,8 +46,8 @@ _KILLABLE = textwrap.dedent(
             return mark(engine, version, complete, what)
 
         Workspace.mark = staticmethod(marking)
-    else:  # deriving the profiles again
-        inner.build_profiles = wait
+    else:  # deriving the daily store and the library again without the id
+        inner._forget_daily_beside = wait
     forget(workspace, user, raw=True, tiers=[tiers])
     """
 )
@@ -133,7 +133,7 @@ def test_a_busy_workspace_is_a_clear_error_and_changes_nothing(built):
         assert holder.stdout.readline().strip() == "ready"
         before = _digests(workspace, tiers)
         done = cli("forget", target, "--workspace", workspace, "--raw", "--tiers", tiers)
-        assert done.returncode != 0 and "Traceback" not in done.stderr
+        assert done.returncode == 3 and "Traceback" not in done.stderr  # docs/errors.md
         assert f"workspace busy (held by pid {holder.pid} since " in done.stderr
         with pytest.raises(WorkspaceBusyError, match=f"held by pid {holder.pid}"):
             forget(workspace, target, raw=True)

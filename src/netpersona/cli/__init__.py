@@ -64,6 +64,7 @@ def _load_commands() -> None:
         "_rejoin",
         "_rejoin_eval",
         "_rejoin_learned",
+        "_rejoin_daily",
         "_devices",
         "_devices_features",
         "_customers",

@@ -141,6 +141,15 @@ def index(
     ] = ...,
     settings: SettingsFileOpt = None,
     force: ForceOpt = False,
+    window_days: Annotated[
+        int | None,
+        typer.Option(
+            "--window-days",
+            min=1,
+            help="Hold only the last N days (stored for `rejoin add-day`); default: every day "
+            "given (DuckDB workspace).",
+        ),
+    ] = None,
     overrides: dict | None = None,
     mapping: LogMapping | None = None,
     choice: EngineChoice | None = None,
@@ -160,7 +169,8 @@ def index(
     engine = choice.open(workspace)
     try:
         summary = Library.index(workspace, source, mapping, rejoin_settings, force=force,
-                                engine=engine, progress=RichProgress())  # fmt: skip
+                                engine=engine, progress=RichProgress(),
+                                window_days=window_days)  # fmt: skip
     finally:
         if engine is not None:
             engine.close()

@@ -103,3 +103,9 @@ __all__ += [
     "masked_links",
     "record_links",
 ]
+
+# the daily cycle: one day's log in, the window kept, status, forgetting in the daily store
+from netpersona.rejoin._daily_run import DEFAULT_WINDOW_DAYS, DailySummary  # noqa: E402
+from netpersona.rejoin._daily_status import DailyStatus, forget_daily  # noqa: E402
+
+__all__ += ["DEFAULT_WINDOW_DAYS", "DailyStatus", "DailySummary", "forget_daily"]

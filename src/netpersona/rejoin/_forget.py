@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -29,6 +30,7 @@ LINKS = "rejoin_links"
 #: the catalog name the previous state is attached under while forgetting
 SOURCE = "forget_prev"
 _IDS = "_forget_ids"
+_SCRATCH = "forget_scratch"
 #: tables the build writes itself (the complete-marker) rather than copies
 _STATE = "_netpersona_state"
 
@@ -132,14 +134,34 @@ def forget_in(ws: Workspace, user_ids: str | Iterable[str], *, source: str = SOU
         ws.execute(f"DROP VIEW IF EXISTS {_IDS}")
 
 
+def _daily_tables() -> set[str]:
+    """The daily store's tables (raw rows, per-user-day partials, link segments, days held,
+    its state): :func:`netpersona.rejoin.forget_daily` removes the ids from them and derives
+    the library again, the way `add-day` built it."""
+    from netpersona.rejoin._daily import APPLIED, DAYS, LIBRARY_LOG, STATE
+    from netpersona.rejoin._daily_sql import PARTIALS
+
+    return {LIBRARY_LOG, APPLIED, DAYS, STATE, *PARTIALS.values()}
+
+
 def _copy_without(ws: Workspace, source: str) -> dict:
+    from netpersona.rejoin._daily import DAYS, LIBRARY
+
     tables = {t["table_name"]: t["sql"] for t in _tables(ws, source)}
     sets = _profile_sets(ws, source, set(tables))
+    daily = DAYS in tables
+    # a daily workspace's library is the daily store's aggregate: copied as it is, then
+    # derived again by forget_daily; other profile sets are derived from their logs below
+    as_is = _daily_tables() | {table_name(LIBRARY, part) for part in PARTS} if daily else set()
+    if daily:
+        sets.pop(LIBRARY, None)
     derived = {table_name(name, part) for name in sets for part in PARTS}
     removed: dict[str, int] = {}
     own = _own(ws)
     for table, ddl in tables.items():
         if table == _STATE or table in derived:
+            continue
+        if table in as_is:
             continue
         where = " OR ".join(
             f"coalesce({quote(c)} IN (SELECT id FROM {_IDS}), false)"
@@ -156,11 +178,51 @@ def _copy_without(ws: Workspace, source: str) -> dict:
             gone = int(ws.fetch_scalar(f"SELECT count(*) FROM {origin} WHERE {where}"))
             if gone:
                 removed[table] = gone
+    if daily:
+        for table, gone in _forget_daily_beside(ws, source, sorted(as_is & set(tables))).items():
+            removed[table] = removed.get(table, 0) + gone
     for name, meta in sorted(sets.items(), key=lambda item: item[1].get("reference") is not None):
         before = int(ws.fetch_scalar(f"SELECT count(*) FROM {source}.main.{name}_users"))
         after = _derive(ws, name, meta)
         if before - after:
             removed[table_name(name, "users")] = before - after
+    return removed
+
+
+def _forget_daily_beside(ws: Workspace, source: str, copied: list[str]) -> dict[str, int]:
+    """The daily store without the ids, derived in a scratch database beside ``ws`` and then
+    copied into it: its deletes and re-aggregation leave their free pages in the scratch
+    file, which is removed, never in the workspace's."""
+    from netpersona.rejoin._daily_status import forget_daily
+
+    ids = ws.fetch_arrow(f"SELECT id FROM {_IDS}").column("id").to_pylist()
+    path = Path(ws.workspace_path)
+    scratch = path.with_name(path.name + ".forget-scratch")
+    for stale in (scratch, Path(f"{scratch}.wal")):
+        stale.unlink(missing_ok=True)
+    main = ws.fetch_scalar("SELECT current_database()")
+    ws.execute(f"ATTACH {literal(str(scratch))} AS {_SCRATCH}")
+    try:
+        ws.execute(f"USE {_SCRATCH}")
+        for table in copied:
+            ws.execute(f"CREATE TABLE {quote(table)} AS SELECT * FROM "
+                       f"{source}.main.{quote(table)}")  # fmt: skip
+        removed = forget_daily(ws, ids)
+        ws.execute(f"USE {quote(main)}")
+        for row in _tables(ws, _SCRATCH):
+            name = quote(row["table_name"])
+            ws.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {_SCRATCH}.main.{name}")
+        views = ws.fetch_arrow(
+            f"SELECT sql FROM duckdb_views() WHERE database_name = {literal(_SCRATCH)} "
+            "AND NOT internal"
+        )
+        for sql in views.column("sql").to_pylist():
+            ws.execute(sql)
+    finally:
+        ws.execute(f"USE {quote(main)}")
+        ws.execute(f"DETACH {_SCRATCH}")
+        for stale in (scratch, Path(f"{scratch}.wal")):
+            stale.unlink(missing_ok=True)
     return removed
 
 

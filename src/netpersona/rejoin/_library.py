@@ -11,57 +11,19 @@ protocol on a log.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import DuckDBEngine, Engine, Workspace
 from netpersona.io import LogMapping, LogSource, ReadSummary, read_log
 from netpersona.rejoin._identify import IdentifyResult, identify
+from netpersona.rejoin._library_build import IndexSummary
 from netpersona.rejoin._profiles import Profiles, build_profiles
 from netpersona.rejoin._settings import RejoinSettings
 
-if TYPE_CHECKING:
-    pass
-
 LIBRARY_LOG = Workspace.LIBRARY_LOG
 LIBRARY = Workspace.LIBRARY
-
-
-@dataclass
-class IndexSummary:
-    """What :meth:`Library.index` did.
-
-    >>> IndexSummary("w.duckdb", users=2, sites=5, rows=90, seconds=0.25).describe()[:46]
-    'library of w.duckdb: 2 users, 5 sites, 90 rows'
-    """
-
-    workspace: str
-    users: int
-    sites: int
-    rows: int
-    seconds: float
-    read: ReadSummary = field(default_factory=ReadSummary)
-    version: int = 0
-    #: True for a library kept in a database of the engine's catalog (Spark)
-    catalog: bool = False
-
-    def describe(self) -> str:
-        """One line for a person."""
-        if self.catalog:
-            return (
-                f"library of Spark database {self.workspace}: {self.users:,} users, "
-                f"{self.sites:,} sites, {self.rows:,} rows; profiles built in "
-                f"{self.seconds:.1f} s"
-            )
-        read = self.read
-        return (
-            f"library of {self.workspace}: {self.users:,} users, {self.sites:,} sites, "
-            f"{self.rows:,} rows ({read.rows:,} added, {read.rejected:,} rejected, "
-            f"{len(read.skipped)} file(s) already there); profiles built in "
-            f"{self.seconds:.1f} s"
-        )
 
 
 class Library:
@@ -191,6 +153,7 @@ class Library:
         force: bool = False,
         engine: Engine | None = None,
         progress: Progress | None = None,
+        window_days: int | None = None,
     ) -> IndexSummary:
         """Add ``source`` to the workspace's library and rebuild its profiles (step 1).
 
@@ -198,15 +161,41 @@ class Library:
         library afresh from ``source`` alone. The build writes beside the live file and is
         swapped in whole, so a failure or a kill leaves the previous library intact. With
         ``engine`` (Spark), the library is the engine's database ``workspace``, replaced as a
-        whole (``force``) rather than added to; a complete-marker guards it.
+        whole (``force``) rather than added to; a complete-marker guards it. Every day given
+        is held unless ``window_days`` (see :meth:`add_day`).
         """
         from netpersona.rejoin._library_build import index_catalog, index_file
 
         progress = progress or Progress()
         settings = settings or RejoinSettings()
         if engine is not None:
+            if window_days is not None:
+                raise ConfigError("--window-days applies to a DuckDB workspace file, not Spark")
             return index_catalog(engine, str(workspace), source, mapping, settings, force, progress)
-        return index_file(Path(workspace), source, mapping, settings, force, progress)
+        return index_file(Path(workspace), source, mapping, settings, force, progress, window_days)
+
+    @staticmethod
+    def add_day(
+        workspace: str | Path,
+        source: LogSource,
+        mapping: LogMapping | None = None,
+        settings: RejoinSettings | None = None,
+        **options: Any,
+    ):
+        """One or more days of log into the workspace's library: partials of the (user, day)
+        pairs they touch, days past the window out, the library aggregated again (see
+        :func:`netpersona.rejoin._daily_run.add_day`: ``window_days``, ``keep_days``,
+        ``force``, ``progress``); returns the :class:`DailySummary`."""  # fmt: skip
+        from netpersona.rejoin._daily_run import add_day
+
+        return add_day(workspace, source, mapping, settings, **options)
+
+    @staticmethod
+    def status(workspace: str | Path):
+        """Days held, window, users, last day added, gaps (a :class:`DailyStatus`)."""
+        from netpersona.rejoin._daily_status import status
+
+        return status(workspace)
 
     # -- queries ----------------------------------------------------------------------------
     def _build(

@@ -4,18 +4,53 @@ a database of the engine's catalog guarded by a complete-marker (Spark)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
 from netpersona._core import ConfigError, OutputExistsError, Progress
 from netpersona.engine import Engine, Workspace
-from netpersona.io import LogMapping, LogSource, LogTable, ReadSummary, read_log
-from netpersona.rejoin._profiles import build_profiles
+from netpersona.io import LogMapping, LogSource, ReadSummary, read_log
 from netpersona.rejoin._settings import RejoinSettings
 
 LIBRARY_LOG = Workspace.LIBRARY_LOG
 LIBRARY = Workspace.LIBRARY
+
+
+@dataclass
+class IndexSummary:
+    """What :meth:`Library.index` did.
+
+    >>> IndexSummary("w.duckdb", users=2, sites=5, rows=90, seconds=0.25).describe()[:46]
+    'library of w.duckdb: 2 users, 5 sites, 90 rows'
+    """
+
+    workspace: str
+    users: int
+    sites: int
+    rows: int
+    seconds: float
+    read: ReadSummary = field(default_factory=ReadSummary)
+    version: int = 0
+    #: True for a library kept in a database of the engine's catalog (Spark)
+    catalog: bool = False
+
+    def describe(self) -> str:
+        """One line for a person."""
+        if self.catalog:
+            return (
+                f"library of Spark database {self.workspace}: {self.users:,} users, "
+                f"{self.sites:,} sites, {self.rows:,} rows; profiles built in "
+                f"{self.seconds:.1f} s"
+            )
+        read = self.read
+        return (
+            f"library of {self.workspace}: {self.users:,} users, {self.sites:,} sites, "
+            f"{self.rows:,} rows ({read.rows:,} added, {read.rejected:,} rejected, "
+            f"{len(read.skipped)} file(s) already there); profiles built in "
+            f"{self.seconds:.1f} s"
+        )
 
 
 def index_file(
@@ -25,39 +60,17 @@ def index_file(
     settings: RejoinSettings,
     force: bool,
     progress: Progress,
-):
-    """``Library.index`` on a DuckDB workspace file."""
-    from netpersona.rejoin._library import IndexSummary
+    window_days: int | None = None,
+) -> IndexSummary:
+    """``Library.index`` on a DuckDB workspace file: the daily path (partials per user-day,
+    aggregated), holding every day given unless ``window_days`` (or the workspace's window)."""
+    from netpersona.rejoin._daily_run import add_day
 
-    with Workspace.rebuild(path, what="rejoin index") as ws:
-        if force:
-            ws.drop_ingested(LIBRARY_LOG)
-        if isinstance(source, LogTable):
-            read = _append_table(ws, source, mapping, progress, path)
-        else:
-            files = [source] if isinstance(source, str | Path) else list(source)
-            read = ws.ingest([Path(s) for s in files], mapping, LIBRARY_LOG, progress=progress)
-        profiles = build_profiles(ws, LIBRARY_LOG, LIBRARY, settings, progress=progress)
-        rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
-        version = Workspace.state_of(ws).version
+    done = add_day(path, source, mapping, settings, window_days=window_days, force=force,
+                   default_window=None, what="rejoin index", progress=progress)  # fmt: skip
     return IndexSummary(
-        str(path), profiles.n_users, profiles.n_sites, rows, profiles.seconds, read, version
+        str(path), done.users, done.sites, done.rows, done.seconds, done.read, done.version
     )
-
-
-def _append_table(ws, source: LogTable, mapping, progress: Progress, path: Path) -> ReadSummary:
-    """A table of the workspace appended to the library's log (no file ledger: tables have
-    no content hash, so the same table twice is added twice)."""
-    staged = f"_rejoin_table_{uuid.uuid4().hex[:8]}"
-    try:
-        read = read_log(source, mapping, ws, staged, progress=progress, where=f"workspace {path}")
-        if ws.has_table(LIBRARY_LOG):
-            ws.execute(f"INSERT INTO {LIBRARY_LOG} SELECT * FROM {staged}")
-        else:
-            ws.execute(f"CREATE TABLE {LIBRARY_LOG} AS SELECT * FROM {staged}")
-    finally:
-        ws.execute(f"DROP TABLE IF EXISTS {staged}")
-    return ReadSummary(table=LIBRARY_LOG, rows=read.rows, rejected=read.rejected)
 
 
 def index_catalog(
@@ -71,14 +84,14 @@ def index_catalog(
 ):
     """``Library.index`` into the database of an engine's catalog (Spark): replaced as a whole
     (a catalog keeps no ledger of ingested files), marked incomplete until it is built."""
-    from netpersona.rejoin._library import IndexSummary
+    from netpersona.rejoin._daily import build_from_log
 
     if engine.has_table(LIBRARY_LOG) and not force:
         raise OutputExistsError(f"Spark table {database}.{LIBRARY_LOG}")
     version = Workspace.state_of(engine).version + 1
     Workspace.mark(engine, version, False, "rejoin index")
     read = read_log(source, mapping, engine, LIBRARY_LOG, progress=progress)
-    profiles = build_profiles(engine, LIBRARY_LOG, LIBRARY, settings, progress=progress)
+    profiles = build_from_log(engine, LIBRARY_LOG, LIBRARY, settings, progress=progress)
     Workspace.mark(engine, version, True, "rejoin index")
     return IndexSummary(
         database, profiles.n_users, profiles.n_sites, read.rows, profiles.seconds, read,

@@ -11,7 +11,7 @@ from typing import Any
 from netpersona._core import InputError, Progress, check_writable
 from netpersona.engine import DuckDBEngine, Engine, Workspace
 from netpersona.io import LogMapping, LogSource, LogTable, read_log
-from netpersona.rejoin._profiles import Profiles, build_profiles
+from netpersona.rejoin._profiles import Profiles
 from netpersona.rejoin._settings import RejoinSettings
 
 LIBRARY_LOG = Workspace.LIBRARY_LOG
@@ -45,13 +45,11 @@ def train(
             matcher.query_days = query_days_of(q_engine, "access_log")
     matcher.check()
     target = check_writable(Workspace.matcher_dir(workspace), force)
-    if logs:
-        with Workspace.rebuild(workspace, what="rejoin train") as ws:
-            read = ws.ingest([Path(p) for p in logs], mapping, LIBRARY_LOG, progress=progress)
-            if read.rows or not ws.has_table(f"{LIBRARY}_meta"):
-                has_meta = ws.has_table(f"{LIBRARY}_meta")
-                settings = Profiles.open(ws, LIBRARY).settings if has_meta else RejoinSettings()
-                build_profiles(ws, LIBRARY_LOG, LIBRARY, settings, progress=progress)
+    if logs:  # the one way a library is built: the daily path (every day given held)
+        from netpersona.rejoin._daily_run import add_day
+
+        add_day(workspace, [Path(p) for p in logs], mapping, default_window=None,
+                what="rejoin train", progress=progress)  # fmt: skip
     no_library = InputError(
         "the workspace holds no library",
         path=workspace,
@@ -62,8 +60,9 @@ def train(
     with Workspace.reader(workspace) as ws:
         if not ws.has_table(LIBRARY_LOG):
             raise no_library
-        settings = Profiles.open(ws, LIBRARY).settings
-        matcher.fit(ws, LIBRARY_LOG, settings, progress=progress)
+        profiles = Profiles.open(ws, LIBRARY)
+        # the rows the library stands for (its window, identity links applied)
+        matcher.fit(ws, profiles.log_table or LIBRARY_LOG, profiles.settings, progress=progress)
     save_matcher(matcher, target, force=force)
     return matcher, target
 

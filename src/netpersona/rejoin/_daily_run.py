@@ -1,0 +1,287 @@
+"""``Library.add_day`` (and ``index``, the same path on a fresh or growing workspace),
+``Library.status`` and :func:`forget_in`: one batch of log into the daily store, inside one
+``Workspace.rebuild`` (a kill leaves the previous state whole)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from netpersona._core import ConfigError, InputError, Progress
+from netpersona.engine import Engine, Workspace
+from netpersona.io import LogMapping, LogSource, LogTable, ReadSummary, read_log
+from netpersona.rejoin._daily import (
+    APPLIED,
+    DAYS,
+    LIBRARY,
+    LIBRARY_LOG,
+    PARTIALS,
+    STATE,
+    WINDOW_LOG,
+    aggregate,
+    ensure_tables,
+    link_segments,
+    mapped_rows,
+    rederive,
+    relink,
+    window_view,
+)
+from netpersona.rejoin._daily_append import append_sequences, set_aside
+from netpersona.rejoin._daily_sql import date_literal
+from netpersona.rejoin._profiles import Profiles
+from netpersona.rejoin._settings import RejoinSettings
+from netpersona.rejoin._sql import PARTS, table_name
+
+#: the library's window in days when none was set: the paper's 60
+DEFAULT_WINDOW_DAYS = 60
+#: the table a batch is read into (its files recorded in the ingest ledger under this name)
+INCOMING = "rejoin_incoming"
+
+
+@dataclass
+class DailySummary:
+    """What one batch (``add-day`` or ``index``) did to a workspace's library."""
+
+    workspace: str
+    days: list[dt.date]
+    users: int
+    sites: int
+    rows: int
+    window_days: int | None
+    keep_days: int | None
+    window_start: dt.date | None
+    last_day: dt.date | None
+    pairs: int = 0
+    too_old: int = 0
+    seconds: float = 0.0
+    read: ReadSummary = field(default_factory=ReadSummary)
+    version: int = 0
+
+    def to_dict(self) -> dict:
+        """JSON-ready values (dates as ISO text; the read summary left out)."""
+        return summary_dict(self)
+
+    def describe(self) -> str:
+        """One line for a person."""
+        days = ", ".join(str(d) for d in self.days[:5]) + (" ..." if len(self.days) > 5 else "")
+        window = "all days" if self.window_days is None else f"{self.window_days} days"
+        span = f" ({self.window_start} .. {self.last_day})" if self.last_day else ""
+        old = f"; {self.too_old:,} rows older than the days kept were left out" * bool(self.too_old)
+        return (
+            f"library of {self.workspace}: {self.users:,} users, {self.sites:,} sites, window "
+            f"{window}{span}; {len(self.days)} day(s) touched [{days}], {self.pairs:,} "
+            f"user-days re-derived; {self.rows:,} rows held{old}; {self.seconds:.1f} s "
+            f"(version {self.version})"
+        )
+
+
+def _state(ws: Engine) -> dict:
+    if not ws.has_table(STATE):
+        return {}
+    rows = ws.fetch_arrow(f"SELECT * FROM {STATE}").to_pylist()
+    return rows[0] if rows else {}
+
+
+def _write_state(ws: Engine, window: int | None, keep: int | None, last, done: dict) -> None:
+    """The daily state (one row): window, retention, last day added, and the window the
+    library was aggregated over (what the next batch carries its sequences over from)."""
+    values = pa.table(
+        {
+            "window_days": pa.array([window], pa.int32()),
+            "keep_days": pa.array([keep], pa.int32()),
+            "last_added": pa.array([last], pa.date32()),
+            "window_start": pa.array([done["window_start"]], pa.date32()),
+            "library_end": pa.array([done["end"]], pa.date32()),
+        }
+    )
+    ws.register_arrow("_rejoin_daily_src", values)
+    ws.create_table(STATE, "SELECT *, CAST(now() AS TIMESTAMP) AS added_at FROM _rejoin_daily_src")
+    ws.execute("DROP VIEW IF EXISTS _rejoin_daily_src")
+
+
+def _check_days(name: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ConfigError(f"{name} must be at least 1 day (got {value})")
+
+
+def reset(ws: Workspace) -> None:
+    """Forget the library and everything it was built from (``index --force``)."""
+    for table in (LIBRARY_LOG, INCOMING):
+        ws.drop_ingested(table)
+    for table in (*PARTIALS.values(), APPLIED, DAYS, STATE):
+        ws.execute(f"DROP TABLE IF EXISTS {table}")
+    ws.execute(f"DROP VIEW IF EXISTS {WINDOW_LOG}")
+    for part in PARTS:
+        ws.execute(f"DROP TABLE IF EXISTS {table_name(LIBRARY, part)}")
+
+
+def _read_batch(ws: Workspace, source, mapping, progress, path) -> ReadSummary:
+    """The batch's rows into table INCOMING (files already read into the library skipped)."""
+    ws.execute(f"DROP TABLE IF EXISTS {INCOMING}")
+    if isinstance(source, LogTable):
+        read = read_log(source, mapping, ws, INCOMING, progress=progress, where=f"workspace {path}")
+        return ReadSummary(table=LIBRARY_LOG, rows=read.rows, rejected=read.rejected)
+    files = [source] if isinstance(source, str | Path) else list(source)
+    read = ws.ingest([Path(s) for s in files], mapping, INCOMING, progress=progress)
+    if not ws.has_table(INCOMING):
+        ws.execute(f"CREATE TABLE {INCOMING} (user_id VARCHAR, ts TIMESTAMP, site VARCHAR)")
+    return read
+
+
+def apply_batch(
+    ws: Workspace,
+    settings: RejoinSettings,
+    window: int | None,
+    keep: int | None,
+    progress: Progress,
+    extra_touched: str | None = None,
+    previous: dict | None = None,
+) -> dict:
+    """Fold table INCOMING into the store: rows kept, touched (user, day) pairs re-derived,
+    days past ``keep`` deleted, the library aggregated over the ``window``."""
+    previous = previous or {}
+    ensure_tables(ws)
+    fresh_store = not ws.fetch_scalar(f"SELECT count(*) FROM {DAYS}")
+    old_end = ws.fetch_scalar(f"SELECT max(day) FROM {DAYS}")
+    batch = (
+        ws.fetch_arrow(
+            f"SELECT DISTINCT CAST(ts AS DATE) AS day FROM {INCOMING} WHERE ts IS NOT NULL "
+            "ORDER BY day"
+        )
+        .column("day")
+        .to_pylist()
+    )
+    held_end = ws.fetch_scalar(f"SELECT max(CAST(ts AS DATE)) FROM {LIBRARY_LOG}")
+    end = max([d for d in (old_end, held_end, *batch[-1:]) if d is not None], default=None)
+    keep_start = None if keep is None or end is None else end - dt.timedelta(days=keep - 1)
+    after = "" if keep_start is None else f"AND ts >= {date_literal(keep_start)}"
+    after_l = after.replace("AND ts", "AND l.ts")
+    too_old = 0
+    if keep_start is not None:
+        too_old = int(ws.fetch_scalar(
+            f"SELECT count(*) FROM {INCOMING} WHERE ts < {date_literal(keep_start)}"
+        ))  # fmt: skip
+    ws.execute(
+        f"INSERT INTO {LIBRARY_LOG} (user_id, ts, site) SELECT user_id, ts, site FROM {INCOMING} "
+        f"WHERE user_id IS NOT NULL AND ts IS NOT NULL AND site IS NOT NULL {after}"
+    )
+    relinked = relink(ws, link_segments(ws))
+    # a workspace built before partials existed: every held row is derived once
+    source = LIBRARY_LOG if fresh_store else INCOMING
+    pairs = [
+        f"SELECT DISTINCT m.user_id, CAST(m.ts AS DATE) AS day FROM "
+        f"{mapped_rows(source, APPLIED, after_l)} AS m"
+    ]
+    pairs += [f"SELECT user_id, day FROM {t}" for t in (relinked, extra_touched) if t]
+    ws.create_table("_rejoin_touched", " UNION ".join(pairs))
+    n_pairs = rederive(ws, "_rejoin_touched", APPLIED)
+    window_start = None if window is None or end is None else end - dt.timedelta(days=window - 1)
+    # only days after the library's last came (the daily case): its sequences carry over
+    old_start = previous.get("window_start")
+    carry = (
+        not fresh_store
+        and relinked is None
+        and extra_touched is None
+        and bool(batch)
+        and old_end is not None
+        and previous.get("library_end") == old_end
+        and batch[0] > old_end
+        and ws.has_table(f"{LIBRARY}_sequences")
+        and (window_start is None) == (old_start is None)
+        and (old_start is None or window_start >= old_start)
+    )
+    if carry:
+        set_aside(ws, LIBRARY)
+    profiles = aggregate(ws, LIBRARY, settings, window_start, None, WINDOW_LOG,
+                         progress=progress, sequences=not carry)  # fmt: skip
+    if carry:
+        append_sequences(ws, LIBRARY, old_start, window_start, old_end)
+    window_view(ws, APPLIED, window_start)
+    if keep_start is not None:
+        cut = date_literal(keep_start)
+        for table in (*PARTIALS.values(), DAYS):
+            ws.execute(f"DELETE FROM {table} WHERE day < {cut}")
+        ws.execute(f"DELETE FROM {LIBRARY_LOG} WHERE ts < {cut}")
+    for table in ("_rejoin_touched", "_rejoin_relinked", "_rejoin_segments"):
+        ws.execute(f"DROP TABLE IF EXISTS {table}")
+    ws.execute(f"DELETE FROM {INCOMING}")
+    return {"days": batch, "profiles": profiles, "pairs": n_pairs, "too_old": too_old,
+            "window_start": window_start, "end": end}  # fmt: skip
+
+
+def add_day(
+    path: str | Path,
+    source: LogSource,
+    mapping: LogMapping | None = None,
+    settings: RejoinSettings | None = None,
+    *,
+    window_days: int | None = None,
+    keep_days: int | None = None,
+    force: bool = False,
+    default_window: int | None = DEFAULT_WINDOW_DAYS,
+    what: str = "rejoin add-day",
+    progress: Progress | None = None,
+) -> DailySummary:
+    """One batch of log (one or more days) into workspace ``path``'s library, in one rebuild.
+
+    The window (``window_days``, else the workspace's, else ``default_window``; ``None`` holds
+    every day) ends on the latest day held; raw rows and partials older than ``keep_days``
+    (else the workspace's, else the window) are deleted. ``settings`` that change step 1
+    default to the library's own."""
+    progress = progress or Progress()
+    _check_days("--window-days", window_days)
+    _check_days("--keep-days", keep_days)
+    path = Path(path)
+    started = time.perf_counter()
+    with Workspace.rebuild(path, what=what) as ws:
+        if force:
+            reset(ws)
+        state = _state(ws)
+        window = window_days or state.get("window_days") or default_window
+        keep = keep_days or state.get("keep_days")
+        if keep is not None and window is not None and keep < window:
+            raise ConfigError(f"--keep-days {keep} is shorter than the window ({window} days)")
+        if settings is None:
+            has = ws.has_table(f"{LIBRARY}_meta")
+            settings = Profiles.open(ws, LIBRARY).settings if has else RejoinSettings()
+        read = _read_batch(ws, source, mapping, progress, path)
+        done = apply_batch(ws, settings, window, keep or window, progress, previous=state)
+        stored_keep = keep_days or state.get("keep_days")
+        last = done["days"][-1] if done["days"] else state.get("last_added")
+        _write_state(ws, window, stored_keep, last, done)
+        rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
+        version = Workspace.state_of(ws).version
+    profiles = done["profiles"]
+    return DailySummary(
+        str(path), done["days"], profiles.n_users, profiles.n_sites, rows, window,
+        keep or window, done["window_start"], done["end"], done["pairs"], done["too_old"],
+        time.perf_counter() - started, read, version,
+    )  # fmt: skip
+
+
+def summary_dict(summary) -> dict:
+    """A summary or status as JSON-ready values (dates as ISO text)."""
+    out = asdict(summary)
+    out.pop("read", None)
+
+    def plain(value):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return {key: plain(value) for key, value in out.items()}
+
+
+def require_library(ws: Engine, path) -> None:
+    if not ws.has_table(f"{LIBRARY}_meta"):
+        raise InputError(
+            "the workspace holds no library",
+            path=path,
+            hint="build it with `netpersona rejoin add-day LOGS --workspace W`",
+        )
