@@ -158,7 +158,7 @@ def _render(result: dict, quick: bool, flags: str) -> str:
     lines = [
         f"Step 1 against the sort it cannot avoid, in one run on the same rows: the paper "
         f"preset's synthetic log, **{f['users']:,} users x {f['days']} days = {f['rows']:,} "
-        f"rows** (`python -m benchmarks profiles{' --quick' if quick else ''}`{flags}; sizes "
+        f"rows** (`{_command(quick, flags)}`; sizes "
         "kept small for a shared 2-core machine). Each measure runs in a fresh process (DuckDB "
         "2 threads, 4 GB); medians of "
         f"{len(sort['all'])} runs; peak RSS is the process's own (`wait4`), Python and "
@@ -219,6 +219,12 @@ def _render(result: dict, quick: bool, flags: str) -> str:
     lines.append("")
     lines.append(f"Load average before/after: {result['load'][0]:.1f} / {result['load'][1]:.1f}.")
     return "\n".join(lines)
+
+
+def _command(quick: bool, flags: str) -> str:
+    if flags:
+        return f"python -m benchmarks.bench_profiles{flags}"
+    return f"python -m benchmarks profiles{' --quick' if quick else ''}"
 
 
 def main(quick: bool = False, **override) -> None:

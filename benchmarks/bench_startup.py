@@ -11,6 +11,7 @@ evaluation), and ``netpersona warmup`` (the ahead-of-time compile).
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -60,6 +61,7 @@ def _demo(work: Path, cache: Path) -> float:
 
 def main(quick: bool = False) -> None:
     repeats = 1  # a cold run costs minutes on a loaded 2-core machine
+    load_before = os.getloadavg()[0]
     DATA.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=DATA, prefix="startup-") as tmp:
         work = Path(tmp)
@@ -82,17 +84,20 @@ def main(quick: bool = False) -> None:
         cache = work / "after-warmup"
         _timed(_cli("warmup"), cache)
         after_warmup = _identify(queries, workspace, cache, work / "m.csv")
-    write_section("startup", _render(rows, after_warmup, repeats, quick))
+    load = (load_before, os.getloadavg()[0])
+    write_section("startup", _render(rows, after_warmup, repeats, quick, load))
 
 
-def _render(rows: dict, after_warmup: float, repeats: int, quick: bool) -> str:
+def _render(rows: dict, after_warmup: float, repeats: int, quick: bool, load) -> str:
     lines = [
         "The compile pause (`python -m benchmarks startup"
         f"{' --quick' if quick else ''}`): fresh `netpersona` processes, each with "
         "`NUMBA_CACHE_DIR` naming a folder of its own; *cold* = an empty folder (the first run "
         "after installing), *warm* = the folder the cold run filled. Library "
         f"{USERS} users x {DAYS} days (paper preset), queries {USERS} users x {QUERY_DAYS} "
-        f"days; wall seconds of the whole process (imports included), medians of {repeats}.",
+        f"days; wall seconds of the whole process (imports included), medians of {repeats}; "
+        f"1-minute load average {load[0]:.1f} before, {load[1]:.1f} after (2 cores: other "
+        "work shared the machine, which stretches the compile most).",
         "",
         "| command | cold s | warm s | compile paid by the cold run s |",
         "|---|---|---|---|",
