@@ -177,11 +177,16 @@ def test_paths_agree_for_any_architecture(hidden, hidden_transfer, output, seed,
     X, T = rng.uniform(0, 1, (12, m)), rng.uniform(0, 1, (12, k))
     sizes = (m, *hidden, k)
     transfer = (*hidden_transfer[: len(hidden)], output)
-    thetas = []
-    for engine in ("numba", "numpy"):
-        net = init_uniform(sizes, transfer, np.random.default_rng(seed))
-        result = train_online(net, X, T, lr=0.1, goal=0.0, epochs=5, shuffle=shuffle,
-                              rng=np.random.default_rng(seed), engine=engine)  # fmt: skip
-        thetas.append((net.theta, result.history["error"]))
-    np.testing.assert_allclose(thetas[0][0], thetas[1][0], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(thetas[0][1], thetas[1][1], rtol=1e-12, atol=1e-12)
+    # one epoch agrees to rounding; over five, deep linear chains amplify the last-bit
+    # differences of the two paths' summation orders (seed 0, 7-7-7 logsig-purelin-purelin:
+    # 7e-15 after one epoch, 6e-11 after two, 7e-8 after five), so five get a looser bound,
+    # still far below what any difference in the training rule gives
+    for epochs, atol in ((1, 1e-12), (5, 1e-6)):
+        thetas = []
+        for engine in ("numba", "numpy"):
+            net = init_uniform(sizes, transfer, np.random.default_rng(seed))
+            result = train_online(net, X, T, lr=0.1, goal=0.0, epochs=epochs, shuffle=shuffle,
+                                  rng=np.random.default_rng(seed), engine=engine)  # fmt: skip
+            thetas.append((net.theta, result.history["error"]))
+        np.testing.assert_allclose(thetas[0][0], thetas[1][0], rtol=0, atol=atol)
+        np.testing.assert_allclose(thetas[0][1], thetas[1][1], rtol=atol, atol=atol)
