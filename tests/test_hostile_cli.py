@@ -71,6 +71,17 @@ def test_an_unknown_output_form_is_a_usage_error_before_any_work(capsys, tmp_pat
     assert not Path("sqlite:").exists()
 
 
+@pytest.mark.parametrize("name", ["matches.xlsx", "matches"])
+def test_identify_checks_its_output_name_before_reading_anything(capsys, tmp_path, name):
+    """The query file does not even exist: the usage error about --out comes first (exit 2),
+    before any log is read or library opened."""
+    missing = str(tmp_path / "none.csv")
+    code, _, err = run(capsys, "rejoin", "identify", "--queries", missing, "--library", missing,
+                       "--out", str(tmp_path / name))  # fmt: skip
+    assert code == 2 and "--out" in err and ".csv, .parquet or .jsonl" in " ".join(err.split())
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_force_message_names_only_the_flag(capsys, tmp_path):
     answers = tmp_path / "answers.csv"
     run(capsys, "synth", "customers", "--out", str(answers), "--n", "60")

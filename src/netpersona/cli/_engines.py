@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netpersona._core import ConfigError, InputError, ResourceError, UsageError
+from netpersona._core import ConfigError, InputError, ResourceError, UsageError, table_format
 from netpersona.engine import Engine, parse_spark_conf, spark_available
 from netpersona.io import LogTable, check_writable, is_url, log_source
 
@@ -122,8 +122,11 @@ def log_input(paths: Sequence[str | Path] | None, choice: EngineChoice):
     return source
 
 
-def check_output(out: str, force: bool) -> None:
-    """Refuse an existing local output before any work (Spark checks remote ones itself)."""
+def check_output(out: str, force: bool, spark: bool = False) -> None:
+    """Refuse, before any work, an output the run could not write: an existing local file
+    (Spark checks remote ones itself) or, on DuckDB, a name that is not .csv/.parquet/.jsonl."""
+    if not spark:
+        table_format(out)
     if not is_url(out):
         check_writable(out, force)
 

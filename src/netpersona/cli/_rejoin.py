@@ -224,7 +224,7 @@ def identify(
 
     if record and (workspace is None or choice.spark):
         raise InputError("--record stores links in a workspace file: give --workspace W (DuckDB)")
-    check_output(out, force)
+    check_output(out, force, spark=choice.spark)
     if report is not None:
         check_writable(report, force)
     source = log_input(queries, choice)
