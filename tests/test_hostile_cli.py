@@ -14,21 +14,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "customers"))
 from customers_helpers import system_writer
 
+from cli_run import run
 from netpersona import InputError
 from netpersona._core import UsageError, table_format, write_table_file
-from netpersona.cli import main
 from netpersona.customers import load_system, score_customers
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    out = capsys.readouterr()
-    assert "Traceback" not in out.err
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize(

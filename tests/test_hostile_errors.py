@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_run import run_raw as run
 from netpersona._core import (
     ConfigError,
     InputError,
@@ -18,21 +19,9 @@ from netpersona._core import (
     WorkspaceBusyError,
     WorkspaceIncompleteError,
 )
-from netpersona.cli import main
 from netpersona.cli._errors import render
 
 LOG = "user_id,ts,url\n13800000001,2024-05-01 10:00:00,http://a.com/\n"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """``netpersona ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize(

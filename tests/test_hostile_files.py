@@ -9,23 +9,12 @@ import json
 
 import pytest
 
+from cli_run import run
 from netpersona import ConfigError, InputError
-from netpersona.cli import main
 from netpersona.io import LogMapping, read_access_log, site_of_url
 
 ID = "13812345678"
 HEAD = "user_id,ts,url\n"
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    out = capsys.readouterr()
-    assert "Traceback" not in out.err
-    return code, out.out, out.err
 
 
 def log_text(site: str, n: int = 3) -> str:

@@ -16,24 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from netpersona.cli import main
+from cli_run import run
 from netpersona.io import LogMapping, read_access_log, read_quarantine
 
 ID = "13812345678"
 HEAD = "user_id,ts,url\n"
 GOOD = "".join(f"{ID},2024-05-0{d} 10:00:00,http://a.com/\n" for d in range(1, 10))
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """``netpersona ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    out = capsys.readouterr()
-    assert "Traceback" not in out.err
-    return code, out.out, out.err
 
 
 def write(path, text: str):

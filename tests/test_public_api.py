@@ -26,7 +26,7 @@ PUBLIC = {
         "check_writable", "configure_numba_cache", "literal_path", "load_toml", "mask_id",
         "memory_limit_sql", "parse_size", "quote_identifier", "resource_error", "resource_limits",
         "search_space", "set_resource_limits", "setting", "setting_specs", "settings_options",
-        "table_format", "temp_budget", "write_table_file", "write_text_atomic",
+        "sync_folder", "table_format", "temp_budget", "write_table_file", "write_text_atomic",
     ],
     "netpersona.io": [
         "LogMapping", "LogSource", "LogSummary", "LogTable", "QUARANTINE_COLUMNS", "ReadSummary",

@@ -27,7 +27,12 @@ from netpersona._core._names import (
     quote_identifier,
 )
 from netpersona._core._numba_cache import configure_numba_cache
-from netpersona._core._output import atomic_output, check_writable, write_text_atomic
+from netpersona._core._output import (
+    atomic_output,
+    check_writable,
+    sync_folder,
+    write_text_atomic,
+)
 from netpersona._core._progress import Progress, RichProgress
 from netpersona._core._resources import (
     ResourceLimits,
@@ -91,6 +96,7 @@ __all__ = [
     "setting",
     "setting_specs",
     "settings_options",
+    "sync_folder",
     "table_format",
     "temp_budget",
     "write_table_file",

@@ -99,3 +99,20 @@ def write_text_atomic(path: str | Path, text: str, force: bool = False) -> Path:
     with atomic_output(path, force=force) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def sync_folder(folder: str | Path) -> None:
+    """fsync ``folder``, so that renames and new files in it survive a power cut (best effort
+    where a directory cannot be opened).
+
+    >>> import tempfile
+    >>> sync_folder(tempfile.mkdtemp())
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

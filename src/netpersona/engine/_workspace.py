@@ -30,6 +30,7 @@ from netpersona._core import (
     WorkspaceBusyError,
     WorkspaceIncompleteError,
     check_name,
+    sync_folder,
 )
 from netpersona.engine._base import Engine
 from netpersona.engine._duckdb import DuckDBEngine
@@ -290,7 +291,7 @@ class Workspace(DuckDBEngine):
                 ws.execute("CHECKPOINT")
                 ws.close()
                 os.replace(building, path)
-                _sync_folder(path.parent)
+                sync_folder(path.parent)
             except BaseException:
                 ws.close()
                 building.unlink(missing_ok=True)
@@ -378,15 +379,3 @@ class Workspace(DuckDBEngine):
             raise
         summary.skipped = tuple(skipped)
         return summary
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (best effort where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

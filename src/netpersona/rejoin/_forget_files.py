@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from netpersona._core import ConfigError
+from netpersona._core import ConfigError, sync_folder
 
 #: the suffix of a rewritten file before it replaces the original
 STAGED = ".forget-tmp"
@@ -104,18 +104,6 @@ def clear_staged(paths: Iterable[Path]) -> None:
     """Remove staged files (of this run, or left by one that was killed)."""
     for path in paths:
         path.unlink(missing_ok=True)
-
-
-def sync_folder(folder: Path) -> None:
-    """fsync a folder, so that renames and new files in it survive a power cut."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def beside(workspace: Path) -> list[Path]:

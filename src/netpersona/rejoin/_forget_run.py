@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netpersona._core import ConfigError, InputError, Progress, mask_id
+from netpersona._core import ConfigError, InputError, Progress, mask_id, sync_folder
 from netpersona.engine import Workspace
 from netpersona.io import load_key, pseudonymize
 from netpersona.rejoin._forget import LINKS, SOURCE, forget_in, linked_ids, literal
@@ -35,7 +35,6 @@ from netpersona.rejoin._forget_files import (
     files_under,
     reports_lock,
     stage_file,
-    sync_folder,
 )
 
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
