@@ -23,7 +23,7 @@ def main(quick: bool = False) -> None:
     sizes = (1, 10) if quick else SIZES
     from netpersona.customers._pipeline import train_on
 
-    train_on(table, CustomerSettings())  # warm-up: compiled code and caches, not timed
+    train_on(table, CustomerSettings(ensemble=1))  # warm-up: compiled code and caches, not timed
     rows = []
     for n in sizes:
         agreement = seed_agreement(table, CustomerSettings(ensemble=n), seeds)

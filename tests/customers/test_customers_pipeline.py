@@ -58,7 +58,7 @@ def test_scoring_synthetic_data_recovers_the_generating_pre_classes(tmp_path, we
 
 def test_run_on_synthetic_data_trains_the_papers_network_and_tracks_the_truth():
     data = synth_customers(548, seed=1)
-    run = run_customers(data, settings=CustomerSettings(seed=1))
+    run = run_customers(data, settings=CustomerSettings(seed=1, ensemble=1))
     summary = run.summary()
     assert summary["network"]["sizes"] == "14-29-1"
     assert summary["sample"]["size"] == 274 and summary["n_train"] == 229
@@ -70,13 +70,13 @@ def test_run_on_synthetic_data_trains_the_papers_network_and_tracks_the_truth():
     # a network trained to the paper's goal agrees with the truth far better than chance (25%)
     assert np.mean(run.tiers == data["true_tier"].to_numpy()) > 0.6
     assert np.corrcoef(run.k, data["true_K"])[0, 1] > 0.9
-    again = run_customers(data, settings=CustomerSettings(seed=1))
+    again = run_customers(data, settings=CustomerSettings(seed=1, ensemble=1))
     assert np.array_equal(run.k, again.k)
 
 
 def test_end_to_end_on_the_real_marketing_campaign_file():
     path = shared_file("customers/marketing_campaign.tsv")
-    run = run_customers(path, MARKETING_SYSTEM)
+    run = run_customers(path, MARKETING_SYSTEM, settings=CustomerSettings(ensemble=1))
     frame = run.frame()
     assert len(frame) == 2240 and frame["customer"].is_unique
     assert set(frame["tier"]) <= set("ABCD") and frame["tier"].notna().all()
@@ -108,7 +108,7 @@ def test_the_real_file_with_missing_income_dropped_counts_the_dropped_customers(
 
 def test_saved_model_scores_new_customers_like_the_run(tmp_path):
     data = synth_customers(300, seed=4)
-    run = run_customers(data, settings=CustomerSettings(seed=4))
+    run = run_customers(data, settings=CustomerSettings(seed=4, ensemble=3))
     save_run(run, tmp_path / "model")
     model = load_run(tmp_path / "model")
     predicted = model.predict(data)
@@ -167,7 +167,7 @@ def test_public_api_is_listed_and_sorted():
 
 def test_a_model_ignores_indicators_it_was_trained_without(tmp_path):
     path = shared_file("customers/marketing_campaign.tsv")
-    run = run_customers(path, MARKETING_SYSTEM)
+    run = run_customers(path, MARKETING_SYSTEM, settings=CustomerSettings(ensemble=1))
     save_run(run, tmp_path / "model")
     model = load_run(tmp_path / "model")
     raw = pd.read_csv(path, sep="\t")

@@ -58,8 +58,9 @@ EnsembleOpt = Annotated[
     typer.Option(
         "--ensemble",
         min=1,
-        help="Networks whose mean K is used (paper: 1). One network's tiers move with the "
-        "seed; `customers stability` measures how much and how many networks steady them.",
+        help="Networks whose mean K is used (default 320, at which seeds agreed on 95% of a "
+        "real table's customers; 1 is the paper's single network, whose tiers move with the "
+        "seed). `customers stability` measures it on your table.",
     ),
 ]
 TierOpt = Annotated[

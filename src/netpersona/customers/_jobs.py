@@ -179,8 +179,10 @@ def seed_agreement_of(
     """Score ``data`` once, train a run per seed and compare their tiers
     (:func:`~netpersona.customers.seed_agreement`).
 
+    >>> from netpersona.customers import CustomerSettings
     >>> from netpersona.synth.customers import synth_customers
-    >>> agreement = seed_agreement_of(synth_customers(300, seed=4), seeds=[0, 1])
+    >>> one = CustomerSettings(ensemble=1)  # the paper's single network per run
+    >>> agreement = seed_agreement_of(synth_customers(300, seed=4), settings=one, seeds=[0, 1])
     >>> agreement.seeds, agreement.ensemble
     ((0, 1), 1)
     """

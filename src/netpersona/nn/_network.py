@@ -73,6 +73,13 @@ class Network:
                 f"parameters, got an array of shape {self.theta.shape}"
             )
 
+    def at(self, theta: np.ndarray) -> Network:
+        """The same network with parameters ``theta`` (a float64 vector of the right length,
+        taken as it is: the training loops' trial points, checked once by the caller)."""
+        trial = object.__new__(Network)
+        trial.sizes, trial.transfer, trial.theta = self.sizes, self.transfer, theta
+        return trial
+
     @property
     def n_layers(self) -> int:
         return len(self.sizes) - 1
@@ -151,11 +158,13 @@ def _performance_scale(errors: np.ndarray, kind: str) -> float:
     raise ValueError(f"unknown performance {kind!r}; expected one of {PERFORMANCES}")
 
 
+@functools.cache
 def n_parameters(sizes: tuple[int, ...]) -> int:
     """Number of weights and thresholds of a network with these layer sizes."""
     return sum(n_out * (n_in + 1) for n_in, n_out in itertools.pairwise(sizes))
 
 
+@functools.cache
 def _weight_slot(sizes: tuple[int, ...], layer: int) -> tuple[int, int, int]:
     start = n_parameters(sizes[: layer + 1])
     return start, sizes[layer + 1], sizes[layer]

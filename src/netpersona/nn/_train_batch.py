@@ -135,7 +135,7 @@ def _train_batch(
         momentum = 0.0 if algorithm == "traingd" else mc
         dX = momentum * dX + (1.0 - momentum) * lr * gX
         # one forward and backward pass at the trial point: its gradient is needed if accepted
-        trial = Network(net.sizes, net.transfer, net.theta + dX)
+        trial = net.at(net.theta + dX)
         perf2, grad2 = trial.gradient(X, T, performance_kind)
         if algorithm == "traingdx" and perf2 > max_perf_inc * perf:
             lr *= lr_dec
