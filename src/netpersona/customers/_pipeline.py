@@ -39,6 +39,7 @@ from netpersona.customers._weights import ExpertWeights, equal_weights, load_wei
 #: one); ``python -m benchmarks customer_tiers`` measures it
 DEFAULT_ENSEMBLE = 320
 
+
 @dataclass(frozen=True)
 class CustomerSettings:
     """Settings of a customer-value run; defaults are the paper's (section 4.3).
