@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._core import RichProgress
+from netpersona._core import Budget, RichProgress
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._engines import EngineChoice, log_input
 from netpersona.cli._options import ForceOpt, engine_flags, mapping_flags
@@ -83,6 +83,17 @@ MethodOpt = Annotated[
         help="Matcher to evaluate: paper (the paper's six steps), learned (the matcher of "
         "`rejoin train`, fitted on the split's library alone) or tfidf (TF-IDF nearest "
         "neighbour).",
+    ),
+]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--budget",
+        metavar="SECONDS",
+        help="Plan the work to end within this many seconds (from the start, reading "
+        "included); what it leaves out is said in the summary and the JSON. See "
+        "docs/rejoin.md (Progress and --budget).",
+        show_default=False,
     ),
 ]
 
@@ -276,6 +287,7 @@ def calibrate_command(
     ] = None,
     force: ForceOpt = False,
     mapping: LogMapping | None = None,
+    budget: BudgetOpt = None,
 ) -> None:
     """Find the settings that suit LOGS (your library) by running the protocol inside it:
     its last --query-days days become simulated queries. No query data or truth needed.
@@ -288,6 +300,7 @@ def calibrate_command(
         write_settings,
     )
 
+    allowance = Budget.of(budget)  # counts from here; a bad --budget stops before any work
     check_writable(out, force)
     if json_out is not None:
         check_writable(json_out, force)
@@ -305,6 +318,7 @@ def calibrate_command(
         max_seconds=60.0 * max_minutes,
         max_trials=max_trials,
         progress=RichProgress(transient=True),
+        budget=allowance,
     )
     write_settings(result, out, force=force)
     if json_out is not None:
@@ -333,3 +347,5 @@ def _print_calibration(result) -> None:
     for name, (default, calibrated) in result.changed().items():
         table.add_row(f"[dim]{name}[/dim]", str(default), str(calibrated))
     console.print(table)
+    if result.budget_note:
+        console.print(result.budget_note, markup=False)

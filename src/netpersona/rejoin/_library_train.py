@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from netpersona._core import InputError, Progress, check_writable
+from netpersona._core import Budget, InputError, Progress, check_writable
 from netpersona.engine import DuckDBEngine, Engine, Workspace
 from netpersona.io import LogMapping, LogSource, LogTable, read_log
 from netpersona.rejoin._profiles import Profiles
@@ -157,14 +157,15 @@ def calibrate_log(
     mapping: LogMapping | None = None,
     *,
     progress: Progress | None = None,
+    budget: Budget | float | None = None,
     **options: Any,
 ):
     """:func:`~netpersona.rejoin.calibrate` on a log read into an in-memory DuckDB
     (``options``: objective, query_days, library_fraction, seed, window, start, method,
-    max_seconds, max_trials)."""
+    max_seconds, max_trials); ``budget`` (seconds) counts reading the log too."""
     from netpersona.rejoin._calibrate import calibrate
 
-    progress = progress or Progress()
+    progress, budget = progress or Progress(), Budget.of(budget)
     engine, _ = _log_engine(source, mapping, None, None, progress)
     with engine:
-        return calibrate(engine, "access_log", progress=progress, **options)
+        return calibrate(engine, "access_log", progress=progress, budget=budget, **options)

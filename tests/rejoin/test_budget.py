@@ -1,0 +1,183 @@
+"""Progress with an estimate and ``--budget SECONDS`` for the long re-join steps (#17).
+
+Time is a fake clock that only the work moves (each trial "takes" a fixed number of seconds),
+so the budget's cuts and the estimates are exact and the tests take no real time waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from cli_run import run
+from netpersona._core import Budget, Progress, ProgressEvent, UsageError, check_budget
+from netpersona.cli import app
+from netpersona.rejoin import calibrate
+from netpersona.rejoin._evaluate import PaperMethod
+from netpersona.rejoin._examples import example_engine
+
+runner = CliRunner()
+#: a small search on the example log: defaults, 2 ladder rungs, 2 random, coordinate passes
+SPACE = {"jaccard_min": (0.6, 0.4, 0.2), "frequent_ratio": (0.8, 0.6), "tie_ratio": (0.05, 0.2)}
+SMALL = {"query_days": 3, "library_fraction": 0.5, "space": SPACE, "random_trials": 2}
+
+
+class FakeClock:
+    """Seconds that pass only when the work says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Timed:
+    """The paper's method, each run taking ``seconds`` on ``clock``."""
+
+    name = "paper"
+
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        self.inner, self.clock, self.seconds = PaperMethod(), clock, seconds
+
+    def run(self, *args, **kwargs):
+        self.clock.now += self.seconds
+        return self.inner.run(*args, **kwargs)
+
+    def release(self, engine) -> None:
+        self.inner.release(engine)
+
+
+class Recorder(Progress):
+    """Keeps every progress event and message."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.events: list[ProgressEvent] = []
+        self.messages: list[str] = []
+
+    def update(self, event: ProgressEvent) -> None:
+        self.events.append(event)
+
+    def log(self, message: str) -> None:
+        self.messages.append(message)
+
+
+def _search(budget: float | None, progress: Progress | None = None, clock=None):
+    clock = clock or FakeClock()
+    return calibrate(
+        example_engine(), "log", method=Timed(clock, 2.0), progress=progress or Progress(),
+        budget=None if budget is None else Budget(budget, clock=clock), **SMALL,
+    )  # fmt: skip
+
+
+def _tried(result) -> list[tuple]:
+    return [(t.stage, t.settings, t.metrics["acc_overall"]) for t in result.trials]
+
+
+@pytest.fixture(scope="module")
+def unbudgeted():
+    return _search(None)
+
+
+def test_a_budget_cuts_calibrate_before_the_trial_that_would_overrun_it(unbudgeted):
+    # 2 s a trial, 7 s: the defaults and the 2 rungs of the ladder end at 2, 4, 6 s; the first
+    # random trial would end at 8 s
+    cut = _search(7.0)
+    assert len(cut.trials) == 3 < len(unbudgeted.trials)
+    assert _tried(cut) == _tried(unbudgeted)[:3]  # the same trials up to the cut
+    assert cut.budget == {
+        "seconds": 7.0, "used_seconds": 6.0, "cut": True, "trials": 3, "max_trials": 150,
+        "stopped_in": "random", "not_run": ["coordinate"], "next_trial_seconds": 2.0,
+    }  # fmt: skip
+    assert cut.stopped == "--budget 7 s: the next trial (about 2.0 s) would overrun it"
+    assert cut.budget_note == (
+        "--budget 7 s cut the search: 3 trials of at most 150, stopped in the random stage "
+        "(stages not run: coordinate)"
+    )
+    assert cut.to_json()["budget"]["cut"] is True
+    assert f"# {cut.budget_note}" in cut.to_toml()
+
+
+def test_a_generous_budget_gives_exactly_the_unbudgeted_result(unbudgeted):
+    generous = _search(10_000.0)
+    assert _tried(generous) == _tried(unbudgeted) and len(unbudgeted.trials) > 6
+    assert generous.settings == unbudgeted.settings and generous.stopped == "converged"
+    assert generous.budget == {"seconds": 10_000.0, "used_seconds": 2.0 * len(generous.trials),
+                               "cut": False, "trials": len(generous.trials)}  # fmt: skip
+    assert generous.budget_note is None and unbudgeted.budget is None
+    assert "budget" not in unbudgeted.to_json()
+
+
+def test_search_progress_carries_the_total_and_an_eta_from_the_observed_rate():
+    clock = FakeClock()
+    recorder = Recorder(clock)
+    result = _search(None, recorder, clock)
+    search = [e for e in recorder.events if e.description == "Searching the settings"]
+    planned = 1 + 2 + 2 + 4  # defaults, ladder rungs, random trials, one coordinate pass
+    assert (search[0].done, search[0].total, search[0].eta) == (0, planned, None)
+    first = search[1]  # one trial done, 2 s each: 2 s for each of the others
+    assert (first.done, first.total, first.elapsed, first.eta) == (1, planned, 2.0, 16.0)
+    assert all(e.total is not None and e.total >= e.done for e in search)
+    assert search[-1].done == search[-1].total == len(result.trials)
+    assert recorder.messages[2] == (
+        f"about {2 * planned} s for up to {planned} trials (2.0 s a trial, measured on the first 2)"
+    )
+
+
+def test_a_budget_bounds_the_eta_and_the_estimate_says_what_it_allows():
+    clock = FakeClock()
+    recorder = Recorder(clock)
+    _search(7.0, recorder, clock)
+    first = [e for e in recorder.events if e.description == "Searching the settings"][1]
+    assert (first.deadline, first.eta) == (7.0, 5.0)  # 8 trials at 2 s, but 5 s left
+    assert recorder.messages[2].endswith("; --budget 7 s allows about 3")
+
+
+@pytest.mark.parametrize("bad", [0, -5, math.nan, math.inf, "soon"])
+def test_invalid_budgets_are_usage_errors(bad):
+    with pytest.raises(UsageError, match="--budget must be a positive number of seconds"):
+        check_budget(bad)
+    with pytest.raises(UsageError):
+        calibrate(example_engine(), "log", budget=bad, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def log_csv(tmp_path_factory):
+    import pyarrow.csv as pv
+
+    from netpersona.rejoin._examples import example_log
+
+    path = tmp_path_factory.mktemp("budget") / "log.csv"
+    pv.write_csv(example_log(), path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["calibrate", "evaluate", "train"])
+@pytest.mark.parametrize("bad", ["0", "-1", "nan"])
+def test_cli_refuses_an_invalid_budget_with_exit_2_before_any_work(command, bad, log_csv,
+                                                                   tmp_path, capsys):  # fmt: skip
+    out = {"calibrate": ["--out", tmp_path / "s.toml"], "evaluate": ["--json", tmp_path / "m.json"],
+           "train": ["--workspace", tmp_path / "w.duckdb"]}[command]  # fmt: skip
+    args = ["rejoin", command, log_csv, "--site-col", "site", *out, "--budget", bad]
+    code, _, err = run(capsys, *map(str, args))
+    assert code == 2, err
+    assert "--budget must be a positive number of seconds" in err
+    assert not any(tmp_path.iterdir())  # nothing read, nothing written
+
+
+def test_cli_calibrate_says_when_the_budget_cut_the_search(log_csv, tmp_path):
+    # a budget spent by reading the log: the paper's defaults are tried, nothing more
+    args = ["rejoin", "calibrate", log_csv, "--site-col", "site", "--query-days", "3",
+            "--library-fraction", "0.5", "--out", tmp_path / "s.toml", "--json",
+            tmp_path / "c.json", "--budget", "0.001"]  # fmt: skip
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert doc["budget"]["cut"] is True and doc["budget"]["trials"] == len(doc["trials"]) == 1
+    assert doc["budget"]["not_run"] == ["random", "coordinate"]
+    assert "--budget 0.001 s cut the search: 1 trials of at most 150" in result.output
+    assert "# --budget 0.001 s cut the search" in (tmp_path / "s.toml").read_text()
