@@ -181,3 +181,57 @@ def test_cli_calibrate_says_when_the_budget_cut_the_search(log_csv, tmp_path):
     assert doc["budget"]["not_run"] == ["random", "coordinate"]
     assert "--budget 0.001 s cut the search: 1 trials of at most 150" in result.output
     assert "# --budget 0.001 s cut the search" in (tmp_path / "s.toml").read_text()
+
+
+# -- evaluate: figures whole or an error; the sweep planned within the budget -------------------
+
+ACCURACIES = ("acc_overall", "acc_absent", "acc_present", "rank1_present", "decisions")
+
+
+def _evaluate(log_csv, budget: float | None, seconds: float = 2.0, clock=None):
+    from netpersona.io import LogMapping
+    from netpersona.rejoin._library_train import evaluate_log
+
+    clock = clock or FakeClock()
+    return evaluate_log(
+        log_csv, LogMapping(site_col="site"), method=Timed(clock, seconds), query_days=3,
+        library_fraction=0.5, sweep=[2, 3, 4], budget=None if budget is None else
+        Budget(budget, clock=clock),
+    )  # fmt: skip
+
+
+def _figures(evaluation) -> tuple:
+    rows = [{k: v for k, v in r.items() if k != "seconds_total"} for r in evaluation.sweep]
+    return tuple(evaluation.metrics[k] for k in ACCURACIES), rows
+
+
+def test_a_budget_cuts_the_sweep_between_whole_evaluations_and_says_so(log_csv):
+    whole = _evaluate(log_csv, None)
+    # 2 s an evaluation: t = 3 ends at 2 s, the sweep's t = 2 at 4 s; t = 4 would end at 6 s
+    cut = _evaluate(log_csv, 5.0)
+    assert _figures(cut)[0] == _figures(whole)[0]  # the main figures are whole
+    assert _figures(cut)[1] == _figures(whole)[1][:2]  # t = 2 and 3, as without a budget
+    assert cut.budget == {"seconds": 5.0, "used_seconds": 4.0, "cut": True,
+                          "sweep_done": [2, 3], "sweep_left_out": [4]}  # fmt: skip
+    assert cut.to_json()["budget"]["sweep_left_out"] == [4]
+    assert cut.notes[-1] == (
+        "--budget 5 s cut the sweep: t = 4 not evaluated (2 of 3 done); the main figures are whole"
+    )
+    generous = _evaluate(log_csv, 1_000.0)
+    assert _figures(generous) == _figures(whole) and generous.budget["cut"] is False
+    assert whole.budget is None and "budget" not in whole.to_json()
+
+
+def test_an_evaluation_that_cannot_fit_stops_with_a_declared_error(log_csv):
+    from netpersona._core import BudgetExceededError
+
+    with pytest.raises(BudgetExceededError, match="the evaluation did not fit the budget of 5 s"):
+        _evaluate(log_csv, 5.0, seconds=10.0)
+
+
+def test_cli_evaluate_out_of_budget_exits_4_and_writes_no_figures(log_csv, tmp_path, capsys):
+    out = tmp_path / "m.json"
+    code, _, err = run(capsys, "rejoin", "evaluate", str(log_csv), "--site-col", "site",
+                       "--json", str(out), "--budget", "0.0001")  # fmt: skip
+    assert code == 4 and "did not fit the budget of 0.0001 s" in err
+    assert "nothing partial was reported" in err and not out.exists()

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from netpersona._core._exceptions import ResourceLimitError, UsageError
+from netpersona._core._progress import Progress, ProgressTask
 
 
 class BudgetExceededError(ResourceLimitError):
@@ -98,3 +100,55 @@ class Budget:
             f"{what} did not fit the budget of {self.seconds:g} s ({self.elapsed():.0f} s "
             "spent); nothing partial was reported\n  hint: give a larger --budget (or none)"
         )
+
+    def guard(self, progress: Progress, what: str) -> Progress:
+        """``progress`` that stops ``what`` (work that must be whole) with
+        :class:`BudgetExceededError` at the first step or unit that ends past the budget.
+
+        >>> ticks = iter(range(100))  # each reading of the clock: one second later
+        >>> budget = Budget(3, clock=lambda: float(next(ticks)))
+        >>> done = []
+        >>> try:
+        ...     for unit in budget.guard(Progress(), "the evaluation").track(range(10), "units"):
+        ...         done.append(unit)
+        ... except BudgetExceededError as error:
+        ...     print(done, str(error).split(";")[0])
+        [0, 1, 2] the evaluation did not fit the budget of 3 s (5 s spent)
+        """
+        return _Guard(progress, self, what)
+
+
+class _Guard(Progress):
+    """A :class:`Progress` that checks a budget at every step and unit, reporting to another."""
+
+    def __init__(self, inner: Progress, budget: Budget, what: str) -> None:
+        self.inner, self.budget, self.what = inner, budget, what
+        self.clock = inner.clock
+
+    def check(self) -> None:
+        if self.budget.left() < 0:
+            raise self.budget.exceeded(self.what)
+
+    @contextmanager
+    def task(self, description: str, total: int | None = None, **options) -> Iterator[ProgressTask]:
+        self.check()
+        with self.inner.task(description, total, **options) as task:
+            report = task.report
+
+            def checked(event, last: bool = False) -> None:
+                report(event, last)
+                if not last:
+                    self.check()
+
+            task.report = checked
+            yield task
+
+    @contextmanager
+    def step(self, description: str) -> Iterator[None]:
+        self.check()
+        with self.inner.step(description):
+            yield
+        self.check()
+
+    def log(self, message: str) -> None:
+        self.inner.log(message)

@@ -168,6 +168,7 @@ def evaluate_command(
     ] = None,
     mapping: LogMapping | None = None,
     choice: EngineChoice | None = None,
+    budget: BudgetOpt = None,
 ) -> None:
     """The paper's protocol on LOGS: the last --query-days days are re-joining queries under
     fresh ids, a random --library-fraction of the earlier users the library; prints and writes
@@ -181,6 +182,7 @@ def evaluate_command(
         write_evaluation_report,
     )
 
+    allowance = Budget.of(budget)  # counts from here; a bad --budget stops before any work
     check_writable(json_out, force)
     if report_dir is not None:
         check_writable(report_dir / "evaluation.html", force)
@@ -202,6 +204,7 @@ def evaluate_command(
             sweep=parse_days(sweep) if sweep else (),
             progress=RichProgress(transient=True),
             split=split,
+            budget=allowance,
         )
     finally:
         if engine is not None:
