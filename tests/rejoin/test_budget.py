@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -235,3 +236,84 @@ def test_cli_evaluate_out_of_budget_exits_4_and_writes_no_figures(log_csv, tmp_p
                        "--json", str(out), "--budget", "0.0001")  # fmt: skip
     assert code == 4 and "did not fit the budget of 0.0001 s" in err
     assert "nothing partial was reported" in err and not out.exists()
+
+
+# -- train: the simulation and the classifiers sized to the budget ----------------------------
+
+
+@pytest.fixture(scope="module")
+def library():
+    from _core_data import habitual_log
+
+    from netpersona.engine import DuckDBEngine
+
+    with DuckDBEngine(threads=1) as engine:  # the log as a view of the Arrow table
+        engine.register_arrow("log", habitual_log(n_users=16, days=14, seed=7, noise=0.3))
+        yield engine
+
+
+def _fit(library, monkeypatch, budget: float | None):
+    """A fit where each side of a simulated cut takes 1 s and each classifier fit 1 s."""
+    from netpersona.rejoin._learned import LearnedMatcher, _matcher, _selfsup
+
+    clock = FakeClock()
+
+    def slow(real):
+        def run(*args, **kwargs):
+            clock.now += 1.0
+            return real(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(_selfsup, "build_side", slow(_selfsup.build_side))
+    monkeypatch.setattr(_matcher, "fit_model", slow(_matcher.fit_model))
+    matcher = LearnedMatcher(query_days=3, cuts=3, draws=2, target_queries=None, k=10)
+    matcher.fit(library, "log", budget=None if budget is None else Budget(budget, clock=clock))
+    return matcher
+
+
+def test_a_budget_limits_the_simulation_and_the_classifiers_and_says_so(library, monkeypatch):
+    whole = _fit(library, monkeypatch, None)
+    assert whole.training_.simulations == 6 and set(whole.simulated_) >= {"hgb", "bp"}
+    # 12 s: the simulation may use 6 s: 3 cuts of 2 s (a fourth would end at 8 s); hgb's 3
+    # folds end at 9 s; bp (3 s, and 1 s to refit the winner) would end at 13 s; the refit: 10 s
+    cut = _fit(library, monkeypatch, 12.0)
+    assert cut.training_.simulations == 3 and cut.training_.n_queries < whole.training_.n_queries
+    assert "bp" not in cut.simulated_ and cut.model_name_ == "hgb"
+    assert cut.budget_ == {
+        "seconds": 12.0, "used_seconds": 10.0, "cut": True, "simulated_cuts": 3,
+        "simulated_cuts_left_out": 3, "models": 1, "models_left_out": ["bp"],
+    }  # fmt: skip
+    assert cut.summary()["budget"]["cut"] is True
+    assert cut.report_lines()[-1] == (
+        "--budget 12 s cut the training: 3 simulated re-joins (at most 6 planned); "
+        "classifiers not tried: bp"
+    )
+    generous = _fit(library, monkeypatch, 1_000.0)
+    untimed = [{m: {k: v for k, v in f.items() if k != "seconds"} for m, f in x.simulated_.items()}
+               for x in (generous, whole)]  # fmt: skip
+    assert json.dumps(untimed[0]) == json.dumps(untimed[1])  # (the paper's threshold is NaN)
+    assert generous.threshold_ == whole.threshold_
+    features = whole.training_.features
+    assert np.array_equal(generous.probability(features), whole.probability(features))
+    assert generous.budget_["cut"] is False and whole.budget_ is None
+
+
+def test_cli_train_prints_and_saves_what_the_budget_left_out(tmp_path):
+    import pyarrow.csv as pv
+    from _core_data import habitual_log
+
+    from netpersona.rejoin._learned import workspace_matcher_dir
+
+    pv.write_csv(habitual_log(16, 14, seed=7, noise=0.3), tmp_path / "library.csv")
+    ws = tmp_path / "ws.duckdb"
+    # a budget spent by indexing the library: one simulated re-join, the first classifier
+    args = ["rejoin", "train", tmp_path / "library.csv", "--site-col", "site", "--workspace", ws,
+            "--query-days", "3", "--cuts", "2", "--draws", "2", "--budget", "0.001"]  # fmt: skip
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert "--budget 0.001 s cut the training: 1 simulated re-joins (at most 4 planned); " \
+        "classifiers not tried: bp" in " ".join(result.output.split())  # fmt: skip
+    saved = json.loads((workspace_matcher_dir(ws) / "matcher.json").read_text())
+    assert saved["budget"]["cut"] is True and saved["budget"]["models_left_out"] == ["bp"]
+    assert saved["model"] == "hgb" and set(saved["simulated"]) & {"hgb", "bp"} == {"hgb"}

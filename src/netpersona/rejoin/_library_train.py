@@ -26,16 +26,19 @@ def train(
     force: bool = False,
     progress: Progress | None = None,
     queries: LogSource | None = None,
+    budget: Budget | float | None = None,
     **matcher_options: Any,
 ):
     """Fit the learned matcher on the workspace's library alone (no truth needed) and save it
     beside the workspace (``W.learned/``); ``logs`` are added to the library first (files
     already there skipped). ``matcher_options`` go to ``LearnedMatcher`` (objective, k, quiet,
     query_days, cuts, simulated_users, target_queries, seed); with ``queries`` (real query logs)
-    ``query_days`` is the span of a typical query's log instead. Returns (matcher, folder)."""
+    ``query_days`` is the span of a typical query's log instead; ``budget`` (seconds, adding
+    the logs included) sizes the fit (``matcher.budget_`` says what it left out). Returns
+    (matcher, folder)."""
     from netpersona.rejoin._learned import LearnedMatcher, save_matcher
 
-    progress = progress or Progress()
+    progress, budget = progress or Progress(), Budget.of(budget)
     workspace = Path(workspace)
     matcher = LearnedMatcher(**matcher_options)
     if queries is not None:  # simulated queries as long as the real ones (issue 16)
@@ -62,7 +65,8 @@ def train(
             raise no_library
         profiles = Profiles.open(ws, LIBRARY)
         # the rows the library stands for (its window, identity links applied)
-        matcher.fit(ws, profiles.log_table or LIBRARY_LOG, profiles.settings, progress=progress)
+        matcher.fit(ws, profiles.log_table or LIBRARY_LOG, profiles.settings, progress=progress,
+                    budget=budget)  # fmt: skip
     save_matcher(matcher, target, force=force)
     return matcher, target
 
