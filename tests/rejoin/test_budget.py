@@ -317,3 +317,26 @@ def test_cli_train_prints_and_saves_what_the_budget_left_out(tmp_path):
     saved = json.loads((workspace_matcher_dir(ws) / "matcher.json").read_text())
     assert saved["budget"]["cut"] is True and saved["budget"]["models_left_out"] == ["bp"]
     assert saved["model"] == "hgb" and set(saved["simulated"]) & {"hgb", "bp"} == {"hgb"}
+
+
+def test_off_a_terminal_progress_is_a_plain_line_every_interval_with_the_time_left():
+    import io
+
+    from rich.console import Console
+
+    from netpersona._core import RichProgress
+
+    clock, out = FakeClock(), io.StringIO()
+    progress = RichProgress(console=Console(file=out, force_terminal=False), interval=10.0)
+    progress.clock = clock
+    with progress.task("Searching the settings", 20, unit="trials", deadline=100.0) as task:
+        for _ in range(12):
+            clock.now += 3.0
+            task.advance()
+        task.set_total(12)  # the search converged early
+    assert out.getvalue().splitlines() == [
+        "Searching the settings: 4/20 trials (20%), 12 s elapsed, about 48 s left",
+        "Searching the settings: 8/20 trials (40%), 24 s elapsed, about 36 s left",
+        "Searching the settings: 12/20 trials (60%), 36 s elapsed, about 24 s left",
+        "Searching the settings: 12/12 trials (100%), 36 s elapsed",
+    ]

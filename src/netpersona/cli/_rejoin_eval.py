@@ -92,7 +92,7 @@ BudgetOpt = Annotated[
         metavar="SECONDS",
         help="Plan the work to end within this many seconds (from the start, reading "
         "included); what it leaves out is said in the summary and the JSON. See "
-        "docs/rejoin.md (Progress and --budget).",
+        "docs/rejoin-evaluation.md (Progress and --budget).",
         show_default=False,
     ),
 ]
