@@ -2,6 +2,7 @@
 reporting, atomic output, id masking and the settings-field mechanism. It imports
 nothing else of netpersona."""
 
+from netpersona._core._budget import Budget, BudgetExceededError, check_budget
 from netpersona._core._exceptions import (
     ColumnNotFoundError,
     ConfigError,
@@ -33,7 +34,7 @@ from netpersona._core._output import (
     sync_folder,
     write_text_atomic,
 )
-from netpersona._core._progress import Progress, RichProgress
+from netpersona._core._progress import Progress, ProgressEvent, ProgressTask, RichProgress
 from netpersona._core._resources import (
     ResourceLimits,
     memory_limit_sql,
@@ -58,6 +59,8 @@ from netpersona._core._toml import load_toml
 __all__ = [
     "NAME_PATTERN",
     "TABLE_FORMATS",
+    "Budget",
+    "BudgetExceededError",
     "ColumnNotFoundError",
     "ConfigError",
     "InputError",
@@ -65,6 +68,8 @@ __all__ = [
     "NetpersonaError",
     "OutputExistsError",
     "Progress",
+    "ProgressEvent",
+    "ProgressTask",
     "ResourceError",
     "ResourceLimitError",
     "ResourceLimits",
@@ -79,6 +84,7 @@ __all__ = [
     "WorkspaceError",
     "WorkspaceIncompleteError",
     "atomic_output",
+    "check_budget",
     "check_name",
     "check_size",
     "check_writable",

@@ -24,6 +24,7 @@ def configure(quiet: bool = False, verbose: bool = False, log_file: Path | None 
         logger.removeHandler(handler)
         handler.close()
     RichProgress.quiet = quiet
+    RichProgress.verbose = verbose and not quiet
     if verbose and not quiet:
         _add(logger, logging.StreamHandler(), logging.DEBUG, "%(message)s")
     if log_file is not None:

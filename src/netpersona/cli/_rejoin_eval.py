@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._core import RichProgress
+from netpersona._core import Budget, RichProgress
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._engines import EngineChoice, log_input
 from netpersona.cli._options import ForceOpt, engine_flags, mapping_flags
@@ -85,6 +85,17 @@ MethodOpt = Annotated[
         "neighbour).",
     ),
 ]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--budget",
+        metavar="SECONDS",
+        help="Plan the work to end within this many seconds (from the start, reading "
+        "included); what it leaves out is said in the summary and the JSON. See "
+        "docs/rejoin-evaluation.md (Progress and --budget).",
+        show_default=False,
+    ),
+]
 
 
 @rejoin_app.command("evaluate")
@@ -157,6 +168,7 @@ def evaluate_command(
     ] = None,
     mapping: LogMapping | None = None,
     choice: EngineChoice | None = None,
+    budget: BudgetOpt = None,
 ) -> None:
     """The paper's protocol on LOGS: the last --query-days days are re-joining queries under
     fresh ids, a random --library-fraction of the earlier users the library; prints and writes
@@ -170,6 +182,7 @@ def evaluate_command(
         write_evaluation_report,
     )
 
+    allowance = Budget.of(budget)  # counts from here; a bad --budget stops before any work
     check_writable(json_out, force)
     if report_dir is not None:
         check_writable(report_dir / "evaluation.html", force)
@@ -191,6 +204,7 @@ def evaluate_command(
             sweep=parse_days(sweep) if sweep else (),
             progress=RichProgress(transient=True),
             split=split,
+            budget=allowance,
         )
     finally:
         if engine is not None:
@@ -276,6 +290,7 @@ def calibrate_command(
     ] = None,
     force: ForceOpt = False,
     mapping: LogMapping | None = None,
+    budget: BudgetOpt = None,
 ) -> None:
     """Find the settings that suit LOGS (your library) by running the protocol inside it:
     its last --query-days days become simulated queries. No query data or truth needed.
@@ -288,6 +303,7 @@ def calibrate_command(
         write_settings,
     )
 
+    allowance = Budget.of(budget)  # counts from here; a bad --budget stops before any work
     check_writable(out, force)
     if json_out is not None:
         check_writable(json_out, force)
@@ -305,6 +321,7 @@ def calibrate_command(
         max_seconds=60.0 * max_minutes,
         max_trials=max_trials,
         progress=RichProgress(transient=True),
+        budget=allowance,
     )
     write_settings(result, out, force=force)
     if json_out is not None:
@@ -333,3 +350,5 @@ def _print_calibration(result) -> None:
     for name, (default, calibrated) in result.changed().items():
         table.add_row(f"[dim]{name}[/dim]", str(default), str(calibrated))
     console.print(table)
+    if result.budget_note:
+        console.print(result.budget_note, markup=False)

@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from netpersona._core import RichProgress
+from netpersona._core import Budget, RichProgress
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._options import ForceOpt, WorkspaceOpt, mapping_flags
+from netpersona.cli._rejoin_eval import BudgetOpt
 from netpersona.cli._rejoin_print import pct as _pct
 from netpersona.io import LogMapping
 
@@ -119,6 +120,7 @@ def train(
     ] = None,
     force: ForceOpt = False,
     mapping: LogMapping | None = None,
+    budget: BudgetOpt = None,
 ) -> None:
     """Fit the learned matcher on the library alone (no truth needed) and save it next to the
     workspace (W.learned/: JSON + arrays). Use it with `rejoin identify --method learned`."""
@@ -127,6 +129,7 @@ def train(
 
     from netpersona.rejoin import Library
 
+    allowance = Budget.of(budget)  # counts from here; a bad --budget stops before any work
     matcher, target = Library.train(
         workspace,
         logs,
@@ -143,6 +146,7 @@ def train(
         simulated_users=simulated_users or None,
         target_queries=target_queries or None,
         seed=seed,
+        budget=allowance,
     )
     table = Table(title=f"Simulated re-joins inside the library (objective {objective})")
     for name in ("", "balanced", "absent right", "present right", "rank-1", "threshold"):

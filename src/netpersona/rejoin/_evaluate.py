@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from netpersona._core import ConfigError, Progress
+from netpersona._core import Budget, BudgetExceededError, ConfigError, Progress
 from netpersona.rejoin._methods import (
     PROFILE_SETTINGS,
     MatchMethod,
@@ -95,6 +95,8 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     #: what reading the log did (rows, rejects and where they went)
     reads: list = field(default_factory=list)
+    #: what ``budget`` did (None without one): the sweep's query periods run and left out
+    budget: dict | None = None
 
     def to_json(self) -> dict:
         """The JSON document of ``evaluate --json``."""
@@ -104,6 +106,8 @@ class Evaluation:
         doc["settings"] = settings_dict(self.settings)
         if self.sweep:
             doc["sweep"] = self.sweep
+        if self.budget is not None:
+            doc["budget"] = self.budget
         return doc
 
 
@@ -244,11 +248,17 @@ def sweep_days(
     *,
     known: Iterable[Evaluation] = (),
     progress: Progress = Progress(),
+    budget: Budget | None = None,
+    estimate: float = 0.0,
     **options: Any,
 ) -> list[dict]:
     """Accuracy vs t: :func:`evaluate` once per query-period length in ``days`` (the paper
     swept t and chose 5, where accuracy stops rising). ``known`` evaluations are reused for
     their t; ``options`` are :func:`evaluate`'s.
+
+    With a ``budget`` the sweep stops before a t whose evaluation (``estimate`` seconds at
+    first, then the mean of those run) would overrun it, or when one runs past it; each row is a
+    whole evaluation, and the t left out have no row.
 
     >>> from netpersona.rejoin._examples import example_engine
     >>> rows = sweep_days(example_engine(), "log", [2, 3], library_fraction=0.5)
@@ -257,13 +267,25 @@ def sweep_days(
     """
     reuse = {ev.split.query_days: ev for ev in known}
     base = options.pop("prefix", "eval")
-    rows = []
+    rows: list[dict] = []
+    seconds: list[float] = []
     for t in progress.track(list(days), "Sweeping the query period (days)"):
         if t in reuse:
             rows.append(sweep_row(reuse[t]))
-        else:
-            ev = evaluate(engine, log_table, query_days=t, prefix=f"{base}_t{t}", **options)
-            rows.append(sweep_row(ev))
+            continue
+        guarded, began = Progress(), 0.0
+        if budget is not None:
+            if not budget.fits(sum(seconds) / len(seconds) if seconds else estimate):
+                break
+            guarded, began = budget.guard(Progress(), f"the sweep's t = {t}"), budget.clock()
+        try:
+            ev = evaluate(engine, log_table, query_days=t, prefix=f"{base}_t{t}",
+                          progress=guarded, **options)  # fmt: skip
+        except BudgetExceededError:
+            break
+        if budget is not None:
+            seconds.append(budget.clock() - began)
+        rows.append(sweep_row(ev))
     return rows
 
 

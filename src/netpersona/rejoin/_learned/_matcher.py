@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netpersona._core import ConfigError, Progress
+from netpersona._core import Budget, ConfigError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._learned._auto import (
     choose_method,
@@ -30,6 +30,7 @@ from netpersona.rejoin._learned._auto import (
     paper_visitor,
     verdict_metrics,
 )
+from netpersona.rejoin._learned._budget import FitBudget, budget_line
 from netpersona.rejoin._learned._features import FEATURES
 from netpersona.rejoin._learned._models import MODEL_NAMES, fit_model, match_probability
 from netpersona.rejoin._learned._reliability import (
@@ -120,6 +121,7 @@ class LearnedMatcher:
     #: seconds of the fit's parts: ``simulation`` (profiles of the simulated cuts), ``features``
     #: (their candidates and pair features), ``models`` (choosing and fitting the classifier)
     timings_: dict[str, float] = field(default_factory=dict)
+    budget_: dict | None = None  #: what ``fit(budget=)`` left out (see :mod:`._budget`)
 
     def options(self) -> CandidateOptions:
         return CandidateOptions(k=self.k, quiet=self.quiet, paper=self.paper_candidates)
@@ -155,9 +157,11 @@ class LearnedMatcher:
         library_log: str,
         settings: RejoinSettings = RejoinSettings(),
         progress: Progress = Progress(),
+        budget: Budget | float | None = None,
     ) -> LearnedMatcher:
-        """Learn from the library log table ``library_log`` alone (see the module docstring)."""
-        objective = self.check()
+        """Learn from the library log table ``library_log`` alone (see the module docstring);
+        ``budget`` (seconds) sizes the simulation and the classifiers tried (:mod:`._budget`)."""
+        objective, plan = self.check(), FitBudget(Budget.of(budget))
         started = time.perf_counter()
         paper: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         visit = paper_visitor(engine, settings, paper) if self.compare_paper else None
@@ -177,12 +181,13 @@ class LearnedMatcher:
                 draws=self.draws,
                 visit=visit,
                 split_by=self.split_by,
+                plan=plan,
             )
         simulated = time.perf_counter()
         with progress.step("candidates and features of the simulated queries"):
             data = training_set(cuts, settings, self.options())
         featured = time.perf_counter()
-        self.fit_training(data, settings, objective, progress, started, paper or None)
+        self.fit_training(data, settings, objective, progress, started, paper or None, plan)
         self.timings_ = {
             "simulation": simulated - started,
             "features": featured - simulated,
@@ -198,12 +203,12 @@ class LearnedMatcher:
         progress: Progress = Progress(),
         started: float | None = None,
         paper: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+        plan: FitBudget | None = None,
     ) -> LearnedMatcher:
         """Choose the model and threshold on prepared training pairs and refit on all of them.
-
         ``paper``: per simulated cut, the paper method's (matched, correct, present) verdicts,
-        for ``auto``'s comparison."""
-        objective = objective or self.check()
+        for ``auto``'s comparison; ``plan``: the budget (:mod:`._budget`)."""
+        objective, plan = objective or self.check(), plan or FitBudget(None)
         started = time.perf_counter() if started is None else started
         if not data.label.any():
             raise ConfigError(
@@ -214,8 +219,12 @@ class LearnedMatcher:
         results: dict[str, dict] = {}
         raw_oof: dict[str, np.ndarray] = {}
         calibrated_oof: dict[str, np.ndarray] = {}
+        spent: list[float] = []  # on the budget's clock
         for name in progress.track(self.models, "training the classifiers", total=len(self.models)):
-            t = time.perf_counter()
+            if not plan.next_model(spent, self.folds):
+                plan.models_left_out = [m for m in self.models if m not in results]
+                break
+            t, began = time.perf_counter(), plan.clock()
             oof = np.zeros(len(data.label))
             for f in range(self.folds):
                 test = fold == f
@@ -250,8 +259,9 @@ class LearnedMatcher:
                 seconds=time.perf_counter() - t,
             )
             results[name] = metrics
+            spent.append(plan.clock() - began)
         simulated = self._baselines(data, objective, paper)
-        winner = max(self.models, key=lambda m: (results[m]["objective"], -self.models.index(m)))
+        winner = max(results, key=lambda m: (results[m]["objective"], -self.models.index(m)))
         self.model_ = fit_model(winner, self.seed, data.features, data.label)
         self.calibrator_ = Calibrator.fit(raw_oof[winner], data.label)
         self.model_name_ = winner
@@ -279,6 +289,7 @@ class LearnedMatcher:
         self.settings_ = settings
         self.training_ = data
         self.fit_seconds_ = time.perf_counter() - started
+        self.budget_ = plan.report(data.simulations, len(results))
         return self
 
     def _baselines(
@@ -355,7 +366,7 @@ class LearnedMatcher:
             )
         if self.auto_reason_:
             lines.append(f"--method auto will use {self.auto_}: {self.auto_reason_}")
-        return lines
+        return lines + ([cut] if (cut := budget_line(self.budget_)) else [])
 
     def summary(self) -> dict:
         """JSON-serialisable figures of the fit: per model the simulated accuracies."""
@@ -374,12 +385,13 @@ class LearnedMatcher:
             "n_simulated_queries": 0 if self.training_ is None else self.training_.n_queries,
             "fit_seconds": self.fit_seconds_,
             "timings": self.timings_,
+            "budget": self.budget_,
         }
 
 
 def _ranking(calibrated: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    """A score that orders pairs by calibrated probability, ties by the raw one (the
-    calibrated map is flat in places; the raw probability keeps the classifier's order)."""
+    """Pairs by calibrated probability, ties by the raw one (the calibrated map is flat in
+    places; the raw probability keeps the classifier's order)."""
     return calibrated + 1e-9 * raw
 
 

@@ -63,6 +63,7 @@ def save_matcher(matcher: LearnedMatcher, path: str | Path, force: bool = False)
         "simulation": matcher.simulation_,
         "simulated": matcher.simulated_,
         "fit_seconds": matcher.fit_seconds_,
+        "budget": matcher.budget_,
         "features": list(FEATURES),
         "recall": data.recall,
     }
@@ -133,6 +134,7 @@ def load_matcher(path: str | Path) -> LearnedMatcher:
     matcher.simulation_ = meta.get("simulation", {})
     matcher.simulated_ = meta["simulated"]
     matcher.fit_seconds_ = float(meta["fit_seconds"])
+    matcher.budget_ = meta.get("budget")
     matcher.settings_ = RejoinSettings.from_mapping(meta["settings"], source=str(path))
     matcher.training_ = data
     again = matcher.probability(data.features[:PROBE_ROWS])

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
+from netpersona.rejoin._learned._budget import FitBudget
 from netpersona.rejoin._learned._side import Side, build_side
 from netpersona.rejoin._protocol import (
     Split,
@@ -83,6 +84,7 @@ def simulate(
     draws: int = 1,
     visit: Callable[[SimulatedCut], None] | None = None,
     split_by: str = "time",
+    plan: FitBudget | None = None,
 ) -> list[SimulatedCut]:
     """Cut ``library_log`` into at most ``cuts`` simulated re-joins (see the module docstring):
     over a sample of ``max_users`` users when it has more (``None``: all), stopping once
@@ -95,6 +97,7 @@ def simulate(
 
     ``visit(cut)`` is called for every cut while its profile tables still exist (e.g. to run
     the paper's method on it); each cut's tables are dropped once its sides are in memory.
+    ``plan`` (a budget) stops the cuts before one that would overrun the simulation's share.
     """
     if draws < 1:
         raise ConfigError(f"draws must be at least 1, got {draws}")
@@ -109,7 +112,7 @@ def simulate(
         source = sample_users(engine, library_log, max_users, seed, f"{prefix}_sample_log")
         return _cuts(
             engine, source, settings, first, last, query_days, drop_fraction, cuts, seed,
-            target_queries, prefix, progress, draws, visit, split_by,
+            target_queries, prefix, progress, draws, visit, split_by, plan,
         )  # fmt: skip
     finally:
         drop_tables(engine, f"{prefix}_sample")
@@ -153,12 +156,17 @@ def _cuts(
     draws: int = 1,
     visit: Callable[[SimulatedCut], None] | None = None,
     split_by: str = "time",
+    budget: FitBudget | None = None,
 ) -> list[SimulatedCut]:
     out: list[SimulatedCut] = []
     plan = [(i, j) for j in range(draws) for i in range(cuts)]  # every cut once, then again
-    for i, j in plan:
+    for n, (i, j) in enumerate(progress.track(plan, "simulated re-joins", total=len(plan))):
         if target_queries is not None and sum(c.queries.n_users for c in out) >= target_queries:
             break
+        if budget is not None and out and not budget.next_cut():
+            budget.cuts_left_out = len(plan) - n
+            break
+        began = budget.clock() if budget is not None else 0.0
         end = last - dt.timedelta(days=i * query_days)
         if split_by == "time" and (end - first).days + 1 <= 2 * query_days:
             continue  # the simulated library would be shorter than the query period
@@ -193,6 +201,8 @@ def _cuts(
         finally:
             drop_tables(engine, name)
         out.append(cut)
+        if budget is not None:
+            budget.cut_seconds.append(budget.clock() - began)
     if not out:
         raise ConfigError(
             f"the library log spans {first}..{last}: too short to simulate re-joins with "
