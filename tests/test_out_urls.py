@@ -156,6 +156,56 @@ def test_real_customer_scores_into_duckdb_equal_the_csv(capsys, tmp_path):
     same_rows(got.astype({"customer": str}), want.astype({"customer": str}))
 
 
+# -- devices predict ------------------------------------------------------------------------
+def test_device_tiers_round_trip_through_duckdb(capsys, tmp_path):
+    d, f, m = tmp_path / "d", tmp_path / "f.parquet", tmp_path / "m"
+    run_ok("synth", "device-reports", "--users", "60", "--month", "2024-05", "--seed", "2",
+           "--out", d)  # fmt: skip
+    run_ok("devices", "features", "--reports", d / "reports.jsonl.gz", "--purchases",
+           d / "purchases.csv", "--month", "2024-05", "--out", f)  # fmt: skip
+    run_ok("devices", "train", "--features", f, "--labels", d / "labels.csv", "--model", m,
+           "--epochs", "200")  # fmt: skip
+    db = tmp_path / "tiers.duckdb"
+    for out in (tmp_path / "tiers.csv", url("duckdb", db, "tiers")):
+        code, _, err = run(capsys, "devices", "predict", "--model", str(m), "--features", str(f),
+                           "--out", str(out))  # fmt: skip
+        assert code == 0, err
+    want = pd.read_csv(tmp_path / "tiers.csv", dtype={"user": str})
+    got = read("duckdb", db, "tiers")
+    same_rows(got, want)
+    types = column_types("duckdb", db, "tiers")
+    assert types["out_of_range"] == "VARCHAR" and types["p_vip"] == "DOUBLE"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_column_types_and_values_survive(tmp_path, kind):
+    import datetime as dt
+
+    table = pa.table({
+        "user": pa.array(["177****3461", None]).dictionary_encode(), "n": pa.array([3, None]),
+        "ok": [True, False], "at": [dt.datetime(2024, 5, 1, 10, 30), None],
+        "day": [dt.date(2024, 5, 1), dt.date(2024, 5, 31)], "x": [0.25, float("nan")],
+    })  # fmt: skip
+    db = tmp_path / "o.db"
+    write_table_file(table, url(kind, db))
+    types = column_types(kind, db)
+    if kind == "duckdb":
+        assert types == {"user": "VARCHAR", "n": "BIGINT", "ok": "BOOLEAN", "at": "TIMESTAMP",
+                         "day": "DATE", "x": "DOUBLE"}  # fmt: skip
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows = con.execute('SELECT * FROM "t"').fetchall()
+        assert rows[0] == ("177****3461", 3, True, dt.datetime(2024, 5, 1, 10, 30),
+                           dt.date(2024, 5, 1), 0.25)  # fmt: skip
+        assert rows[1][:5] == (None, None, False, None, dt.date(2024, 5, 31))
+    else:
+        assert types == {"user": "TEXT", "n": "INTEGER", "ok": "INTEGER", "at": "TEXT",
+                         "day": "TEXT", "x": "REAL"}  # fmt: skip
+        with sqlite3.connect(db) as con:
+            rows = con.execute('SELECT * FROM "t"').fetchall()
+        assert rows == [("177****3461", 3, 1, "2024-05-01 10:30:00", "2024-05-01", 0.25),
+                        (None, None, 0, None, "2024-05-31", None)]  # fmt: skip
+
+
 # -- rejoin identify ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def access_logs(tmp_path_factory):
