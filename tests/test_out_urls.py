@@ -397,6 +397,27 @@ def test_an_unreachable_server_is_an_environment_error_with_the_password_masked(
     assert "postgresql://ana:***@127.0.0.1:1/crm?table=tiers" in " ".join(err.split())
 
 
+def test_a_duckdb_file_held_by_another_process_is_an_environment_error_with_a_hint(
+    customers, tmp_path
+):
+    _, answers, _ = customers
+    db = tmp_path / "held.duckdb"
+    holder = duckdb.connect(str(db))
+    holder.execute("CREATE TABLE keep AS SELECT 1 AS a")
+    try:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        done = subprocess.run(
+            [sys.executable, "-m", "netpersona", "customers", "score", "--data", str(answers),
+             "--out", url("duckdb", db, "scores")],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+    finally:
+        holder.close()
+    assert done.returncode == 4, done.stderr
+    assert "another connection holds this DuckDB file" in " ".join(done.stderr.split())
+    assert tables("duckdb", db) == ["keep"]
+
+
 def test_the_help_lists_every_output_form(capsys):
     for command in (["customers", "run"], ["devices", "predict"], ["rejoin", "identify"]):
         code, out, _ = run(capsys, *command, "--help")

@@ -244,4 +244,10 @@ def _environment(target: TableURL, what: str, exc: BaseException) -> ResourceErr
     secret = target.password
     for text in {secret, unquote(secret)} if secret else ():
         message = message.replace(text, "***")
-    return ResourceError(f"{what} {target.shown}: {exc.__class__.__name__}: {message[:500]}")
+    text = f"{what} {target.shown}: {exc.__class__.__name__}: {message[:500]}"
+    if target.kind == "duckdb" and ("already attached" in message or "lock" in message.lower()):
+        text += (
+            "\n  hint: another connection holds this DuckDB file (the command's own --workspace, "
+            "or another process): write the table to another database file"
+        )
+    return ResourceError(text)
