@@ -21,3 +21,21 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data file {path} is absent on this machine")
     return path
+
+
+def postgres_or_skip():
+    """(URL, autocommit psycopg connection) of the server in ``NETPERSONA_TEST_POSTGRES_URL``,
+    or skip the test saying why (unset, psycopg missing, unreachable)."""
+    import os
+
+    url = os.environ.get("NETPERSONA_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip(
+            "NETPERSONA_TEST_POSTGRES_URL is unset: start a server with "
+            "`bash .ci/postgres.sh` and export the URL it prints"
+        )
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        return url, psycopg.connect(url, connect_timeout=5, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at NETPERSONA_TEST_POSTGRES_URL is unreachable: {exc}")

@@ -47,9 +47,12 @@ def test_table_outputs_follow_their_extension(tmp_path, name):
         assert out.read_text().splitlines() == ["customer,tier", "1,A", "2,B"]
 
 
-@pytest.mark.parametrize("name", ["t.xlsx", "t", "sqlite:///f.db?table=t", "t.csv.bak"])
+@pytest.mark.parametrize(
+    "name", ["t.xlsx", "t", "mysql://h/db?table=t", "sqlite:///f.db", "t.csv.bak"]
+)
 def test_an_unknown_output_form_is_a_usage_error_before_any_work(capsys, tmp_path, name):
-    with pytest.raises(UsageError, match=r"\.csv, \.parquet or \.jsonl"):
+    forms = r"\.csv, \.parquet, \.jsonl, duckdb:///f\.db\?table=t, sqlite:///"
+    with pytest.raises(UsageError, match=r"\?table=NAME" if "sqlite" in name else forms):
         table_format(name)
     answers = tmp_path / "answers.csv"
     assert run(capsys, "synth", "customers", "--out", str(answers), "--n", "60")[0] == 0
@@ -67,7 +70,7 @@ def test_identify_checks_its_output_name_before_reading_anything(capsys, tmp_pat
     missing = str(tmp_path / "none.csv")
     code, _, err = run(capsys, "rejoin", "identify", "--queries", missing, "--library", missing,
                        "--out", str(tmp_path / name))  # fmt: skip
-    assert code == 2 and "--out" in err and ".csv, .parquet or .jsonl" in " ".join(err.split())
+    assert code == 2 and "--out" in err and ".csv, .parquet, .jsonl" in " ".join(err.split())
     assert list(tmp_path.iterdir()) == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import uuid
 
@@ -14,6 +13,7 @@ import pytest
 
 from netpersona import ColumnNotFoundError, InputError
 from netpersona.devices import PurchaseFields, extract_features
+from shared_data import postgres_or_skip
 
 # (user, purchase time): three in May for A, one in May for B (epoch), others outside May
 PURCHASES = [
@@ -96,17 +96,7 @@ def test_duckdb_file(tmp_path, reports):
 
 
 def test_postgresql(reports):
-    url = os.environ.get("NETPERSONA_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip(
-            "NETPERSONA_TEST_POSTGRES_URL is unset: start a server with "
-            "`bash .ci/postgres.sh` and export the URL it prints"
-        )
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        con = psycopg.connect(url, connect_timeout=5, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at NETPERSONA_TEST_POSTGRES_URL is unreachable: {exc}")
+    url, con = postgres_or_skip()
     table = f"purchases_{uuid.uuid4().hex[:8]}"
     try:
         con.execute(f"CREATE TABLE {table} (username TEXT, buytime TIMESTAMPTZ)")

@@ -53,6 +53,7 @@ from netpersona._core._settings import (
     setting_specs,
     settings_options,
 )
+from netpersona._core._table_urls import TABLE_OUTPUTS, is_table_url, mask_url
 from netpersona._core._tables import TABLE_FORMATS, table_format, write_table_file
 from netpersona._core._toml import load_toml
 
@@ -61,6 +62,7 @@ __all__ = [
     "TABLE_FORMATS",
     "Budget",
     "BudgetExceededError",
+    "TABLE_OUTPUTS",
     "ColumnNotFoundError",
     "ConfigError",
     "InputError",
@@ -89,9 +91,11 @@ __all__ = [
     "check_size",
     "check_writable",
     "configure_numba_cache",
+    "is_table_url",
     "literal_path",
     "load_toml",
     "mask_id",
+    "mask_url",
     "memory_limit_sql",
     "parse_size",
     "quote_identifier",

@@ -13,7 +13,8 @@ from netpersona._core._exceptions import OutputExistsError
 
 
 def check_writable(path: str | Path, force: bool = False) -> Path:
-    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is false.
+    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is false (for a
+    database table URL, if that table exists: see ``_table_db.check_table_writable``).
 
     >>> import tempfile, pathlib
     >>> done = pathlib.Path(tempfile.mkdtemp()) / "tiers.csv"
@@ -28,6 +29,14 @@ def check_writable(path: str | Path, force: bool = False) -> Path:
     >>> check_writable(done, force=True) == done
     True
     """
+    from netpersona._core._table_urls import is_table_url
+
+    if is_table_url(path):
+        from netpersona._core._table_db import check_table_writable
+        from netpersona._core._table_urls import parse_table_url
+
+        check_table_writable(parse_table_url(path), force)
+        return Path(str(path))  # the caller keeps the URL string; this only says "writable"
     path = Path(path)
     if path.exists() and not force:
         raise OutputExistsError(path)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._core import RichProgress
+from netpersona._core import TABLE_OUTPUTS, RichProgress, mask_url
 from netpersona.cli._apps import customers_app
 from netpersona.customers import CustomerSettings
 
@@ -110,9 +110,7 @@ def _print_summary(progress: RichProgress, summary: dict) -> None:
 @customers_app.command("score")
 def score(
     data: DataOpt,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Scores table: .csv, .parquet or .jsonl.")
-    ],
+    out: Annotated[str, typer.Option("--out", "-o", help=f"Scores table: {TABLE_OUTPUTS}.")],
     system: SystemOpt = None,
     weights: WeightsOpt = None,
     label_column: LabelOpt = None,
@@ -132,7 +130,7 @@ def score(
     _print_pre_classes(progress, [r.__dict__ for r in pre_class_table(table.pre_class)])
     for line in [*table.scored.summary_lines(), table.weights.note]:
         progress.log(line)
-    progress.log(f"wrote {out}")
+    progress.log(f"wrote {mask_url(out)}")
 
 
 @customers_app.command("train")
@@ -169,9 +167,7 @@ def train(
 def predict(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `train`.")],
     data: DataOpt,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Tiers table: .csv, .parquet or .jsonl.")
-    ],
+    out: Annotated[str, typer.Option("--out", "-o", help=f"Tiers table: {TABLE_OUTPUTS}.")],
     force: ForceOpt = False,
 ) -> None:
     """Score new customers with a trained model: K and tier per customer."""
@@ -185,7 +181,7 @@ def predict(
         "tiers: "
         + ", ".join(f"{t} {n:,} ({s:.1%})" for t, n, s in tier_table(frame["tier"].to_numpy()))
     )
-    progress.log(f"wrote {out}")
+    progress.log(f"wrote {mask_url(out)}")
 
 
 @customers_app.command("report")
@@ -208,9 +204,7 @@ def report(
 @customers_app.command("run")
 def run(
     data: DataOpt,
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Tiers table: .csv, .parquet or .jsonl.")
-    ],
+    out: Annotated[str, typer.Option("--out", "-o", help=f"Tiers table: {TABLE_OUTPUTS}.")],
     system: SystemOpt = None,
     weights: WeightsOpt = None,
     model: Annotated[
@@ -244,7 +238,7 @@ def run(
                        force=force, progress=progress)  # fmt: skip
     summary = result.summary()
     _print_summary(progress, summary)
-    progress.log(f"wrote {out}" + (f", {model}" if model else "") +
+    progress.log(f"wrote {mask_url(out)}" + (f", {model}" if model else "") +
                  (f", {report_path}" if report_path else ""))  # fmt: skip
 
 

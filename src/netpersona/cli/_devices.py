@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._core import RichProgress
+from netpersona._core import TABLE_OUTPUTS, RichProgress, mask_url
 from netpersona.cli import _devices_features  # noqa: F401 - `features` first in --help
 from netpersona.cli._apps import devices_app
 from netpersona.devices import NetworkSettings
@@ -136,9 +136,9 @@ def predict(
     model: Annotated[Path, typer.Option("--model", help="Model folder (devices train).")],
     features: Annotated[Path, typer.Option("--features", help="Features file.")],
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--out", help="Tiers (.csv, .parquet, .jsonl): user, tier, p_<tier>..., out_of_range."
+            "--out", help=f"Tiers: user, tier, p_<tier>..., out_of_range; {TABLE_OUTPUTS}."
         ),
     ],
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
@@ -158,7 +158,7 @@ def predict(
             f"[yellow]{flagged:,} users have features outside the training range[/] "
             "(column out_of_range): their tiers are extrapolations"
         )
-    console.print(f"tiers: {out}")
+    console.print(f"tiers: {mask_url(out)}")
 
 
 @devices_app.command("report")

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netpersona._core import ConfigError, InputError, ResourceError, UsageError, table_format
+from netpersona._core import (
+    ConfigError,
+    InputError,
+    ResourceError,
+    UsageError,
+    is_table_url,
+    table_format,
+)
 from netpersona.engine import Engine, parse_spark_conf, spark_available
 from netpersona.io import LogTable, check_writable, is_url, log_source
 
@@ -123,11 +130,12 @@ def log_input(paths: Sequence[str | Path] | None, choice: EngineChoice):
 
 
 def check_output(out: str, force: bool, spark: bool = False) -> None:
-    """Refuse, before any work, an output the run could not write: an existing local file
-    (Spark checks remote ones itself) or, on DuckDB, a name that is not .csv/.parquet/.jsonl."""
-    if not spark:
+    """Refuse, before any work, an output the run could not write: an existing local file or
+    database table (Spark checks remote paths itself) or, on DuckDB, a name that is not one of
+    the table outputs (``TABLE_OUTPUTS``)."""
+    if not spark or is_table_url(out):
         table_format(out)
-    if not is_url(out):
+    if not is_url(out) or is_table_url(out):
         check_writable(out, force)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from netpersona._core import InputError, RichProgress, settings_options
+from netpersona._core import TABLE_OUTPUTS, InputError, RichProgress, mask_url, settings_options
 from netpersona.cli._apps import rejoin_app
 from netpersona.cli._engines import EngineChoice, check_output, log_input, spark_database
 from netpersona.cli._options import ForceOpt, engine_flags, mapping_flags
@@ -187,8 +187,8 @@ def identify(
         str,
         typer.Option(
             "--out",
-            help="MATCHES.csv to write; on Spark a path not ending in .csv is written as a "
-            "Parquet directory (any path Spark writes).",
+            help=f"MATCHES to write: {TABLE_OUTPUTS}; on Spark a path not ending in .csv is "
+            "written as a Parquet directory (any path Spark writes).",
         ),
     ],
     queries: QueriesOpt = None,
@@ -253,7 +253,7 @@ def identify(
     if report is not None:
         write_identify_report(result, report, force)
         typer.echo(f"report: {report}")
-    print_identify_summary(result, out)
+    print_identify_summary(result, mask_url(out))
 
 
 @rejoin_app.command("explain")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from netpersona._core import ConfigError, OutputExistsError, Progress
+from netpersona._core import ConfigError, OutputExistsError, Progress, is_table_url
 from netpersona.engine import Engine, Workspace
 from netpersona.io import LogMapping, LogSource, ReadSummary, read_log
 from netpersona.rejoin._settings import RejoinSettings
@@ -101,8 +101,10 @@ def index_catalog(
 
 def write_table(engine: Engine, table: pa.Table, out: str, force: bool, write_csv) -> str:
     """``table`` to ``out``: on an engine that writes paths itself a Parquet directory unless
-    ``out`` ends in ``.csv``; otherwise ``write_csv(table, path, force)``."""
-    if engine.distributed and not out.lower().endswith(".csv"):
+    ``out`` ends in ``.csv`` or is a database URL; otherwise ``write_csv(table, out, force)``
+    (a file by its extension, or a database table: ``table`` is in memory already, so a
+    Spark run writes a database table the same way a DuckDB run does)."""
+    if engine.distributed and not out.lower().endswith(".csv") and not is_table_url(out):
         name = f"_rejoin_out_{uuid.uuid4().hex[:8]}"
         engine.register_arrow(name, table)
         try:
@@ -110,7 +112,7 @@ def write_table(engine: Engine, table: pa.Table, out: str, force: bool, write_cs
         finally:
             engine.execute(f"DROP VIEW IF EXISTS {name}")
         return out
-    write_csv(table, Path(out), force=force)
+    write_csv(table, out if is_table_url(out) else Path(out), force=force)
     return out
 
 

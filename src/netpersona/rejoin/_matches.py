@@ -197,6 +197,6 @@ def write_matches_csv(matches: pa.Table, path, force: bool = False):
     candidates) are empty."""
     from netpersona._core import write_table_file
 
-    # the format by the name: .csv (as before), .parquet or .jsonl; anything else refused
+    # the format by the name (.csv as before, .parquet, .jsonl) or a database URL (a table)
     write_table_file(matches.cast(MATCH_SCHEMA), path, force=force)
     return path
