@@ -60,9 +60,9 @@ from netpersona._core._toml import load_toml
 __all__ = [
     "NAME_PATTERN",
     "TABLE_FORMATS",
+    "TABLE_OUTPUTS",
     "Budget",
     "BudgetExceededError",
-    "TABLE_OUTPUTS",
     "ColumnNotFoundError",
     "ConfigError",
     "InputError",
