@@ -158,3 +158,17 @@ def test_the_documented_invocations_read_the_real_logs(shared_data):
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)
         assert (summary["rows"], summary["rejected"], summary["users"]) == (n_rows, 0, n_users)
+
+
+def test_the_error_that_ends_a_run_is_printed_once(tmp_path):
+    """In a real process, with and without -v: the library's logger has no handler of its own
+    there, and a record nobody takes must not reach Python's last-resort printer as well."""
+    missing = str(tmp_path / "missing.csv")
+    for flags in ([], ["-v"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "netpersona", *flags, "rejoin", "index", missing,
+             "--workspace", str(tmp_path / "w.duckdb")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.count("no such file") == 1, done.stderr

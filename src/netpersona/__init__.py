@@ -6,6 +6,8 @@ Three capabilities, each from one research paper: re-join identification
 layer (:mod:`netpersona.io`, :mod:`netpersona.engine`).
 """
 
+import logging
+
 from netpersona._core import (
     ColumnNotFoundError,
     ConfigError,
@@ -17,6 +19,10 @@ from netpersona._core import (
     configure_numba_cache,
 )
 from netpersona._version import __version__
+
+# a library leaves where log records go to the application; without this, records that no
+# handler takes reach Python's last-resort handler and are printed on stderr
+logging.getLogger("netpersona").addHandler(logging.NullHandler())
 
 # before any numba module is imported: a read-only install caches compiled code per user
 configure_numba_cache()

@@ -116,7 +116,10 @@ def main(argv: list[str] | None = None) -> None:
         code, label, message = render(exc)
         import logging
 
-        logging.getLogger("netpersona").error("%s: %s", label, message, exc_info=code == 70)
+        # a record for --log-file; the console line below is what a person sees (not again)
+        logging.getLogger("netpersona").error(
+            "%s: %s", label, message, exc_info=code == 70, extra={"netpersona_final": True}
+        )
         console = Console(stderr=True, highlight=False, soft_wrap=True)
         if _DEBUG[0] or os.environ.get("NETPERSONA_DEBUG"):
             console.print(Text(traceback_text(exc)))

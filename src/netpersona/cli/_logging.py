@@ -27,6 +27,8 @@ def configure(quiet: bool = False, verbose: bool = False, log_file: Path | None 
     RichProgress.verbose = verbose and not quiet
     if verbose and not quiet:
         _add(logger, logging.StreamHandler(), logging.DEBUG, "%(message)s")
+        # the error that ends a run is printed once, by the CLI itself
+        logger.handlers[-1].addFilter(lambda r: not getattr(r, "netpersona_final", False))
     if log_file is not None:
         fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         _add(logger, logging.FileHandler(log_file, encoding="utf-8"), logging.DEBUG, _FORMAT)
