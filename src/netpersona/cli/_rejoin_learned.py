@@ -13,6 +13,7 @@ import typer
 
 from netpersona._core import RichProgress
 from netpersona.cli._apps import rejoin_app
+from netpersona.cli._json import json_summary
 from netpersona.cli._options import ForceOpt, WorkspaceOpt, mapping_flags
 from netpersona.cli._rejoin_print import pct as _pct
 from netpersona.io import LogMapping
@@ -21,6 +22,7 @@ _MATCHER = "Learned matcher"
 
 
 @rejoin_app.command("train")
+@json_summary
 @mapping_flags
 def train(
     logs: Annotated[
@@ -119,7 +121,7 @@ def train(
     ] = None,
     force: ForceOpt = False,
     mapping: LogMapping | None = None,
-) -> None:
+) -> dict:
     """Fit the learned matcher on the library alone (no truth needed) and save it next to the
     workspace (W.learned/: JSON + arrays). Use it with `rejoin identify --method learned`."""
     from rich.console import Console
@@ -164,3 +166,9 @@ def train(
     for line in matcher.report_lines():
         console.print(line)
     typer.echo(f"matcher: {target}")
+    return {
+        "matcher": target, "kept": matcher.model_name_, "objective": objective,
+        "simulated": matcher.simulated_, "n_queries": data.n_queries,
+        "candidate_pairs": len(data.label), "recall": data.recall,
+        "seconds": matcher.fit_seconds_,
+    }  # fmt: skip
