@@ -31,9 +31,10 @@ PUBLIC = {
         "write_table_file", "write_text_atomic",
     ],
     "netpersona.io": [
-        "LogMapping", "LogSource", "LogSummary", "LogTable", "QUARANTINE_COLUMNS", "ReadSummary",
-        "RejectedRow", "append_quarantine", "atomic_output", "authority_sql", "check_writable",
-        "is_url", "load_key", "log_source", "mask_id", "month_bounds", "pseudonymize",
+        "CONFIG_FILE", "ConfigFile", "LogMapping", "LogSource", "LogSummary", "LogTable",
+        "QUARANTINE_COLUMNS", "ReadSummary", "RejectedRow", "append_quarantine", "atomic_output",
+        "authority_sql", "check_config_table", "check_writable", "is_url", "load_key",
+        "log_source", "mask_id", "month_bounds", "parse_separator", "pseudonymize",
         "read_access_log", "read_log", "read_quarantine", "registrable_domain", "site_of_url",
         "sites_for_hosts", "summarise_files",
         "summarise_ingested", "summarise_log", "table_rows", "write_text_atomic",

@@ -11,6 +11,7 @@ import typer
 
 from netpersona._version import __version__
 from netpersona.cli._apps import app
+from netpersona.cli._config import ConfigOpt
 from netpersona.cli._markup import escape_help
 from netpersona.cli._resources import (
     MaxTempSizeOpt,
@@ -34,6 +35,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -58,6 +60,7 @@ def _root(
         Path | None,
         typer.Option("--log-file", dir_okay=False, help="Append a timed record of the run."),
     ] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Know mobile-network subscribers from their own logs."""
     from netpersona.cli._logging import configure
@@ -65,6 +68,9 @@ def _root(
     apply_resource_flags(memory_limit, temp_dir, max_temp_size, keep=False)
     _DEBUG[0] = debug
     configure(quiet=quiet, verbose=verbose, log_file=log_file)
+    from netpersona.cli._config import activate
+
+    activate(ctx, config)
 
 
 def _load_commands() -> None:
@@ -86,6 +92,7 @@ def _load_commands() -> None:
         "_serve",
         "_tokens",
         "_forget",
+        "_config_cmd",
     ):
         try:
             importlib.import_module(f"netpersona.cli.{name}")

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import typer
+from typer.core import TyperGroup
+
+
+class _RootGroup(TyperGroup):
+    """The root command: a bare ``--json`` means ``--json -`` (see :mod:`._json`)."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        from netpersona.cli._json import bare_json_means_stdout
+
+        return super().parse_args(ctx, bare_json_means_stdout(list(args)))
+
 
 app = typer.Typer(
+    cls=_RootGroup,
     name="netpersona",
     help="Know mobile-network subscribers from their own logs.",
     epilog=(
@@ -34,6 +46,10 @@ customers_app = typer.Typer(
     help="Customer-value tiers: indicator scores -> pre-classes -> network -> A/B/C/D.",
     no_args_is_help=True,
 )
+config_app = typer.Typer(
+    help="The configuration file (netpersona.toml, or --config FILE): what applies, a template.",
+    no_args_is_help=True,
+)
 tokens_app = typer.Typer(
     help="Access tokens of `netpersona serve`: create (shown once), list, revoke.",
     no_args_is_help=True,
@@ -45,3 +61,4 @@ app.add_typer(rejoin_app, name="rejoin")
 app.add_typer(devices_app, name="devices")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(config_app, name="config")

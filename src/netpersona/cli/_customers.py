@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from netpersona._core import TABLE_OUTPUTS, RichProgress, mask_url
 from netpersona.cli._apps import customers_app
+from netpersona.cli._json import json_summary
 from netpersona.customers import CustomerSettings
 
 #: paper C's method: the defaults of the flags, declared once (in the settings dataclasses)
@@ -108,6 +110,7 @@ def _print_summary(progress: RichProgress, summary: dict) -> None:
 
 
 @customers_app.command("score")
+@json_summary
 def score(
     data: DataOpt,
     out: Annotated[str, typer.Option("--out", "-o", help=f"Scores table: {TABLE_OUTPUTS}.")],
@@ -115,7 +118,7 @@ def score(
     weights: WeightsOpt = None,
     label_column: LabelOpt = None,
     force: ForceOpt = False,
-) -> None:
+) -> dict:
     """Score customers 1–5 on each indicator and pre-classify them by current value C.
 
     Writes ``customer, <indicator scores>, C, pre_class, K_target`` (K_target: what the network
@@ -127,13 +130,17 @@ def score(
     table = score_file(
         data, out, system, weights, label_column=label_column, force=force, progress=progress
     )
-    _print_pre_classes(progress, [r.__dict__ for r in pre_class_table(table.pre_class)])
+    rows = [r.__dict__ for r in pre_class_table(table.pre_class)]
+    _print_pre_classes(progress, rows)
     for line in [*table.scored.summary_lines(), table.weights.note]:
         progress.log(line)
     progress.log(f"wrote {mask_url(out)}")
+    return {"out": mask_url(out), "customers": len(table.pre_class), "pre_classes": rows,
+            "weights": table.weights.note}  # fmt: skip
 
 
 @customers_app.command("train")
+@json_summary
 def train(
     data: DataOpt,
     model: Annotated[Path, typer.Option("--model", "-m", help="Output model folder.")],
@@ -149,7 +156,7 @@ def train(
     tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
     ensemble: EnsembleOpt = _PAPER.ensemble,
     force: ForceOpt = False,
-) -> None:
+) -> dict:
     """Train the customer-value network (pre-class sample, 14-29-1, traingdx) into a folder."""
     from netpersona.customers import run_files
 
@@ -159,17 +166,20 @@ def train(
     progress = RichProgress()
     run = run_files(data, None, system, weights, settings, model=model, force=force,
                     progress=progress)  # fmt: skip
-    _print_summary(progress, run.summary())
+    summary = run.summary()
+    _print_summary(progress, summary)
     progress.log(f"wrote the model to {model}")
+    return {**summary, "model": model}
 
 
 @customers_app.command("predict")
+@json_summary
 def predict(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `train`.")],
     data: DataOpt,
     out: Annotated[str, typer.Option("--out", "-o", help=f"Tiers table: {TABLE_OUTPUTS}.")],
     force: ForceOpt = False,
-) -> None:
+) -> dict:
     """Score new customers with a trained model: K and tier per customer."""
     from netpersona.customers import predict_file, tier_table
 
@@ -177,14 +187,15 @@ def predict(
     frame = predict_file(model, data, out, force=force, progress=progress)
     for line in frame.attrs.get("scoring", []):
         progress.log(line)
-    progress.log(
-        "tiers: "
-        + ", ".join(f"{t} {n:,} ({s:.1%})" for t, n, s in tier_table(frame["tier"].to_numpy()))
-    )
+    tiers = tier_table(frame["tier"].to_numpy())
+    progress.log("tiers: " + ", ".join(f"{t} {n:,} ({s:.1%})" for t, n, s in tiers))
     progress.log(f"wrote {mask_url(out)}")
+    return {"out": mask_url(out), "customers": len(frame),
+            "tiers": {t: {"count": n, "share": s} for t, n, s in tiers}}  # fmt: skip
 
 
 @customers_app.command("report")
+@json_summary
 def report(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder from `train`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output HTML report.")],
@@ -193,15 +204,17 @@ def report(
         typer.Option("--tiers", help="Tiers CSV from `predict`: report K and tiers of those."),
     ] = None,
     force: ForceOpt = False,
-) -> None:
+) -> dict:
     """Write the report (HTML + PNG figures) of a trained model."""
     from netpersona.customers import report_file
 
     path = report_file(model, out, tiers=tiers_csv, force=force)
     RichProgress().log(f"wrote {path} and its PNG figures")
+    return {"report": path}
 
 
 @customers_app.command("run")
+@json_summary
 def run(
     data: DataOpt,
     out: Annotated[str, typer.Option("--out", "-o", help=f"Tiers table: {TABLE_OUTPUTS}.")],
@@ -223,7 +236,7 @@ def run(
     tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
     ensemble: EnsembleOpt = _PAPER.ensemble,
     force: ForceOpt = False,
-) -> None:
+) -> dict:
     """The whole pipeline: scores -> pre-classes -> sample -> network -> K -> tiers A/B/C/D.
 
     Writes ``customer, <indicator scores>, C, pre_class, K, tier`` per customer.
@@ -240,9 +253,11 @@ def run(
     _print_summary(progress, summary)
     progress.log(f"wrote {mask_url(out)}" + (f", {model}" if model else "") +
                  (f", {report_path}" if report_path else ""))  # fmt: skip
+    return {**summary, "out": out, "model": model, "report": report_path}
 
 
 @customers_app.command("stability")
+@json_summary
 def stability(
     data: DataOpt,
     system: SystemOpt = None,
@@ -258,7 +273,7 @@ def stability(
     epochs: EpochsOpt = _PAPER.network.epochs,
     label_column: LabelOpt = None,
     tiers: TierOpt = (_PAPER.tiers.a, _PAPER.tiers.b, _PAPER.tiers.c),
-) -> None:
+) -> dict:
     """How far the tiers move with the seed: train one run per seed and compare the tiers."""
     from netpersona.customers import seed_agreement_of
 
@@ -269,3 +284,4 @@ def stability(
     agreement = seed_agreement_of(data, system, weights, settings, range(seeds), progress=progress)
     for line in agreement.lines():
         progress.log(line)
+    return dataclasses.asdict(agreement)

@@ -9,10 +9,12 @@ import typer
 
 from netpersona._core import RichProgress
 from netpersona.cli._apps import app
+from netpersona.cli._json import json_summary
 from netpersona.demo import DEMO_DAYS, DEMO_EXPECTATION, DEMO_USERS, run_demo, warm_up
 
 
 @app.command("demo")
+@json_summary
 def demo(
     out: Annotated[
         Path, typer.Option("--out", file_okay=False, help="Folder the demo writes into.")
@@ -23,7 +25,7 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of access log.")] = DEMO_DAYS,
     seed: Annotated[int, typer.Option(help="Seed for everything synthetic.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Reuse an existing --out folder.")] = False,
-) -> None:
+) -> dict:
     """Synthesise data and run every capability on it: logs summary, re-join evaluation,
     device-user tiers, customer-value tiers; reports land in --out."""
     from rich.console import Console
@@ -82,6 +84,7 @@ def demo(
         f"\nReports and data in [bold]{out}/[/] (open {rejoin['report']}). "
         f"Done in {results['seconds']:.0f} s."
     )
+    return results
 
 
 @app.command("warmup")

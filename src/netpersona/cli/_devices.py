@@ -11,6 +11,7 @@ import typer
 from netpersona._core import TABLE_OUTPUTS, RichProgress, mask_url
 from netpersona.cli import _devices_features  # noqa: F401 - `features` first in --help
 from netpersona.cli._apps import devices_app
+from netpersona.cli._json import json_summary
 from netpersona.devices import NetworkSettings
 
 #: paper B's network and experiment: the defaults of the train flags, declared once
@@ -31,6 +32,7 @@ def _progress():
 
 
 @devices_app.command("train")
+@json_summary
 def train(
     features: Annotated[Path, typer.Option("--features", help="Features file (devices features).")],
     labels: Annotated[Path, typer.Option("--labels", help="Labels: user, tier (CSV/Parquet).")],
@@ -85,7 +87,7 @@ def train(
         int, typer.Option(help="Seed of the split and the weights.", rich_help_panel=_NET)
     ] = _PAPER.seed,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing model.")] = False,
-) -> None:
+) -> dict:
     """Train the paper's 3-8-3 network on labelled users; print test accuracy and confusion."""
     from netpersona._core import ConfigError
     from netpersona.devices import train_model
@@ -104,6 +106,14 @@ def train(
         label_tier_col=label_tier_col, force=force, progress=_progress(),
     )  # fmt: skip
     _print_training(result, goal, model)
+    return {
+        "model": model, "n_train": result.n_train, "n_test": result.n_test,
+        "epochs": result.epochs, "converged": result.converged, "goal": goal,
+        "test_accuracy": result.test_accuracy, "tiers": list(result.model.tiers),
+        "confusion": [[int(v) for v in row] for row in result.confusion],
+        "unlabelled": result.unlabelled, "labels_without_features": result.label_without_features,
+        "seconds": result.seconds,
+    }  # fmt: skip
 
 
 def _print_training(result, goal: float, model: Path) -> None:
@@ -132,6 +142,7 @@ def _print_training(result, goal: float, model: Path) -> None:
 
 
 @devices_app.command("predict")
+@json_summary
 def predict(
     model: Annotated[Path, typer.Option("--model", help="Model folder (devices train).")],
     features: Annotated[Path, typer.Option("--features", help="Features file.")],
@@ -142,7 +153,7 @@ def predict(
         ),
     ],
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> None:
+) -> dict:
     """Put every user of a features file in a tier; flag features outside the training range."""
     from netpersona.devices import predict_file
 
@@ -159,9 +170,12 @@ def predict(
             "(column out_of_range): their tiers are extrapolations"
         )
     console.print(f"tiers: {mask_url(out)}")
+    return {"out": mask_url(out), "users": prediction.table.num_rows, "tiers": counts,
+            "out_of_range": flagged}  # fmt: skip
 
 
 @devices_app.command("report")
+@json_summary
 def report(
     model: Annotated[Path, typer.Option("--model", help="Model folder (devices train).")],
     features: Annotated[Path, typer.Option("--features", help="Features file.")],
@@ -173,9 +187,10 @@ def report(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
-) -> None:
+) -> dict:
     """Training error (Fig. 4), tier shares (Fig. 5), confusion matrix, tier profiles."""
     from netpersona.devices import report_file
 
     path = report_file(model, features, out, tiers=tiers, force=force)
     _console().print(f"report: {path}")
+    return {"report": path}

@@ -11,6 +11,7 @@ import typer
 from netpersona._core import RichProgress
 from netpersona.cli._apps import devices_app
 from netpersona.cli._engines import EngineChoice
+from netpersona.cli._json import json_summary
 from netpersona.cli._options import EngineKind, EngineOpt, SparkConfOpt, SparkMasterOpt, TableOpt
 
 _READ = "Report fields"
@@ -30,6 +31,7 @@ def _progress():
 
 
 @devices_app.command("features")
+@json_summary
 def features(
     month: Annotated[str, typer.Option("--month", help="Month to describe, YYYY-MM.")],
     out: Annotated[
@@ -181,7 +183,7 @@ def features(
             rich_help_panel="Engine (DuckDB on this machine, or Apache Spark)",
         ),
     ] = None,
-) -> None:
+) -> dict:
     """Device reports (+ purchases) -> avgontime, avguseflow, buycounts per user for a month.
 
     With --table, the sessions come from a table (user_id, logon, logoff, up, down: local
@@ -221,10 +223,10 @@ def features(
             engine=spark, sessions_table=choice.table, workspace=workspace, threads=threads,
             memory_limit=memory_limit, progress=_progress(),
         )  # fmt: skip
-    _print_features(result, month)
+    return _print_features(result, month)
 
 
-def _print_features(result, month: str) -> None:
+def _print_features(result, month: str) -> dict:
     from rich.table import Table
 
     from netpersona.io import mask_id
@@ -250,3 +252,11 @@ def _print_features(result, month: str) -> None:
             "sessions: probably one subscriber exported twice"
         )
     console.print(f"features: {result.output}")
+    return {
+        "month": month, "out": result.output, "reports": summary.reports,
+        "quarantined": summary.rejected, "duplicates": summary.duplicates,
+        "sessions": summary.sessions, "users": len(result.features),
+        "purchases": result.purchases.rows if result.purchases else None,
+        "quarantine": summary.quarantine,
+        "near_duplicate_users": len(summary.near_duplicate_users),
+    }  # fmt: skip

@@ -3,14 +3,13 @@ file of a workspace; the identity links a workspace remembers (ids masked)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from netpersona.cli._apps import app, rejoin_app
-from netpersona.cli._options import ForceOpt
+from netpersona.cli._json import json_summary
 
 WorkspaceArg = Annotated[
     Path,
@@ -21,6 +20,7 @@ WorkspaceArg = Annotated[
 
 
 @app.command("forget")
+@json_summary
 def forget(
     user_id: Annotated[
         str,
@@ -69,7 +69,7 @@ def forget(
             "its training rows cannot be told apart by user).",
         ),
     ] = False,
-) -> None:
+) -> dict:
     """Forget a subscriber: every row of the id (and of every id identity links connect to it)
     leaves the workspace's tables, file bytes included, its reports and tiers rows leave their
     files, and an audit line (id masked) goes to <W>.audit.jsonl (docs/forget.md)."""
@@ -94,28 +94,21 @@ def forget(
             markup=False,
         )
         raise typer.Exit(1)
+    done = {k: v for k, v in summary.audit().items() if k not in ("time", "action")}
+    return {"workspace": workspace, **done, "seconds": summary.seconds}  # the id masked
 
 
 @rejoin_app.command("links")
-def links(
-    workspace: WorkspaceArg,
-    json_out: Annotated[
-        Path | None,
-        typer.Option("--json", dir_okay=False, help="Also write the links here (ids masked)."),
-    ] = None,
-    force: ForceOpt = False,
-) -> None:
+@json_summary
+def links(workspace: WorkspaceArg) -> list[dict]:
     """List the identity links `rejoin identify --record` stored: old -> new number of one
     subscriber, from which day, with the match's score and method (ids masked)."""
     from rich.console import Console
     from rich.table import Table
 
-    from netpersona.io import check_writable, write_text_atomic
     from netpersona.rejoin import links as read_links
     from netpersona.rejoin import masked_links
 
-    if json_out is not None:
-        check_writable(json_out, force)
     rows = masked_links(read_links(workspace))
     table = Table("old", "new", "from day", "score", "method", "recorded", title="identity links")
     for row in rows:
@@ -125,6 +118,4 @@ def links(
     console = Console(highlight=False)
     console.print(table)
     console.print(f"{len(rows):,} link(s) in {workspace}", markup=False)
-    if json_out is not None:
-        write_text_atomic(json_out, json.dumps(rows, indent=2) + "\n", force=force)
-        console.print(f"links: {json_out}", markup=False)
+    return rows  # a list, one object per link (as before)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,24 +10,9 @@ import typer
 
 from netpersona._core import RichProgress
 from netpersona.cli._apps import logs_app
-from netpersona.cli._options import (
-    ColumnsOpt,
-    MaxBadFractionOpt,
-    MaxTimeOpt,
-    MinTimeOpt,
-    NoHeaderOpt,
-    PseudonymizeKeyOpt,
-    SepOpt,
-    SiteColOpt,
-    TimeColOpt,
-    TimeOriginOpt,
-    TimeUnitOpt,
-    TimezoneOpt,
-    UrlColOpt,
-    UserColOpt,
-    WorkspaceOpt,
-    mapping_from_options,
-)
+from netpersona.cli._json import json_summary
+from netpersona.cli._options import WorkspaceOpt, mapping_flags
+from netpersona.io import LogMapping
 
 LogsArg = Annotated[
     list[Path],
@@ -46,6 +31,8 @@ QuarantineOpt = Annotated[
 
 
 @logs_app.command("summary")
+@json_summary
+@mapping_flags
 def summary(
     logs: Annotated[
         list[Path] | None,
@@ -56,22 +43,7 @@ def summary(
             "a table already ingested into --workspace.",
         ),
     ] = None,
-    user_col: UserColOpt = "user_id",
-    time_col: TimeColOpt = "ts",
-    url_col: UrlColOpt = "url",
-    site_col: SiteColOpt = None,
-    no_header: NoHeaderOpt = False,
-    columns: ColumnsOpt = None,
-    sep: SepOpt = None,
-    time_unit: TimeUnitOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    time_origin: TimeOriginOpt = None,
-    min_time: MinTimeOpt = None,
-    max_time: MaxTimeOpt = None,
-    pseudonymize_key_file: PseudonymizeKeyOpt = None,
-    max_bad_fraction: MaxBadFractionOpt = 0.01,
     quarantine: QuarantineOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     workspace: Annotated[
         Path | None,
         typer.Option(
@@ -83,18 +55,13 @@ def summary(
     table: Annotated[str, typer.Option("--table", help="Workspace table to summarise.")] = (
         "access_log"
     ),
-) -> None:
+    mapping: LogMapping | None = None,
+) -> dict:
     """Read a log and summarise it: rows, users, sites, days, activity per user."""
     from netpersona._core import InputError
     from netpersona.engine import Workspace, make_engine
     from netpersona.io import summarise_files, summarise_ingested
 
-    mapping = mapping_from_options(
-        user_col=user_col, time_col=time_col, url_col=url_col, site_col=site_col,
-        no_header=no_header, columns=columns, sep=sep, time_unit=time_unit, timezone=timezone,
-        time_origin=time_origin, pseudonymize_key_file=pseudonymize_key_file,
-        max_bad_fraction=max_bad_fraction, min_time=min_time, max_time=max_time,
-    )  # fmt: skip
     if logs:
         with make_engine("duckdb") as engine:
             progress = RichProgress(transient=True)
@@ -112,10 +79,8 @@ def summary(
             "existing workspace",
             path=workspace,
         )
-    if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
-    else:
-        _print_summary(result, where)
+    _print_summary(result, where)
+    return result.to_dict()  # the documented keys (docs/input-formats.md)
 
 
 def _print_summary(result, quarantine: Path | None) -> None:
@@ -147,40 +112,24 @@ def _print_summary(result, quarantine: Path | None) -> None:
 
 
 @logs_app.command("ingest")
+@json_summary
+@mapping_flags
 def ingest(
     logs: LogsArg,
     workspace: WorkspaceOpt = Path("netpersona.duckdb"),
     table: Annotated[
         str, typer.Option("--table", help="Workspace table the rows are appended to.")
     ] = "access_log",
-    user_col: UserColOpt = "user_id",
-    time_col: TimeColOpt = "ts",
-    url_col: UrlColOpt = "url",
-    site_col: SiteColOpt = None,
-    no_header: NoHeaderOpt = False,
-    columns: ColumnsOpt = None,
-    sep: SepOpt = None,
-    time_unit: TimeUnitOpt = None,
-    timezone: TimezoneOpt = "UTC",
-    time_origin: TimeOriginOpt = None,
-    min_time: MinTimeOpt = None,
-    max_time: MaxTimeOpt = None,
-    pseudonymize_key_file: PseudonymizeKeyOpt = None,
-    max_bad_fraction: MaxBadFractionOpt = 0.01,
     quarantine: QuarantineOpt = None,
-) -> None:
+    mapping: LogMapping | None = None,
+) -> dict:
     """Append logs to a workspace table; a file ingested before (same content) is skipped."""
     from rich.console import Console
 
     from netpersona.engine import Workspace
     from netpersona.io import table_rows
 
-    mapping = mapping_from_options(
-        user_col=user_col, time_col=time_col, url_col=url_col, site_col=site_col,
-        no_header=no_header, columns=columns, sep=sep, time_unit=time_unit, timezone=timezone,
-        time_origin=time_origin, pseudonymize_key_file=pseudonymize_key_file,
-        max_bad_fraction=max_bad_fraction, min_time=min_time, max_time=max_time,
-    )  # fmt: skip
+    started = time.perf_counter()
     with Workspace(workspace) as ws:
         read = ws.ingest(logs, mapping, table=table, quarantine=quarantine, progress=RichProgress())
         total = table_rows(ws, table)
@@ -191,3 +140,9 @@ def ingest(
     )
     if read.quarantine:
         console.print(f"rejected rows, with their line numbers: {read.quarantine}")
+    return {
+        "workspace": workspace, "table": table, "rows_added": read.rows, "rows_in_table": total,
+        "rejected": read.rejected, "rejected_by_reason": read.reasons,
+        "files_skipped": len(read.skipped), "quarantine": read.quarantine,
+        "seconds": round(time.perf_counter() - started, 3),
+    }  # fmt: skip

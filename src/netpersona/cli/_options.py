@@ -1,38 +1,35 @@
 """Command-line flags shared by every command that reads access logs.
 
-A command declares each flag as a parameter typed with the alias below and its default, then
-builds the :class:`~netpersona.io.LogMapping` with :func:`mapping_from_options`::
+A command takes them all with :data:`mapping_flags` and receives the
+:class:`~netpersona.io.LogMapping` they describe (``--mapping NAME`` picks a named mapping of
+the configuration file, ``[mappings.default]`` when none is named; a flag typed on the command
+line wins over the file)::
 
     @logs_app.command("summary")
-    def summary(
-        logs: list[Path],
-        user_col: UserColOpt = "user_id",
-        time_col: TimeColOpt = "ts",
-        url_col: UrlColOpt = "url",
-        site_col: SiteColOpt = None,
-        no_header: NoHeaderOpt = False,
-        columns: ColumnsOpt = None,
-        sep: SepOpt = None,
-        time_unit: TimeUnitOpt = None,
-        timezone: TimezoneOpt = "UTC",
-        pseudonymize_key_file: PseudonymizeKeyOpt = None,
-        max_bad_fraction: MaxBadFractionOpt = 0.01,
-    ): ...
+    @mapping_flags
+    def summary(logs: list[Path], mapping: LogMapping | None = None): ...
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from netpersona.cli._resources import RESOURCE_FLAGS
-from netpersona.io import LogMapping
+from netpersona.cli._engine_options import (  # noqa: F401 - the engine flags, imported from here
+    CandidateMode,
+    EngineKind,
+    EngineOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    TableOpt,
+    engine_flags,
+    engine_from_params,
+)
+from netpersona.cli._flag_group import flag_group
+from netpersona.io import LogMapping, parse_separator
 
 _MAPPING = "Log columns"
 
@@ -149,15 +146,6 @@ WorkspaceOpt = Annotated[
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")]
 
-_SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
-
-
-def parse_separator(sep: str | None) -> str | None:
-    """The separator character for a ``--sep`` value (names such as ``tab`` accepted)."""
-    if sep is None:
-        return None
-    return _SEPARATOR_NAMES.get(sep.lower(), sep)
-
 
 def parse_columns(columns: str | None) -> tuple[str, ...] | None:
     """The field names of a ``--columns sender,recipient,ts`` value."""
@@ -246,115 +234,6 @@ MaxTimeOpt = Annotated[str | None, typer.Option(
     rich_help_panel=_PARSING)]  # fmt: skip
 
 
-# -- engines ------------------------------------------------------------------------------------
-
-_ENGINE = "Engine (DuckDB on this machine, or Apache Spark)"
-
-
-class EngineKind(StrEnum):
-    """Where the SQL runs."""
-
-    duckdb = "duckdb"
-    spark = "spark"
-
-
-class CandidateMode(StrEnum):
-    """How step 2 finds candidate pairs on Spark."""
-
-    exact = "exact"
-    minhash = "minhash"
-
-
-EngineOpt = Annotated[
-    EngineKind,
-    typer.Option(
-        "--engine",
-        help="duckdb: this machine (default). spark: Apache Spark (pip install "
-        '"netpersona[spark]"); inputs may then be any path Spark reads (hdfs://, s3a://).',
-        rich_help_panel=_ENGINE,
-    ),
-]
-SparkMasterOpt = Annotated[
-    str,
-    typer.Option(
-        "--spark-master",
-        help="Spark master: local[*], yarn, spark://host:7077, k8s://... (ignored under "
-        "spark-submit, whose --master wins).",
-        rich_help_panel=_ENGINE,
-    ),
-]
-SparkConfOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--spark-conf",
-        help="A Spark setting key=value, passed through (repeatable), e.g. "
-        "--spark-conf spark.executor.memory=8g.",
-        rich_help_panel=_ENGINE,
-    ),
-]
-TableOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--table",
-        help="Read the input from this table (db.name) instead of files: on Spark a table of "
-        "the catalog, on DuckDB a table of the --workspace file. Columns as the mapping flags "
-        "name them.",
-        rich_help_panel=_ENGINE,
-    ),
-]
-CandidatesOpt = Annotated[
-    CandidateMode,
-    typer.Option(
-        "--candidates",
-        help="Step 2 on Spark: exact (salted prefix-filter join, the same pairs as DuckDB) or "
-        "minhash (MinHash banding verified exactly, for libraries beyond ~10M users; its "
-        "recall against the exact join is measured and printed).",
-        rich_help_panel=_ENGINE,
-    ),
-]
-
-#: parameter names of :func:`engine_from_params`, as the commands name their flags
-ENGINE_OPTIONS = ("engine", "spark_master", "spark_conf", "table", "candidates")
-
-
-def engine_from_params(params: dict):
-    """The engine choice from a command's parameters (``locals()``), validated."""
-    from netpersona.cli._engines import EngineChoice
-
-    return EngineChoice.from_options(**{k: params[k] for k in ENGINE_OPTIONS if k in params})
-
-
-# -- flag groups: a command declares one parameter, the decorator adds the flags -----------------
-
-
-def flag_group(into: str, flags: dict[str, tuple[Any, Any]], build: Callable[..., Any]):
-    """A decorator adding ``flags`` (``name: (annotation, default)``) to a Typer command and
-    passing ``build(**their values)`` as the command's parameter ``into`` instead (no
-    ``locals()``: each flag is declared once, here)."""
-
-    def decorate(func: Callable) -> Callable:
-        signature = inspect.signature(func, eval_str=True)
-        if into not in signature.parameters:
-            raise TypeError(f"{func.__name__} must declare a parameter {into!r}")
-        kept = [p for p in signature.parameters.values() if p.name != into]
-        added = [
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
-            for name, (a, d) in flags.items()
-        ]
-
-        @functools.wraps(func)
-        def command(*args: Any, **kwargs: Any) -> Any:
-            kwargs[into] = build(**{name: kwargs.pop(name) for name in flags})
-            return func(*args, **kwargs)
-
-        del command.__wrapped__  # typer must see the new signature
-        command.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in kept + added}
-        return command
-
-    return decorate
-
-
 #: the log-mapping flags of every command that reads logs: the command receives ``mapping``
 MAPPING_FLAGS: dict[str, tuple[Any, Any]] = {
     "user_col": (UserColOpt, "user_id"),
@@ -372,26 +251,42 @@ MAPPING_FLAGS: dict[str, tuple[Any, Any]] = {
     "pseudonymize_key_file": (PseudonymizeKeyOpt, None),
     "max_bad_fraction": (MaxBadFractionOpt, 0.01),
 }
-mapping_flags = flag_group("mapping", MAPPING_FLAGS, mapping_from_options)
+MappingNameOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping",
+        help="A named mapping of the configuration file ([mappings.NAME] of netpersona.toml or "
+        "--config); default: its [mappings.default], if any. Flags given here win over it.",
+        rich_help_panel=_MAPPING,
+    ),
+]
 
-_ENGINE_FLAGS: dict[str, tuple[Any, Any]] = {
-    "engine": (EngineOpt, EngineKind.duckdb),
-    "spark_master": (SparkMasterOpt, "local[*]"),
-    "spark_conf": (SparkConfOpt, None),
-    "table": (TableOpt, None),
-    "candidates": (CandidatesOpt, CandidateMode.exact),
-    **RESOURCE_FLAGS,  # --memory-limit, --temp-dir, --max-temp-size
-}
+#: a mapping field is given on the command line when any of these flags is
+_GIVEN_BY = {"url_col": ("url_col", "site_col"), "site_col": ("url_col", "site_col"),
+             "no_header": ("no_header", "columns")}  # fmt: skip
 
 
-def engine_flags(*, candidates: bool = True, table: bool = True):
-    """The engine flags (``--engine``, ``--spark-master``, ``--spark-conf``, ``--table``,
-    ``--candidates``): the command receives ``choice`` (an ``EngineChoice``, validated)."""
-    from netpersona.cli._engines import EngineChoice
+def _typed(ctx: Any, name: str) -> bool:
+    """Whether flag ``name`` was typed on the command line (or set by its environment)."""
+    source = ctx.get_parameter_source(name) if ctx is not None else None
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
 
-    flags = {
-        name: spec
-        for name, spec in _ENGINE_FLAGS.items()
-        if (candidates or name != "candidates") and (table or name != "table")
-    }
-    return flag_group("choice", flags, EngineChoice.from_options)
+
+def mapping_from_config(ctx: Any, mapping_name: str | None = None, **flags: Any) -> LogMapping:
+    """The mapping of a command: each field from its flag when typed, else from the named (or
+    default) mapping of the configuration file, else the flag's default."""
+    from netpersona.cli._config import current
+
+    named = current().mapping_fields(mapping_name)
+    from_flags = mapping_from_options(**flags)
+    if not named:
+        return from_flags
+    values = {}
+    for name in LogMapping.__dataclass_fields__:
+        given = any(_typed(ctx, flag) for flag in _GIVEN_BY.get(name, (name,)))
+        values[name] = named[name] if name in named and not given else getattr(from_flags, name)
+    return LogMapping(**values)
+
+
+MAPPING_FLAGS["mapping_name"] = (MappingNameOpt, None)
+mapping_flags = flag_group("mapping", MAPPING_FLAGS, mapping_from_config, context=True)

@@ -10,7 +10,9 @@ import typer
 
 from netpersona._core import TABLE_OUTPUTS, InputError, RichProgress, mask_url, settings_options
 from netpersona.cli._apps import rejoin_app
+from netpersona.cli._config import rejoin_settings
 from netpersona.cli._engines import EngineChoice, check_output, log_input, spark_database
+from netpersona.cli._json import json_summary
 from netpersona.cli._options import ForceOpt, engine_flags, mapping_flags
 from netpersona.cli._rejoin_print import print_identify_summary, print_reads
 from netpersona.engine import Workspace
@@ -55,7 +57,8 @@ SettingsFileOpt = Annotated[
         "--settings",
         exists=True,
         dir_okay=False,
-        help="TOML file with a [rejoin] table (e.g. from `rejoin calibrate`).",
+        help="TOML file with a [rejoin] table (e.g. from `rejoin calibrate`); default: the "
+        "configuration file's [rejoin], else the paper's values.",
         rich_help_panel=_SETTINGS,
     ),
 ]
@@ -126,6 +129,7 @@ def _open_library(choice: EngineChoice, workspace, library, mapping, settings, m
 
 
 @rejoin_app.command("index")
+@json_summary
 @profile_flags
 @mapping_flags
 @engine_flags(candidates=False)
@@ -153,7 +157,7 @@ def index(
     overrides: dict | None = None,
     mapping: LogMapping | None = None,
     choice: EngineChoice | None = None,
-) -> None:
+) -> dict:
     """Add LOGS (or --table) to the workspace's library and build its profiles (step 1).
 
     Files already ingested are skipped; --force starts the library afresh from LOGS alone.
@@ -163,12 +167,12 @@ def index(
     from netpersona.rejoin import Library
 
     source = log_input(logs, choice)
-    rejoin_settings = RejoinSettings.load(settings, **overrides)
+    chosen = rejoin_settings(settings, overrides)
     if choice.spark:
         spark_database(workspace)
     engine = choice.open(workspace)
     try:
-        summary = Library.index(workspace, source, mapping, rejoin_settings, force=force,
+        summary = Library.index(workspace, source, mapping, chosen, force=force,
                                 engine=engine, progress=RichProgress(),
                                 window_days=window_days)  # fmt: skip
     finally:
@@ -176,9 +180,16 @@ def index(
             engine.close()
     print_reads([summary.read])
     Console().print(summary.describe())
+    return {
+        "workspace": workspace, "users": summary.users, "sites": summary.sites,
+        "rows": summary.rows, "rows_read": summary.read.rows, "rejected": summary.read.rejected,
+        "files_skipped": len(summary.read.skipped), "quarantine": summary.read.quarantine,
+        "version": summary.version, "settings": chosen.to_dict(), "seconds": summary.seconds,
+    }  # fmt: skip
 
 
 @rejoin_app.command("identify")
+@json_summary
 @step_flags
 @mapping_flags
 @engine_flags()
@@ -217,7 +228,7 @@ def identify(
     overrides: dict | None = None,
     mapping: LogMapping | None = None,
     choice: EngineChoice | None = None,
-) -> None:
+) -> dict:
     """Identify every user of the query logs against the library: MATCHES.csv, one verdict per
     query (match / ambiguous / new)."""
     from netpersona.rejoin import record_links, write_identify_report
@@ -228,7 +239,7 @@ def identify(
     if report is not None:
         check_writable(report, force)
     source = log_input(queries, choice)
-    s = RejoinSettings.load(settings, **overrides)
+    s = rejoin_settings(settings, overrides)
     progress = RichProgress()
     if method is None:  # auto once `rejoin train` has fitted a matcher for the workspace
         trained = workspace is not None and Workspace.matcher_dir(workspace).exists()
@@ -244,6 +255,7 @@ def identify(
             progress=progress,
         )
         lib.write_matches(result, out, force)
+        added = None
         if record:
             added = record_links(lib, result, method=method)
             typer.echo(f"{added:,} identity link(s) recorded in {workspace}")
@@ -253,7 +265,8 @@ def identify(
     if report is not None:
         write_identify_report(result, report, force)
         typer.echo(f"report: {report}")
-    print_identify_summary(result, mask_url(out))
+    summary = print_identify_summary(result, mask_url(out))
+    return {**summary, "method": method, "links_recorded": added, "report": report}
 
 
 @rejoin_app.command("explain")
@@ -276,7 +289,7 @@ def explain(
     profiles side by side, the longest shared runs of visits (ids masked); with --method
     learned, each feature and how much it moved the match probability."""
     source = log_input(queries, choice)
-    s = RejoinSettings.load(settings, **overrides)
+    s = rejoin_settings(settings, overrides)
     progress = RichProgress(transient=True)
     with _open_library(choice, workspace, library, mapping, s, method, progress) as lib:
         typer.echo(lib.explain(query_user, source, mapping, method=method, top_k=top_k,

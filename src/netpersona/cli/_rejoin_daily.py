@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from netpersona._core import RichProgress, write_text_atomic
+from netpersona._core import RichProgress
 from netpersona.cli._apps import rejoin_app
+from netpersona.cli._config import rejoin_settings
 from netpersona.cli._engines import EngineChoice, log_input
-from netpersona.cli._options import ForceOpt, mapping_flags
+from netpersona.cli._json import json_summary
+from netpersona.cli._options import mapping_flags
 from netpersona.cli._rejoin import LogsArg, SettingsFileOpt, profile_flags
 from netpersona.cli._rejoin_print import print_reads
-from netpersona.io import LogMapping, check_writable
-from netpersona.rejoin import RejoinSettings
+from netpersona.io import LogMapping
 
 WorkspaceArg = Annotated[
     str, typer.Option("--workspace", help="Workspace file (created if missing).")
@@ -23,6 +22,7 @@ WorkspaceArg = Annotated[
 
 
 @rejoin_app.command("add-day")
+@json_summary
 @profile_flags
 @mapping_flags
 def add_day(
@@ -49,7 +49,7 @@ def add_day(
     settings: SettingsFileOpt = None,
     overrides: dict | None = None,
     mapping: LogMapping | None = None,
-) -> None:
+) -> dict:
     """Add one or more days of log (LOGS) to the workspace's library: the partial profiles of
     the (user, day) pairs they touch are derived again, days past the window leave the
     library, and its profiles are aggregated again. Files already added are skipped; without
@@ -57,32 +57,24 @@ def add_day(
     from netpersona.rejoin import Library
 
     source = log_input(logs, EngineChoice()) if logs else []
-    given = settings is not None or any(v is not None for v in (overrides or {}).values())
-    rejoin_settings = RejoinSettings.load(settings, **(overrides or {})) if given else None
-    summary = Library.add_day(workspace, source, mapping, rejoin_settings,
+    chosen = rejoin_settings(settings, overrides, optional=True)  # None: the workspace's
+    summary = Library.add_day(workspace, source, mapping, chosen,
                               window_days=window_days, keep_days=keep_days,
                               progress=RichProgress())  # fmt: skip
     print_reads([summary.read])
     typer.echo(summary.describe())
+    read = summary.read
+    return {**summary.to_dict(), "rows_read": read.rows, "rejected": read.rejected,
+            "files_skipped": len(read.skipped)}  # fmt: skip
 
 
 @rejoin_app.command("status")
-def status(
-    workspace: WorkspaceArg = ...,
-    json_out: Annotated[
-        Path | None,
-        typer.Option("--json", dir_okay=False, help="Also write the status as JSON here."),
-    ] = None,
-    force: ForceOpt = False,
-) -> None:
+@json_summary
+def status(workspace: WorkspaceArg = ...) -> dict:
     """What the workspace's library holds: days (first, last, gaps in the calendar), window,
     users, sites, rows, last day added, version."""
     from netpersona.rejoin import Library
 
-    if json_out is not None:
-        check_writable(json_out, force)
     current = Library.status(workspace)
     typer.echo(current.describe())
-    if json_out is not None:
-        write_text_atomic(json_out, json.dumps(current.to_dict(), indent=2) + "\n", force=force)
-        typer.echo(f"status: {json_out}")
+    return current.to_dict()

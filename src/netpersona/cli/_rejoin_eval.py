@@ -3,7 +3,6 @@ the user's own log, and the settings that suit it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +10,13 @@ import typer
 
 from netpersona._core import Budget, RichProgress
 from netpersona.cli._apps import rejoin_app
+from netpersona.cli._config import rejoin_settings
 from netpersona.cli._engines import EngineChoice, log_input
+from netpersona.cli._json import json_summary
 from netpersona.cli._options import ForceOpt, engine_flags, mapping_flags
 from netpersona.cli._rejoin_print import pct as _pct
 from netpersona.cli._rejoin_print import print_reads
-from netpersona.io import LogMapping, check_writable, write_text_atomic
+from netpersona.io import LogMapping, check_writable
 
 _PROTOCOL = "Protocol"
 
@@ -73,7 +74,7 @@ SettingsOpt = Annotated[
         exists=True,
         dir_okay=False,
         help="TOML file with a [rejoin] table (e.g. written by `rejoin calibrate`); "
-        "default: the paper's values.",
+        "default: the configuration file's [rejoin], else the paper's values.",
     ),
 ]
 MethodOpt = Annotated[
@@ -99,13 +100,11 @@ BudgetOpt = Annotated[
 
 
 @rejoin_app.command("evaluate")
+@json_summary
 @mapping_flags
 @engine_flags()
 def evaluate_command(
     logs: EvalLogsArg = None,
-    json_out: Annotated[
-        Path, typer.Option("--json", dir_okay=False, help="Where to write the metrics (JSON).")
-    ] = ...,
     query_days: QueryDaysOpt = 5,
     library_fraction: LibraryFractionOpt = 0.8,
     seed: SeedOpt = 0,
@@ -169,13 +168,13 @@ def evaluate_command(
     mapping: LogMapping | None = None,
     choice: EngineChoice | None = None,
     budget: BudgetOpt = None,
-) -> None:
+) -> dict:
     """The paper's protocol on LOGS: the last --query-days days are re-joining queries under
-    fresh ids, a random --library-fraction of the earlier users the library; prints and writes
-    the three accuracies, the per-step funnel and (with --sweep-days) accuracy vs t."""
+    fresh ids, a random --library-fraction of the earlier users the library; prints (and with
+    --json writes) the three accuracies, the per-step funnel and (with --sweep-days) accuracy
+    vs t."""
     from netpersona.rejoin import (
         Library,
-        RejoinSettings,
         parse_days,
         parse_window,
         split_options_from,
@@ -183,7 +182,6 @@ def evaluate_command(
     )
 
     allowance = Budget.of(budget)  # counts from here; a bad --budget stops before any work
-    check_writable(json_out, force)
     if report_dir is not None:
         check_writable(report_dir / "evaluation.html", force)
     split = split_options_from(split_by, truth, cut, sweep)
@@ -195,7 +193,7 @@ def evaluate_command(
             mapping,
             engine=engine,
             workspace=workspace,
-            settings=RejoinSettings.load(settings),
+            settings=rejoin_settings(settings),
             method=method,
             query_days=query_days,
             library_fraction=library_fraction,
@@ -212,11 +210,10 @@ def evaluate_command(
     print_reads(evaluation.reads)
     for line in evaluation.notes:
         typer.echo(line)
-    write_text_atomic(json_out, json.dumps(evaluation.to_json(), indent=2) + "\n", force=force)
     _print_evaluation(evaluation.to_json())
-    typer.echo(f"metrics: {json_out}")
     if report_dir is not None:
         typer.echo(f"report: {write_evaluation_report(evaluation, report_dir, force=force)}")
+    return evaluation.to_json()
 
 
 def _print_evaluation(doc: dict) -> None:
@@ -258,6 +255,7 @@ def _print_evaluation(doc: dict) -> None:
 
 
 @rejoin_app.command("calibrate")
+@json_summary
 @mapping_flags
 def calibrate_command(
     logs: LogsArg,
@@ -284,20 +282,15 @@ def calibrate_command(
     max_trials: Annotated[
         int, typer.Option("--max-trials", min=1, help="Stop after this many settings tried.")
     ] = 150,
-    json_out: Annotated[
-        Path | None,
-        typer.Option("--json", dir_okay=False, help="Also write every trial as JSON."),
-    ] = None,
     force: ForceOpt = False,
     mapping: LogMapping | None = None,
     budget: BudgetOpt = None,
-) -> None:
+) -> dict:
     """Find the settings that suit LOGS (your library) by running the protocol inside it:
     its last --query-days days become simulated queries. No query data or truth needed.
     Prints the paper's defaults and the calibrated settings side by side."""
     from netpersona.rejoin import (
         Library,
-        RejoinSettings,
         objective_value,
         parse_window,
         write_settings,
@@ -305,8 +298,6 @@ def calibrate_command(
 
     allowance = Budget.of(budget)  # counts from here; a bad --budget stops before any work
     check_writable(out, force)
-    if json_out is not None:
-        check_writable(json_out, force)
     objective_value({"acc_overall": 0.0, "balanced_accuracy": 0.0}, objective)
     result = Library.calibrate(
         logs,
@@ -316,7 +307,7 @@ def calibrate_command(
         library_fraction=library_fraction,
         seed=seed,
         window=parse_window(window),
-        start=RejoinSettings.load(settings),
+        start=rejoin_settings(settings),
         method=method,
         max_seconds=60.0 * max_minutes,
         max_trials=max_trials,
@@ -324,10 +315,9 @@ def calibrate_command(
         budget=allowance,
     )
     write_settings(result, out, force=force)
-    if json_out is not None:
-        write_text_atomic(json_out, json.dumps(result.to_json(), indent=2) + "\n", force=force)
     _print_calibration(result)
     typer.echo(f"settings: {out} (use with --settings)")
+    return {**result.to_json(), "settings_file": out}  # every trial too
 
 
 def _print_calibration(result) -> None:

@@ -13,6 +13,7 @@ import typer
 
 from netpersona._core import Budget, RichProgress
 from netpersona.cli._apps import rejoin_app
+from netpersona.cli._json import json_summary
 from netpersona.cli._options import ForceOpt, WorkspaceOpt, mapping_flags
 from netpersona.cli._rejoin_eval import BudgetOpt
 from netpersona.cli._rejoin_print import pct as _pct
@@ -22,6 +23,7 @@ _MATCHER = "Learned matcher"
 
 
 @rejoin_app.command("train")
+@json_summary
 @mapping_flags
 def train(
     logs: Annotated[
@@ -121,7 +123,7 @@ def train(
     force: ForceOpt = False,
     mapping: LogMapping | None = None,
     budget: BudgetOpt = None,
-) -> None:
+) -> dict:
     """Fit the learned matcher on the library alone (no truth needed) and save it next to the
     workspace (W.learned/: JSON + arrays). Use it with `rejoin identify --method learned`."""
     from rich.console import Console
@@ -168,3 +170,9 @@ def train(
     for line in matcher.report_lines():
         console.print(line)
     typer.echo(f"matcher: {target}")
+    return {
+        "matcher": target, "kept": matcher.model_name_, "objective": objective,
+        "simulated": matcher.simulated_, "n_queries": data.n_queries,
+        "candidate_pairs": len(data.label), "recall": data.recall,
+        "seconds": matcher.fit_seconds_,
+    }  # fmt: skip

@@ -19,8 +19,8 @@ def print_reads(reads: Iterable) -> None:
             )
 
 
-def print_identify_summary(result, out) -> None:
-    """The per-step funnel and the verdict counts of an identification."""
+def print_identify_summary(result, out) -> dict:
+    """Print the per-step funnel and the verdict counts of an identification; return them."""
     import pyarrow.compute as pc
     from rich.console import Console
     from rich.table import Table
@@ -40,6 +40,9 @@ def print_identify_summary(result, out) -> None:
         f"{result.seconds:.2f} s: {verdicts.count('match'):,} match, "
         f"{verdicts.count('ambiguous'):,} ambiguous, {verdicts.count('new'):,} new -> {out}"
     )
+    counts = {v: verdicts.count(v) for v in ("match", "ambiguous", "new")}
+    return {"out": str(out), "n_queries": result.n_queries, "n_library": result.n_library,
+            "verdicts": counts, "steps": result.steps, "seconds": result.seconds}  # fmt: skip
 
 
 def pct(value: float | None) -> str:

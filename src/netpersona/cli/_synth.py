@@ -11,6 +11,7 @@ import typer
 
 from netpersona._core import ConfigError, RichProgress
 from netpersona.cli._apps import synth_app
+from netpersona.cli._json import json_summary
 from netpersona.synth.devices import DeviceSynthSettings
 
 #: the synthetic device month's defaults, declared once in its settings
@@ -29,6 +30,7 @@ def _range(text: str, name: str) -> tuple[int, int]:
 
 
 @synth_app.command("access-logs")
+@json_summary
 def access_logs(
     out: Annotated[
         Path,
@@ -65,7 +67,7 @@ def access_logs(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> None:
+) -> dict:
     """Synthesise a mobile operator's URL access log (user_id, ts, url).
 
     Habitual sites (some rare), daily rhythms, visit order, drift, days off, sparse users,
@@ -81,6 +83,9 @@ def access_logs(
         f"days from {summary.start} to {summary.path} ({summary.format}) in "
         f"{summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s)"
     )
+    return {"out": summary.path, "format": summary.format, "preset": preset,
+            "rows": summary.rows, "users": summary.users, "days": summary.days,
+            "start": summary.start, "seed": seed, "seconds": summary.seconds}  # fmt: skip
 
 
 _PRESET_NOTE = {
@@ -114,6 +119,7 @@ def _write(out, users, days, start, seed, ranges, force, preset="paper"):
 
 
 @synth_app.command("device-reports")
+@json_summary
 def device_reports(
     out: Annotated[
         Path,
@@ -139,7 +145,7 @@ def device_reports(
         ),
     ] = _DEVICES.label_noise,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing folder.")] = False,
-) -> None:
+) -> dict:
     """A month of synthetic device reports, purchases and tier labels (paper B's shapes)."""
     from rich.console import Console
 
@@ -154,15 +160,17 @@ def device_reports(
         f"{counts['users']:,} users, {counts['reports']:,} reports, "
         f"{counts['purchases']:,} purchases -> {out}/"
     )
+    return {"out": out, "month": month, "seed": seed, **counts}
 
 
 @synth_app.command("customers")
+@json_summary
 def customers(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV of questionnaires.")],
     n: Annotated[int, typer.Option("--n", min=1, help="Customers (paper: 548).")] = 548,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
-) -> None:
+) -> dict:
     """Synthetic customer questionnaires with the paper's pre-class distribution.
 
     Columns follow the shipped 14-indicator system; ``true_pre_class``, ``true_K`` and
@@ -176,3 +184,5 @@ def customers(
         f"wrote {n:,} questionnaires to {out}; pre-classes "
         + " / ".join(f"{c:,}" for c in counts.to_numpy())
     )
+    return {"out": out, "customers": n, "seed": seed,
+            "pre_classes": {str(k): int(v) for k, v in counts.items()}}  # fmt: skip

@@ -2,6 +2,7 @@
 quarantine, safe output and pseudonymisation."""
 
 from netpersona._core import atomic_output, check_writable, mask_id, write_text_atomic
+from netpersona.io._config import CONFIG_FILE, ConfigFile, check_config_table, parse_separator
 from netpersona.io._mapping import LogMapping
 from netpersona.io._periods import month_bounds
 from netpersona.io._privacy import load_key, pseudonymize
@@ -20,6 +21,8 @@ from netpersona.io._summary import (
 
 # plain sorted order (tests/io checks it); ruff would put constants first
 __all__ = [  # noqa: RUF022
+    "CONFIG_FILE",
+    "ConfigFile",
     "LogMapping",
     "LogSource",
     "LogSummary",
@@ -30,12 +33,14 @@ __all__ = [  # noqa: RUF022
     "append_quarantine",
     "atomic_output",
     "authority_sql",
+    "check_config_table",
     "check_writable",
     "is_url",
     "load_key",
     "log_source",
     "mask_id",
     "month_bounds",
+    "parse_separator",
     "pseudonymize",
     "read_access_log",
     "read_log",
