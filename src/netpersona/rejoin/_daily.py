@@ -196,14 +196,13 @@ def aggregate(
     log_table: str,
     partials: dict[str, str] = PARTIALS,
     progress: Progress | None = None,
-    sequences: bool = True,
 ) -> Profiles:
     """Profile set ``name`` aggregated from the ``partials`` of the days in ``[start, end]``;
     ``log_table`` (the rows it stands for) is recorded for what re-reads rows (the learned
     matcher, rebuilding with other settings)."""
     progress = progress or Progress()
     started = time.perf_counter()
-    statements = aggregate_statements(name, settings, start, end, partials, sequences)
+    statements = aggregate_statements(name, settings, start, end, partials)
     for table, select, lists in progress.track(
         statements, f"profiles {name}: aggregating the days", total=len(statements)
     ):
