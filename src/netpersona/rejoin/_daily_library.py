@@ -153,11 +153,14 @@ def _day_tables(ws: Engine, catalog: str, start: dt.date | None, new: list | Non
         .column("day")
         .to_pylist()
     )
+    write = set(held if new is None else set(new) & held)
     for base in (ITEMS, EVENTS):
-        for day, table in held_day_tables(ws, catalog, base).items():
+        present = held_day_tables(ws, catalog, base)
+        for day, table in present.items():
             if day not in held or new is None:
                 ws.execute(f"DROP TABLE {lib}.{table}")
-    for day in sorted(held if new is None else set(new) & held):
+        write |= held - set(present)  # a day whose table is missing: written too
+    for day in sorted(write):
         ws.execute(
             f"""CREATE OR REPLACE TABLE {lib}.{day_table(day)} AS
             SELECT i.user_id, i.day, list(r.sid ORDER BY i.pos) AS items
