@@ -159,3 +159,13 @@ def test_a_store_ahead_of_the_library_file_is_caught_up_by_the_next_build(tmp_pa
     last = [r for r in rows if r[1].date() == DAY0 + dt.timedelta(days=4)]
     Library.add_day(workspace, write_log(last, tmp_path / "c.csv"), MAPPING)
     assert _library(workspace) == oracle(in_window(rows, window))
+
+
+def test_a_store_left_beside_a_new_workspace_is_not_taken_for_its_own(tmp_path):
+    workspace = tmp_path / "w.duckdb"
+    Library.add_day(workspace, write_log(_rows([0, 1]), tmp_path / "a.csv"), MAPPING)
+    workspace.unlink()  # the workspace file removed, its store left behind
+    other = _rows([5], users=2)
+    Library.index(workspace, write_log(other, tmp_path / "b.csv"), MAPPING)
+    assert _library(workspace) == oracle(other)
+    assert Library.status(workspace).rows == len(other)

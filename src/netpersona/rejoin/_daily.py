@@ -1,7 +1,10 @@
 """The daily store of a workspace: partials per (user, day), re-derived for the (user, day)
 pairs a batch touches, and the library aggregated from the partials of the window.
 
-Tables (every one that holds subscriber ids names that column ``user_id``):
+Tables, all in the store file beside the workspace (``W.store``, see
+:mod:`netpersona.engine._store`; the running sums are in :mod:`._daily_sums`, the library file's
+tables in :mod:`._daily_library`); every one that holds subscriber ids names that column
+``user_id``:
 
 - ``library_log``: the raw rows held (kept ``keep_days``), from which a touched (user, day) is
   re-derived, so late rows and duplicates give what they would have given with their day;

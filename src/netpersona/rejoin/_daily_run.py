@@ -259,13 +259,13 @@ def add_day(
     _check_days("--keep-days", keep_days)
     path = Path(path)
     started = time.perf_counter()
-    moving = old_layout(path)
+    moving, new = old_layout(path), not path.exists()
     with Workspace.store_build(path, what=what, fresh=moving) as ws:
         lib = ws.next_catalog  # type: ignore[attr-defined]
         if moving:
             migrate(ws, path)
         ws.execute("BEGIN TRANSACTION")
-        if force:
+        if force or new:  # a new workspace: a store left beside the name is not its own
             reset(ws)
         state = _state(ws)
         token = read_state(ws, lib).get("token")
