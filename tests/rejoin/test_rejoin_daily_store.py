@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from _daily_data import MAPPING, canonical, in_window, oracle, write_log
 
+from netpersona._core import InputError
 from netpersona.engine import DuckDBEngine, Workspace
 from netpersona.rejoin import Library
 
@@ -169,3 +170,16 @@ def test_a_store_left_beside_a_new_workspace_is_not_taken_for_its_own(tmp_path):
     Library.index(workspace, write_log(other, tmp_path / "b.csv"), MAPPING)
     assert _library(workspace) == oracle(other)
     assert Library.status(workspace).rows == len(other)
+
+
+def test_a_workspace_file_without_its_store_is_refused_not_rebuilt_from_the_new_rows(tmp_path):
+    workspace = tmp_path / "w.duckdb"
+    Library.add_day(workspace, write_log(_rows([0, 1]), tmp_path / "a.csv"), MAPPING)
+    before = _library(workspace)
+    Workspace.store_path(workspace).unlink()  # e.g. W copied somewhere without W.store
+    day = write_log(_rows([2]), tmp_path / "b.csv")
+    with pytest.raises(InputError, match=r"daily store .* is missing"):
+        Library.add_day(workspace, day, MAPPING)
+    assert _library(workspace) == before and not Workspace.store_path(workspace).exists()
+    Library.index(workspace, day, MAPPING, force=True)  # or built afresh
+    assert _library(workspace) == oracle(_rows([2]))

@@ -259,7 +259,7 @@ def add_day(
     _check_days("--keep-days", keep_days)
     path = Path(path)
     started = time.perf_counter()
-    moving, new = old_layout(path), not path.exists()
+    moving, new = old_layout(path, force), not path.exists()
     with Workspace.store_build(path, what=what, fresh=moving) as ws:
         lib = ws.next_catalog  # type: ignore[attr-defined]
         if moving:

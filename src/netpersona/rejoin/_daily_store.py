@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from netpersona._core import InputError
 from netpersona.engine import Engine, Workspace
 from netpersona.rejoin._daily import APPLIED, DAYS, LIBRARY_LOG, STATE, WINDOW_LOG
 from netpersona.rejoin._daily_sql import PARTIALS
@@ -40,14 +41,29 @@ def tables_of(ws: Engine, catalog: str) -> list[str]:
     )
 
 
-def old_layout(path: str | Path) -> bool:
+def old_layout(path: str | Path, force: bool = False) -> bool:
     """Whether workspace ``path`` keeps its daily store inside itself (the layout before
-    ``W.store``): its first build moves it."""
+    ``W.store``): its first build moves it. A workspace whose library was written from a store
+    that is no longer beside it is refused (unless ``force``: built afresh) rather than built
+    again from the new rows alone."""
     path = Path(path)
     if not path.exists():
         return False
     with Workspace.reader(path, require_complete=False) as ws:
-        return ws.has_table(LIBRARY_LOG)
+        if ws.has_table(LIBRARY_LOG):
+            return True
+        split = (
+            ws.has_table(STATE) and "token" in ws.fetch_arrow(f"SELECT * FROM {STATE}").schema.names
+        )
+    store = Workspace.store_path(path)
+    if split and not force and not store.exists():
+        raise InputError(
+            "the workspace's daily store (its rows and partials) is missing",
+            path=store,
+            hint="copy it along with the workspace file, or build the library afresh "
+            "(`netpersona rejoin index LOGS --workspace W --force`)",
+        )
+    return False
 
 
 def migrate(ws: Engine, path: Path) -> None:
