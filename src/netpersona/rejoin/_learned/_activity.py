@@ -16,6 +16,8 @@ import numba
 import numpy as np
 import pyarrow as pa
 
+from netpersona.rejoin._daily import WINDOW_LOG
+from netpersona.rejoin._daily_library import WINDOW_EVENTS
 from netpersona.rejoin._profiles import HOURS, ProfileArrays, Profiles, table_exists
 
 DAYS_OF_WEEK = 7
@@ -100,6 +102,8 @@ def load_activity(
     # one pass over the raw rows: events per (user, site, day, hour); the rest derives from it
     cells = f"{profiles.name}__activity_cells"
     kept = f"{profiles.name}_window_events"  # a daily library keeps them (its rows are apart)
+    if profiles.log_table == WINDOW_LOG:  # profiles of its window with other step-1 settings
+        kept = WINDOW_EVENTS  # have the same users and sites, so the same codes
     eng.create_table(
         cells,
         f"SELECT uid, site_id, day, h, events FROM {kept}"
