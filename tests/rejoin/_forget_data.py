@@ -44,7 +44,17 @@ def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def sql_hits(workspace: Path, ids: set[str]) -> dict[str, int]:
-    """(table.column -> rows) where a text column of any table equals or contains an id."""
+    """(table.column -> rows) where a text column of any table of the workspace file or of the
+    daily store beside it (``W.store``) equals or contains an id."""
+    hits = _sql_hits(workspace, ids)
+    store = workspace.with_name(workspace.name + ".store")
+    if store.exists():
+        for key, n in _sql_hits(store, ids).items():
+            hits[key] = hits.get(key, 0) + n
+    return hits
+
+
+def _sql_hits(workspace: Path, ids: set[str]) -> dict[str, int]:
     hits: dict[str, int] = {}
     con = duckdb.connect(str(workspace), read_only=True)
     try:

@@ -89,12 +89,15 @@ def test_forget_removes_every_row_link_report_and_tiers_row_and_frees_the_pages(
     # the scans work: before forget they find the id, in tables and in the file's bytes
     assert sql_hits(workspace, {target})["library_log.user_id"] > 0
     assert sql_hits(workspace, {new}) == {"rejoin_links.new_user": 1}
-    assert (str(workspace), target) in byte_hits([workspace], {target})
-    # and a plain DELETE leaves the id's bytes in free blocks: why forget rewrites the file
+    store = workspace.with_name("w.duckdb.store")  # the daily store beside the workspace
+    assert {(str(workspace), target), (str(store), target)} <= set(
+        byte_hits([workspace, store], {target})
+    )
+    # and a plain DELETE leaves the id's bytes in free blocks: why forget rewrites the files
     deleted = workspace.with_name("deleted.duckdb")
-    shutil.copyfile(workspace, deleted)
+    shutil.copyfile(store, deleted)
     con = duckdb.connect(str(deleted))
-    for table in ("library_log", "library_users"):
+    for table in ("library_log", "rejoin_day_users", "rejoin_sum_sites"):
         con.execute(f"DELETE FROM {table} WHERE user_id = ?", [target])
     con.execute("CHECKPOINT")
     con.close()
@@ -260,9 +263,9 @@ def test_forget_equals_building_without_the_user(rows, gone, tmp_path_factory):
         return
     Library.index(folder / "fresh.duckdb", folder / "kept.csv", MAPPING)
     for part in ("log", "users", "sites", "frequent", "hours", "site_hours", "sequences"):
-        assert _table(folder / "w.duckdb", f"library_{part}") == _table(
-            folder / "fresh.duckdb", f"library_{part}"
-        ), part
+        # the raw rows are in the daily store beside each workspace
+        forgot, fresh = (folder / f"{n}.duckdb{'.store' * (part == 'log')}" for n in ("w", "fresh"))
+        assert _table(forgot, f"library_{part}") == _table(fresh, f"library_{part}"), part
 
 
 def test_a_missing_workspace_or_tiers_file_is_a_clear_error(built, tmp_path):

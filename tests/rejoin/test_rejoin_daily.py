@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpersona._core import ConfigError
-from netpersona.engine import Workspace
+from netpersona.engine import DuckDBEngine, Workspace
 from netpersona.rejoin import Library, RejoinSettings, forget_daily
 
 DAY0 = dt.date(2024, 3, 1)
@@ -52,6 +52,11 @@ rows_strategy = st.lists(
     min_size=1,
     max_size=60,
 )
+
+
+def _store(workspace) -> DuckDBEngine:
+    """The daily store beside the workspace, read-only (no build runs in these tests)."""
+    return DuckDBEngine(Workspace.store_path(workspace), read_only=True)
 
 
 def _library(workspace) -> dict:
@@ -139,7 +144,7 @@ def test_days_leave_the_window_and_are_deleted_after_keep_days(tmp_path):
                                   window_days=3, keep_days=5)  # fmt: skip
     assert summary.window_start == DAY0 + dt.timedelta(days=5)
     assert _library(workspace) == oracle(in_window(rows, 3))
-    with Workspace.reader(workspace) as ws:
+    with _store(workspace) as ws:  # the raw rows and partials: in the store beside it
         held = ws.fetch_scalar("SELECT min(CAST(ts AS DATE)) FROM library_log")
         partial = ws.fetch_scalar("SELECT min(day) FROM rejoin_day_cells")
     assert held == partial == DAY0 + dt.timedelta(days=3)  # 5 days kept: days 3..7
@@ -148,7 +153,7 @@ def test_days_leave_the_window_and_are_deleted_after_keep_days(tmp_path):
     late = [_row(9, 4, 12, 0, 0, "z")]
     Library.add_day(workspace, write_log(late, tmp_path / "late4.csv"), MAPPING)
     assert _library(workspace) == before
-    with Workspace.reader(workspace) as ws:
+    with _store(workspace) as ws:
         assert ws.fetch_scalar("SELECT count(*) FROM rejoin_day_users WHERE user_id = 'u9'") == 1
     # a row older than the days kept is left out, and said so
     old = Library.add_day(workspace, write_log([_row(1, 1, 9, 0, 0, "a")], tmp_path / "o.csv"),
@@ -234,16 +239,24 @@ def test_forget_daily_removes_the_id_and_what_it_fed(tmp_path):
     add_links(workspace, links)
     Library.add_day(workspace, [], MAPPING)
     assert _library(workspace) == oracle(linked(rows, links))
-    with Workspace.rebuild(workspace, what="forget") as ws:
-        removed = forget_daily(ws, "u1")  # its rows of days 2.. were u0's
-        ws.execute("DELETE FROM rejoin_links WHERE new_user = 'u1'")
+    with Workspace.store_build(workspace, what="forget") as ws:
+        ws.execute("BEGIN TRANSACTION")
+        removed = forget_daily(ws, "u1", library=False)  # the store only: the library follows
+        ws.execute("COMMIT")
+        ws.execute(f"DELETE FROM {ws.next_catalog}.main.rejoin_links WHERE new_user = 'u1'")
     assert removed["library_log"] == sum(1 for r in rows if r[0] == "u1")
+    assert _library(workspace) == oracle(linked(rows, links))  # not yet written again
+    # the next build sees the store ahead of the library file (their tokens differ) and
+    # writes the library from the store again
+    Library.add_day(workspace, [], MAPPING)
     kept = [r for r in rows if r[0] != "u1"]
     assert _library(workspace) == oracle(kept)
-    with Workspace.reader(workspace) as ws:
+    with _store(workspace) as ws:
         for table in ("library_log", "rejoin_day_users", "rejoin_day_cells",
-                      "rejoin_day_minutes", "rejoin_day_items", "library_users"):  # fmt: skip
+                      "rejoin_day_minutes", "rejoin_day_items", "rejoin_sum_sites"):  # fmt: skip
             assert ws.fetch_scalar(f"SELECT count(*) FROM {table} WHERE user_id = 'u1'") == 0
+    with Workspace.reader(workspace) as ws:
+        assert ws.fetch_scalar("SELECT count(*) FROM library_users WHERE user_id = 'u1'") == 0
 
 
 def test_a_file_added_before_is_skipped_and_index_force_starts_afresh(tmp_path):

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -109,3 +110,55 @@ def test_kill_9_in_the_middle_of_add_day_leaves_the_previous_state_whole(built, 
     _, profiles = _state(workspace, tmp_path / "queries.csv")
     assert profiles != before[1]  # the last day is in
     assert Library.status(workspace).version == 2
+
+
+_AFTER_COMMIT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import netpersona.rejoin._daily_run as run
+    from netpersona.io import LogMapping
+    from netpersona.rejoin import Library
+
+    workspace, log, marker = sys.argv[1:4]
+
+    def wait(*args, **kwargs):  # the store has committed the day; the library file is next
+        Path(marker).touch()
+        time.sleep(600)
+
+    run.write_library = wait
+    Library.add_day(workspace, log, LogMapping(site_col="site", url_col=None))
+    """
+)
+
+
+def test_kill_9_after_the_store_committed_leaves_the_previous_library_and_the_next_build_catches_up(
+    built, tmp_path
+):
+    workspace, before = built
+    marker = tmp_path / "reached"
+    build = subprocess.Popen([sys.executable, "-c", _AFTER_COMMIT, str(workspace),
+                              str(tmp_path / "last.csv"), str(marker)])  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert build.poll() is None, "add-day ended before the kill point"
+            assert time.monotonic() < deadline, "add-day never reached the kill point"
+            time.sleep(0.05)
+    finally:
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+    # readers: the previous library, whole (the store is a batch ahead of it)
+    assert _state(workspace, tmp_path / "queries.csv") == before
+    assert Library.status(workspace).version == 1
+    # the next build sees the tokens differ and writes the library from the store; the day's
+    # file is recorded as read, so giving it again changes nothing more
+    again = _cli("rejoin", "add-day", str(tmp_path / "last.csv"), *SITE, "--workspace",
+                 str(workspace))  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "already" in " ".join((again.stdout + again.stderr).split())
+    _, profiles = _state(workspace, tmp_path / "queries.csv")
+    assert profiles != before[1]  # the last day is in
+    fresh = tmp_path / "fresh.duckdb"
+    Library.add_day(fresh, [tmp_path / "early.csv", tmp_path / "last.csv"], MAPPING)
+    assert _state(fresh, tmp_path / "queries.csv")[1] == profiles

@@ -90,6 +90,7 @@ def test_identify_refuses_bad_events_with_their_index(server, corpus):
 def test_a_new_workspace_version_is_served_without_a_restart(corpus, tmp_path):
     workspace = tmp_path / "w.duckdb"
     shutil.copy(corpus.workspace, workspace)
+    shutil.copy(corpus.workspace.with_name("w.duckdb.store"), tmp_path / "w.duckdb.store")
     shutil.copy(
         corpus.workspace.with_name("w.duckdb.tokens.json"), tmp_path / "w.duckdb.tokens.json"
     )
@@ -130,6 +131,7 @@ def test_learned_and_tfidf_give_the_cli_verdicts(corpus, tmp_path):
     learned, TF-IDF and auto verdicts are the CLI's, and auto is the default of both."""
     workspace = tmp_path / "w.duckdb"
     shutil.copy(corpus.workspace, workspace)
+    shutil.copy(corpus.workspace.with_name("w.duckdb.store"), tmp_path / "w.duckdb.store")
     cli("rejoin", "train", "--workspace", str(workspace))
     methods = ("learned", "tfidf", "auto")
     expected = {m: _cli_verdicts(corpus, tmp_path, 1, m, workspace) for m in methods}

@@ -17,7 +17,6 @@ import datetime as _dt
 import hashlib
 import os
 import re
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,8 +29,8 @@ from netpersona._core import (
     WorkspaceBusyError,
     WorkspaceIncompleteError,
     check_name,
-    sync_folder,
 )
+from netpersona.engine import _store
 from netpersona.engine._base import Engine
 from netpersona.engine._duckdb import DuckDBEngine
 from netpersona.engine._lock import holder, writer_lock
@@ -163,6 +162,16 @@ class Workspace(DuckDBEngine):
         path = Path(path)
         return path.with_name(path.name + ".building")
 
+    #: the store beside the workspace (``W.store``), which only the writer opens, written in
+    #: place by :meth:`store_build`; :meth:`store_reading` lends it to a reader
+    store_path = staticmethod(_store.store_path)
+    store_reading = staticmethod(_store.store_reading)
+
+    @classmethod
+    def store_build(cls, path: str | Path, *, what: str, fresh: bool = False, **options):
+        """A build that changes ``W.store`` in place and swaps in the library file."""
+        return _store.store_build(cls, path, what=what, fresh=fresh, **options)
+
     # -- readers ----------------------------------------------------------------------------
     @classmethod
     def reader(
@@ -271,18 +280,8 @@ class Workspace(DuckDBEngine):
         it complete and rename it over the live file. On any error (or a kill) the live file is
         untouched; a stale copy is removed by the next build."""
         path = Path(path)
-        building = cls.building_path(path)
         with writer_lock(path):
-            for stale in (building, Path(f"{building}.wal")):
-                stale.unlink(missing_ok=True)
-            version = 0
-            if path.exists():
-                with cls.reader(path, require_complete=False) as live:
-                    version = cls.state_of(live).version
-                if not fresh:
-                    shutil.copyfile(path, building)
-                    if Path(f"{path}.wal").exists():  # changes not yet checkpointed travel too
-                        shutil.copyfile(f"{path}.wal", f"{building}.wal")
+            building, version = _store.stage(cls, path, fresh)
             ws = cls(building, threads=threads, memory_limit=memory_limit, lock=False)
             try:
                 cls.mark(ws, version + 1, False, what)
@@ -290,12 +289,10 @@ class Workspace(DuckDBEngine):
                 cls.mark(ws, version + 1, True, what)
                 ws.execute("CHECKPOINT")
                 ws.close()
-                os.replace(building, path)
-                sync_folder(path.parent)
+                _store.swap_in(building, path)
             except BaseException:
                 ws.close()
-                building.unlink(missing_ok=True)
-                Path(f"{building}.wal").unlink(missing_ok=True)
+                _store.discard(building)
                 raise
 
     @classmethod
@@ -330,10 +327,12 @@ class Workspace(DuckDBEngine):
         table: str = "access_log",
         quarantine: str | Path | None = None,
         progress: Progress | None = None,
+        transaction: bool = True,
     ) -> ReadSummary:
         """Append access-log files to ``table`` (created if missing), skipping any file whose
         content was ingested into ``table`` before. All or nothing: if a file fails, the table
-        and the record of ingested files stay as they were."""
+        and the record of ingested files stay as they were (``transaction=False``: the caller's
+        open transaction is the one that does so)."""
         from netpersona.io import ReadSummary, read_access_log
 
         progress = progress or Progress()
@@ -356,7 +355,8 @@ class Workspace(DuckDBEngine):
                 fresh.append((path, digest))
         if not fresh:
             return ReadSummary(table=table, skipped=tuple(skipped))
-        self.execute("BEGIN TRANSACTION")
+        if transaction:
+            self.execute("BEGIN TRANSACTION")
         try:
             summary = read_access_log(
                 [p for p, _ in fresh],
@@ -373,9 +373,11 @@ class Workspace(DuckDBEngine):
                     f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?)",
                     [table, digest, str(path.resolve()), *summary.by_file[path], now],
                 ).fetchall()
-            self.execute("COMMIT")
+            if transaction:
+                self.execute("COMMIT")
         except BaseException:
-            self.execute("ROLLBACK")
+            if transaction:
+                self.execute("ROLLBACK")
             raise
         summary.skipped = tuple(skipped)
         return summary

@@ -1,7 +1,10 @@
 """The daily store of a workspace: partials per (user, day), re-derived for the (user, day)
 pairs a batch touches, and the library aggregated from the partials of the window.
 
-Tables (every one that holds subscriber ids names that column ``user_id``):
+Tables, all in the store file beside the workspace (``W.store``, see
+:mod:`netpersona.engine._store`; the running sums are in :mod:`._daily_sums`, the library file's
+tables in :mod:`._daily_library`); every one that holds subscriber ids names that column
+``user_id``:
 
 - ``library_log``: the raw rows held (kept ``keep_days``), from which a touched (user, day) is
   re-derived, so late rows and duplicates give what they would have given with their day;
@@ -196,14 +199,13 @@ def aggregate(
     log_table: str,
     partials: dict[str, str] = PARTIALS,
     progress: Progress | None = None,
-    sequences: bool = True,
 ) -> Profiles:
     """Profile set ``name`` aggregated from the ``partials`` of the days in ``[start, end]``;
     ``log_table`` (the rows it stands for) is recorded for what re-reads rows (the learned
     matcher, rebuilding with other settings)."""
     progress = progress or Progress()
     started = time.perf_counter()
-    statements = aggregate_statements(name, settings, start, end, partials, sequences)
+    statements = aggregate_statements(name, settings, start, end, partials)
     for table, select, lists in progress.track(
         statements, f"profiles {name}: aggregating the days", total=len(statements)
     ):

@@ -1,11 +1,13 @@
-"""``Library.add_day`` (and ``index``, the same path on a fresh or growing workspace),
-``Library.status`` and :func:`forget_in`: one batch of log into the daily store, inside one
-``Workspace.rebuild`` (a kill leaves the previous state whole)."""
+"""``Library.add_day`` (and ``index``, the same path on a fresh or growing workspace): one
+batch of log into the daily store (``W.store``, changed in place inside one transaction), then
+the library written into the next state of the workspace file and swapped in (see
+:func:`netpersona.engine.Workspace.store_build`: a kill leaves the previous state whole)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,6 @@ from netpersona.rejoin._daily import (
     PARTIALS,
     STATE,
     WINDOW_LOG,
-    aggregate,
     ensure_tables,
     link_segments,
     mapped_rows,
@@ -30,16 +31,21 @@ from netpersona.rejoin._daily import (
     relink,
     window_view,
 )
-from netpersona.rejoin._daily_append import append_sequences, set_aside
+from netpersona.rejoin._daily_library import write_library
 from netpersona.rejoin._daily_sql import date_literal
-from netpersona.rejoin._profiles import Profiles
+from netpersona.rejoin._daily_store import (
+    INCOMING,
+    copy_status,
+    migrate,
+    old_layout,
+    read_state,
+    reset,
+)
+from netpersona.rejoin._daily_sums import ensure_sums, sums_daily, sums_full
 from netpersona.rejoin._settings import RejoinSettings
-from netpersona.rejoin._sql import PARTS, table_name
 
 #: the library's window in days when none was set: the paper's 60
 DEFAULT_WINDOW_DAYS = 60
-#: the table a batch is read into (its files recorded in the ingest ledger under this name)
-INCOMING = "rejoin_incoming"
 
 
 @dataclass
@@ -80,15 +86,15 @@ class DailySummary:
 
 
 def _state(ws: Engine) -> dict:
-    if not ws.has_table(STATE):
-        return {}
-    rows = ws.fetch_arrow(f"SELECT * FROM {STATE}").to_pylist()
-    return rows[0] if rows else {}
+    return read_state(ws)
 
 
-def _write_state(ws: Engine, window: int | None, keep: int | None, last, done: dict) -> None:
-    """The daily state (one row): window, retention, last day added, and the window the
-    library was aggregated over (what the next batch carries its sequences over from)."""
+def _write_state(
+    ws: Engine, window: int | None, keep: int | None, last, done: dict, token: str, rows: int
+) -> None:
+    """The daily state (one row): window, retention, last day added, the window the library
+    was aggregated over (what the next batch's running sums start from), the rows held and
+    the batch's token (the library file written from this state carries the same)."""
     values = pa.table(
         {
             "window_days": pa.array([window], pa.int32()),
@@ -96,6 +102,8 @@ def _write_state(ws: Engine, window: int | None, keep: int | None, last, done: d
             "last_added": pa.array([last], pa.date32()),
             "window_start": pa.array([done["window_start"]], pa.date32()),
             "library_end": pa.array([done["end"]], pa.date32()),
+            "rows": pa.array([rows], pa.int64()),
+            "token": pa.array([token], pa.string()),
         }
     )
     ws.register_arrow("_rejoin_daily_src", values)
@@ -108,17 +116,6 @@ def _check_days(name: str, value: int | None) -> None:
         raise ConfigError(f"{name} must be at least 1 day (got {value})")
 
 
-def reset(ws: Workspace) -> None:
-    """Forget the library and everything it was built from (``index --force``)."""
-    for table in (LIBRARY_LOG, INCOMING):
-        ws.drop_ingested(table)
-    for table in (*PARTIALS.values(), APPLIED, DAYS, STATE):
-        ws.execute(f"DROP TABLE IF EXISTS {table}")
-    ws.execute(f"DROP VIEW IF EXISTS {WINDOW_LOG}")
-    for part in PARTS:
-        ws.execute(f"DROP TABLE IF EXISTS {table_name(LIBRARY, part)}")
-
-
 def _read_batch(ws: Workspace, source, mapping, progress, path) -> ReadSummary:
     """The batch's rows into table INCOMING (files already read into the library skipped)."""
     ws.execute(f"DROP TABLE IF EXISTS {INCOMING}")
@@ -126,7 +123,8 @@ def _read_batch(ws: Workspace, source, mapping, progress, path) -> ReadSummary:
         read = read_log(source, mapping, ws, INCOMING, progress=progress, where=f"workspace {path}")
         return ReadSummary(table=LIBRARY_LOG, rows=read.rows, rejected=read.rejected)
     files = [source] if isinstance(source, str | Path) else list(source)
-    read = ws.ingest([Path(s) for s in files], mapping, INCOMING, progress=progress)
+    read = ws.ingest([Path(s) for s in files], mapping, INCOMING, progress=progress,
+                     transaction=False)  # fmt: skip
     if not ws.has_table(INCOMING):
         ws.execute(f"CREATE TABLE {INCOMING} (user_id VARCHAR, ts TIMESTAMP, site VARCHAR)")
     return read
@@ -134,17 +132,19 @@ def _read_batch(ws: Workspace, source, mapping, progress, path) -> ReadSummary:
 
 def apply_batch(
     ws: Workspace,
-    settings: RejoinSettings,
     window: int | None,
     keep: int | None,
-    progress: Progress,
     extra_touched: str | None = None,
     previous: dict | None = None,
+    in_sync: bool = False,
 ) -> dict:
     """Fold table INCOMING into the store: rows kept, touched (user, day) pairs re-derived,
-    days past ``keep`` deleted, the library aggregated over the ``window``."""
+    the running sums brought to the ``window`` (by the days in and out when the batch only
+    adds days after the last held and the store is ``in_sync`` with the library file, else
+    summed again), days past ``keep`` deleted."""
     previous = previous or {}
     ensure_tables(ws)
+    ensure_sums(ws)
     fresh_store = not ws.fetch_scalar(f"SELECT count(*) FROM {DAYS}")
     old_end = ws.fetch_scalar(f"SELECT max(day) FROM {DAYS}")
     batch = (
@@ -155,7 +155,9 @@ def apply_batch(
         .column("day")
         .to_pylist()
     )
-    held_end = ws.fetch_scalar(f"SELECT max(CAST(ts AS DATE)) FROM {LIBRARY_LOG}")
+    held_end = None  # rows held without partials (a workspace from before them): their days
+    if fresh_store:
+        held_end = ws.fetch_scalar(f"SELECT max(CAST(ts AS DATE)) FROM {LIBRARY_LOG}")
     end = max([d for d in (old_end, held_end, *batch[-1:]) if d is not None], default=None)
     keep_start = None if keep is None or end is None else end - dt.timedelta(days=keep - 1)
     after = "" if keep_start is None else f"AND ts >= {date_literal(keep_start)}"
@@ -180,26 +182,30 @@ def apply_batch(
     ws.create_table("_rejoin_touched", " UNION ".join(pairs))
     n_pairs = rederive(ws, "_rejoin_touched", APPLIED)
     window_start = None if window is None or end is None else end - dt.timedelta(days=window - 1)
-    # only days after the library's last came (the daily case): its sequences carry over
+    # only days after the library's last came (the daily case): the sums move with the days
     old_start = previous.get("window_start")
-    carry = (
-        not fresh_store
+    daily = (
+        in_sync
+        and not fresh_store
         and relinked is None
         and extra_touched is None
         and bool(batch)
         and old_end is not None
         and previous.get("library_end") == old_end
         and batch[0] > old_end
-        and ws.has_table(f"{LIBRARY}_sequences")
         and (window_start is None) == (old_start is None)
         and (old_start is None or window_start >= old_start)
     )
-    if carry:
-        set_aside(ws, LIBRARY)
-    profiles = aggregate(ws, LIBRARY, settings, window_start, None, WINDOW_LOG,
-                         progress=progress, sequences=not carry)  # fmt: skip
-    if carry:
-        append_sequences(ws, LIBRARY, old_start, window_start, old_end)
+    if daily:
+        new = f"day > {date_literal(old_end)}"
+        entering = new if window_start is None else f"{new} AND day >= {date_literal(window_start)}"
+        leaving = None
+        if window_start is not None and window_start > old_start:
+            leaving = (f"day >= {date_literal(old_start)} AND day < {date_literal(window_start)} "
+                       f"AND day <= {date_literal(old_end)}")  # fmt: skip
+        sums_daily(ws, entering, leaving)
+    else:
+        sums_full(ws, window_start)
     window_view(ws, APPLIED, window_start)
     if keep_start is not None:
         cut = date_literal(keep_start)
@@ -209,8 +215,24 @@ def apply_batch(
     for table in ("_rejoin_touched", "_rejoin_relinked", "_rejoin_segments"):
         ws.execute(f"DROP TABLE IF EXISTS {table}")
     ws.execute(f"DELETE FROM {INCOMING}")
-    return {"days": batch, "profiles": profiles, "pairs": n_pairs, "too_old": too_old,
-            "window_start": window_start, "end": end}  # fmt: skip
+    new_days = None
+    if daily:
+        new_days = [d for d in batch if window_start is None or d >= window_start]
+    return {"days": batch, "pairs": n_pairs, "too_old": too_old, "window_start": window_start,
+            "end": end, "new_days": new_days}  # fmt: skip
+
+
+def _settings_of(ws: Engine, lib: str) -> RejoinSettings:
+    """The library file's settings (step 1's defaults where it holds no library yet)."""
+    import json
+
+    tables = set(ws.fetch_arrow(
+        f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{lib}'"
+    ).column("table_name").to_pylist())  # fmt: skip
+    if f"{LIBRARY}_meta" not in tables:
+        return RejoinSettings()
+    value = ws.fetch_scalar(f"SELECT value FROM {lib}.main.{LIBRARY}_meta")
+    return RejoinSettings.from_mapping(json.loads(value)["settings"], source=f"{LIBRARY}_meta")
 
 
 def add_day(
@@ -237,28 +259,38 @@ def add_day(
     _check_days("--keep-days", keep_days)
     path = Path(path)
     started = time.perf_counter()
-    with Workspace.rebuild(path, what=what) as ws:
-        if force:
+    moving, new = old_layout(path, force), not path.exists()
+    with Workspace.store_build(path, what=what, fresh=moving) as ws:
+        lib = ws.next_catalog  # type: ignore[attr-defined]
+        if moving:
+            migrate(ws, path)
+        ws.execute("BEGIN TRANSACTION")
+        if force or new:  # a new workspace: a store left beside the name is not its own
             reset(ws)
         state = _state(ws)
+        token = read_state(ws, lib).get("token")
+        in_sync = not force and state.get("token") is not None and state.get("token") == token
         window = window_days or state.get("window_days") or default_window
         keep = keep_days or state.get("keep_days")
         if keep is not None and window is not None and keep < window:
             raise ConfigError(f"--keep-days {keep} is shorter than the window ({window} days)")
-        if settings is None:
-            has = ws.has_table(f"{LIBRARY}_meta")
-            settings = Profiles.open(ws, LIBRARY).settings if has else RejoinSettings()
+        settings = settings or _settings_of(ws, lib)
         read = _read_batch(ws, source, mapping, progress, path)
-        done = apply_batch(ws, settings, window, keep or window, progress, previous=state)
+        done = apply_batch(ws, window, keep or window, previous=state, in_sync=in_sync)
         stored_keep = keep_days or state.get("keep_days")
         last = done["days"][-1] if done["days"] else state.get("last_added")
-        _write_state(ws, window, stored_keep, last, done)
         rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
-        version = Workspace.state_of(ws).version
-    profiles = done["profiles"]
+        _write_state(ws, window, stored_keep, last, done, uuid.uuid4().hex, rows)
+        ws.execute("COMMIT")
+        # the store holds the batch: the library file follows it (a kill from here on leaves
+        # the store ahead, which the next build sees by the token and derives again)
+        users, sites = write_library(ws, lib, settings, done["window_start"], done["new_days"],
+                                     WINDOW_LOG)  # fmt: skip
+        copy_status(ws)
+        version = int(ws.fetch_scalar(f"SELECT version FROM {lib}.main._netpersona_state"))
     return DailySummary(
-        str(path), done["days"], profiles.n_users, profiles.n_sites, rows, window,
-        keep or window, done["window_start"], done["end"], done["pairs"], done["too_old"],
+        str(path), done["days"], users, sites, rows, window, keep or window,
+        done["window_start"], done["end"], done["pairs"], done["too_old"],
         time.perf_counter() - started, read, version,
     )  # fmt: skip
 

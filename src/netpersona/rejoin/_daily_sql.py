@@ -114,7 +114,6 @@ def aggregate_statements(
     start: dt.date | None,
     end: dt.date | None = None,
     partials: dict[str, str] = PARTIALS,
-    sequences: bool = True,
 ) -> list[Statement]:
     """Statements building profile set ``name`` (the parts of step 1, same columns and codes)
     from the ``partials`` of the days in ``[start, end]`` (``None``: unbounded)."""
@@ -189,8 +188,6 @@ def aggregate_statements(
         JOIN {t["frequent"]} AS f ON f.uid = c.uid AND f.site_id = s.site_id
         GROUP BY f.uid, f.site_id, x.hour""",
     )
-    if not sequences:  # appended to the previous library's instead (see _daily_append)
-        return out
     # the days' sequences in day order; a day opening on the previous held day's last item
     # loses that first item (step 1 collapses repeats across the whole log)
     add(

@@ -93,7 +93,9 @@ def status(path: str | Path) -> DailyStatus:
             days = ws.fetch_arrow(f"SELECT day FROM {DAYS}").column("day").to_pylist()
         days.sort()
         profiles = Profiles.open(ws, LIBRARY)
-        rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
+        rows = daily.get("rows")  # the old layout's state has no count: its rows are here
+        if rows is None:
+            rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
         window = daily.get("window_days")
         start = None
         if window is not None and days:
@@ -108,12 +110,16 @@ def status(path: str | Path) -> DailyStatus:
 
 
 def forget_daily(
-    ws: Engine, user_ids: str | Iterable[str], progress: Progress | None = None
+    ws: Engine,
+    user_ids: str | Iterable[str],
+    progress: Progress | None = None,
+    library: bool = True,
 ) -> dict[str, int]:
     """Remove stored ids ``user_ids`` from the daily store of an open writable workspace
     (raw rows, partials, the link segments) and derive again what they were part of: the
     (user, day) pairs their rows fed (their own, or a linked subscriber's) and the library.
-    Returns the rows removed per table. The deleted bytes stay in the file's free pages until
+    Returns the rows removed per table (``library=False``: the library is not aggregated, the
+    caller writes it from the store). The deleted bytes stay in the file's free pages until
     the file is rewritten (``netpersona forget`` copies the state into a fresh file)."""
     ids = sorted({user_ids} if isinstance(user_ids, str) else {str(u) for u in user_ids})
     ensure_tables(ws)
@@ -147,7 +153,7 @@ def forget_daily(
         days = ws.fetch_arrow(f"SELECT day FROM {DAYS} ORDER BY day").column("day").to_pylist()
         # days whose every user left: no longer held
         ws.execute(f"DELETE FROM {DAYS} WHERE day NOT IN (SELECT day FROM {PARTIALS['days']})")
-        if ws.has_table(f"{LIBRARY}_meta"):
+        if library and ws.has_table(f"{LIBRARY}_meta"):
             before = Profiles.open(ws, LIBRARY)
             daily = _state(ws)
             window = daily.get("window_days")

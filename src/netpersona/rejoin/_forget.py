@@ -146,13 +146,17 @@ def _daily_tables() -> set[str]:
 
 def _copy_without(ws: Workspace, source: str) -> dict:
     from netpersona.rejoin._daily import DAYS, LIBRARY
+    from netpersona.rejoin._forget_store import has_store, library_tables
 
     tables = {t["table_name"]: t["sql"] for t in _tables(ws, source)}
     sets = _profile_sets(ws, source, set(tables))
     daily = DAYS in tables
     # a daily workspace's library is the daily store's aggregate: copied as it is, then
-    # derived again by forget_daily; other profile sets are derived from their logs below
+    # derived again by forget_daily (or written again from the store beside the workspace);
+    # other profile sets are derived from their logs below
     as_is = _daily_tables() | {table_name(LIBRARY, part) for part in PARTS} if daily else set()
+    if daily and has_store(ws):
+        as_is = library_tables(ws, source)
     if daily:
         sets.pop(LIBRARY, None)
     derived = {table_name(name, part) for name in sets for part in PARTS}
@@ -192,10 +196,17 @@ def _copy_without(ws: Workspace, source: str) -> dict:
 def _forget_daily_beside(ws: Workspace, source: str, copied: list[str]) -> dict[str, int]:
     """The daily store without the ids, derived in a scratch database beside ``ws`` and then
     copied into it: its deletes and re-aggregation leave their free pages in the scratch
-    file, which is removed, never in the workspace's."""
+    file, which is removed, never in the workspace's. A store beside the workspace
+    (``W.store``) is written again fresh, and the library from it
+    (:func:`netpersona.rejoin._forget_store.forget_store`)."""
     from netpersona.rejoin._daily_status import forget_daily
+    from netpersona.rejoin._forget_store import forget_store, has_store
 
     ids = ws.fetch_arrow(f"SELECT id FROM {_IDS}").column("id").to_pylist()
+    if has_store(ws):
+        meta = json.loads(ws.fetch_scalar(f"SELECT value FROM {source}.main.library_meta"))
+        settings = RejoinSettings.from_mapping(meta["settings"], source="library_meta")
+        return forget_store(ws, source, ids, settings)
     path = Path(ws.workspace_path)
     scratch = path.with_name(path.name + ".forget-scratch")
     for stale in (scratch, Path(f"{scratch}.wal")):

@@ -104,9 +104,9 @@ class Library:
                     "the settings change step 1 (frequent_ratio / active_minutes): rebuilding "
                     "the library's profiles for this run"
                 )
-                library.profiles = library._build(
-                    profiles.log_table or LIBRARY_LOG, "_rejoin_lib", progress
-                )
+                log = profiles.log_table or LIBRARY_LOG
+                with Workspace.store_reading(engine, workspace, log):  # rows in W.store
+                    library.profiles = library._build(log, "_rejoin_lib", progress)
         except BaseException:
             if own:
                 engine.close()

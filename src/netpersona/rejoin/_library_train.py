@@ -61,12 +61,14 @@ def train(
     if not workspace.exists():
         raise no_library
     with Workspace.reader(workspace) as ws:
-        if not ws.has_table(LIBRARY_LOG):
+        if not ws.has_table(f"{LIBRARY}_meta"):
             raise no_library
         profiles = Profiles.open(ws, LIBRARY)
-        # the rows the library stands for (its window, identity links applied)
-        matcher.fit(ws, profiles.log_table or LIBRARY_LOG, profiles.settings, progress=progress,
-                    budget=budget)  # fmt: skip
+        # the rows the library stands for (its window, identity links applied): in the daily
+        # store beside the workspace, read under the writer lock
+        log = profiles.log_table or LIBRARY_LOG
+        with Workspace.store_reading(ws, workspace, log):
+            matcher.fit(ws, log, profiles.settings, progress=progress, budget=budget)
     save_matcher(matcher, target, force=force)
     return matcher, target
 

@@ -322,12 +322,9 @@ def load_arrays(profiles: Profiles, sequences: bool = True) -> ProfileArrays:
     sh = eng.fetch_arrow(f"SELECT uid, site_id, hour, days FROM {t('site_hours')}")
     if sh.num_rows:
         key = f_uid * (size + 1) + f_site
-        sh_key = sh.column("uid").to_numpy().astype(np.int64) * (size + 1) + sh.column(
-            "site_id"
-        ).to_numpy().astype(np.int64)
-        site_hours[np.searchsorted(key, sh_key), sh.column("hour").to_numpy()] = sh.column(
-            "days"
-        ).to_numpy()
+        col = {c: sh.column(c).to_numpy().astype(np.int64) for c in sh.column_names}
+        sh_key = col["uid"] * (size + 1) + col["site_id"]
+        site_hours[np.searchsorted(key, sh_key), col["hour"]] = col["days"]
 
     hours = np.zeros((n, HOURS), dtype=np.float64)
     h = eng.fetch_arrow(f"SELECT uid, hour, days FROM {t('hours')}")
@@ -335,7 +332,9 @@ def load_arrays(profiles: Profiles, sequences: bool = True) -> ProfileArrays:
         hours[h.column("uid").to_numpy(), h.column("hour").to_numpy()] = h.column("days").to_numpy()
 
     lengths = np.zeros(n, dtype=np.int64)
-    counted = eng.fetch_arrow(f"SELECT uid, array_length(items) AS n FROM {t('sequences')}")
+    kept, seq = f"{profiles.name}_sequence_lengths", t("sequences")  # daily: kept apart
+    of = f"n FROM {kept}" if table_exists(eng, kept) else f"array_length(items) AS n FROM {seq}"
+    counted = eng.fetch_arrow(f"SELECT uid, {of}")
     lengths[counted.column("uid").to_numpy()] = counted.column("n").to_numpy()
     loader = _SequenceLoader(profiles, lengths)
     sequence_indptr, values = loader(None) if sequences else (None, None)

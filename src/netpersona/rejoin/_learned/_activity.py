@@ -16,7 +16,9 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from netpersona.rejoin._profiles import HOURS, ProfileArrays, Profiles
+from netpersona.rejoin._daily import WINDOW_LOG
+from netpersona.rejoin._daily_library import WINDOW_EVENTS
+from netpersona.rejoin._profiles import HOURS, ProfileArrays, Profiles, table_exists
 
 DAYS_OF_WEEK = 7
 
@@ -99,10 +101,15 @@ def load_activity(
     users, sites = profiles.table("users"), profiles.table("sites")
     # one pass over the raw rows: events per (user, site, day, hour); the rest derives from it
     cells = f"{profiles.name}__activity_cells"
+    kept = f"{profiles.name}_window_events"  # a daily library keeps them (its rows are apart)
+    if profiles.log_table == WINDOW_LOG:  # profiles of its window with other step-1 settings
+        kept = WINDOW_EVENTS  # have the same users and sites, so the same codes
     eng.create_table(
         cells,
-        f"SELECT u.uid, s.site_id, CAST(l.ts AS DATE) AS day, CAST(hour(l.ts) AS INTEGER) AS h, "
-        f"count(*) AS events FROM {profiles.log_table} AS l "
+        f"SELECT uid, site_id, day, h, events FROM {kept}"
+        if table_exists(eng, kept)
+        else f"SELECT u.uid, s.site_id, CAST(l.ts AS DATE) AS day, CAST(hour(l.ts) AS INTEGER) "
+        f"AS h, count(*) AS events FROM {profiles.log_table} AS l "
         f"JOIN {users} AS u ON u.user_id = l.user_id JOIN {sites} AS s ON s.site = l.site "
         "WHERE l.ts IS NOT NULL GROUP BY u.uid, s.site_id, CAST(l.ts AS DATE), "
         "CAST(hour(l.ts) AS INTEGER)",
