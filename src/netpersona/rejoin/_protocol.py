@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from contextlib import suppress
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -126,6 +127,18 @@ def fresh_query_ids(users: list[str], seed: int) -> dict[str, str]:
     return {u: f"{QUERY_ID_PREFIX}{i:0{width}d}" for i, u in enumerate(ranked, start=1)}
 
 
+def log_part(engine: Engine, name: str, select: str) -> None:
+    """``name`` as the rows ``select`` picks from a log: on DuckDB a view (each use reads the
+    log again, no copy of it is held or spilled), elsewhere a table."""
+    if engine.dialect != "duckdb":
+        engine.create_table(name, select)
+        return
+    for kind in ("TABLE", "VIEW"):  # whichever ``name`` was before
+        with suppress(Exception):
+            engine.execute(f"DROP {kind} IF EXISTS {name}")
+    engine.execute(f"CREATE VIEW {name} AS {select}")
+
+
 def _day_bounds(engine: Engine, log_table: str) -> tuple[dt.date, dt.date] | None:
     row = engine.fetch_arrow(
         f"SELECT min(CAST(ts AS DATE)) AS first_day, max(CAST(ts AS DATE)) AS last_day "
@@ -197,7 +210,8 @@ def split_log(
     engine.register_arrow(
         f"{prefix}__library_users", pa.table({"user_id": pa.array(library_users, pa.string())})
     )
-    engine.create_table(
+    log_part(
+        engine,
         lib_name,
         f"SELECT user_id, ts, site FROM {log_table} "
         f"WHERE ts >= {_ts(start)} AND ts < {_ts(query_start)} "
@@ -213,7 +227,8 @@ def split_log(
     )
     engine.register_arrow(f"{prefix}__truth_view", truth)
     engine.create_table(truth_name, f"SELECT * FROM {prefix}__truth_view")
-    engine.create_table(
+    log_part(
+        engine,
         qry_name,
         f"SELECT t.query_user AS user_id, l.ts, l.site FROM {log_table} AS l "
         f"JOIN {truth_name} AS t ON l.user_id = t.true_user "
