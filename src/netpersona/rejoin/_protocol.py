@@ -128,9 +128,10 @@ def fresh_query_ids(users: list[str], seed: int) -> dict[str, str]:
 
 
 def log_part(engine: Engine, name: str, select: str) -> None:
-    """``name`` as the rows ``select`` picks from a log: on DuckDB a view (each use reads the
-    log again, no copy of it is held or spilled), elsewhere a table."""
-    if engine.dialect != "duckdb":
+    """``name`` as the rows ``select`` picks from a log: on an engine of this machine (DuckDB)
+    a view (each use reads the log again, no copy of it is held or spilled), on a cluster a
+    table."""
+    if engine.distributed:
         engine.create_table(name, select)
         return
     for kind in ("TABLE", "VIEW"):  # whichever ``name`` was before
