@@ -40,6 +40,7 @@ from netpersona.io._scratch import ScratchDuckDB
 from netpersona.io._sites import sites_for_hosts
 from netpersona.io._sources import (
     delimited_source,
+    drop_relation,
     jsonl_source,
     parquet_source,
     table_exists,
@@ -198,9 +199,7 @@ def _view_in_place(engine, table: str, staged: list[Staged], sites: str) -> None
     select = " UNION ALL ".join(
         _good_rows_sql(s.stage, site_table, None, source=s.select) for s in staged
     )
-    for kind in ("TABLE", "VIEW"):  # whichever ``table`` was before
-        with suppress(Exception):
-            engine.execute(f"DROP {kind} IF EXISTS {_ident(table)}")
+    drop_relation(engine, table)  # a table or view of that name, from before
     engine.execute(f"CREATE VIEW {_ident(table)} AS {select}")
 
 
@@ -313,10 +312,9 @@ def _read(
         for name in (sites, users):
             with suppress(Exception):
                 engine.execute(f"DROP VIEW IF EXISTS {name}")
-        for name in temporary:
-            for kind in ("TABLE", "VIEW"):  # a staged Parquet file is a view
-                with suppress(Exception):
-                    engine.execute(f"DROP {kind} IF EXISTS {name}")
+        for name in temporary:  # a staged Parquet file is a view, the rest tables
+            with suppress(Exception):
+                drop_relation(engine, name)
 
     rejected = [row for one in staged for row in one.rejected]
     summary = ReadSummary(

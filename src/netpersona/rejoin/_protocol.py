@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from contextlib import suppress
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -134,9 +133,7 @@ def log_part(engine: Engine, name: str, select: str) -> None:
     if engine.distributed:
         engine.create_table(name, select)
         return
-    for kind in ("TABLE", "VIEW"):  # whichever ``name`` was before
-        with suppress(Exception):
-            engine.execute(f"DROP {kind} IF EXISTS {name}")
+    _drop(engine, f"table_name = '{name}'")  # a table or view of that name, from before
     engine.execute(f"CREATE VIEW {name} AS {select}")
 
 
@@ -256,9 +253,14 @@ def split_log(
 
 def drop_tables(engine: Engine, prefix: str) -> None:
     """Drop every table and view whose name starts with ``<prefix>_`` (a split, its profiles)."""
+    _drop(engine, f"starts_with(table_name, '{prefix}_')")
+
+
+def _drop(engine: Engine, where: str) -> None:
+    """Drop the tables and views ``where`` picks, each as its kind (dropping a view as a
+    table fails, and aborts an open transaction)."""
     names = engine.fetch_arrow(
-        "SELECT table_name, table_type FROM information_schema.tables "
-        f"WHERE starts_with(table_name, '{prefix}_')"
+        f"SELECT table_name, table_type FROM information_schema.tables WHERE {where}"
     ).to_pylist()
     for row in names:
         kind = "VIEW" if "VIEW" in str(row["table_type"]).upper() else "TABLE"
