@@ -58,3 +58,54 @@ def test_without_an_engine_the_read_is_checked_and_counted(tmp_path):
     summary = read_log(write_log(tmp_path / "log.csv", text), LogMapping())
     assert (summary.rows, summary.rejected, summary.reasons) == (201, 1, {"bad time": 1})
     assert summary.quarantine is not None and summary.quarantine.exists()
+
+
+def _parquet_log(tmp_path, engine):
+    """A Parquet log of real rows (Gowalla check-ins) plus one row without a user."""
+    from shared_data import shared_file
+
+    source = shared_file("access_logs/gowalla_u1000.csv.gz")
+    path = tmp_path / "log.parquet"
+    engine.execute(
+        "COPY (SELECT CAST(user_id AS VARCHAR) AS user_id, ts, CAST(site AS VARCHAR) AS site "
+        f"FROM read_csv('{source}') UNION ALL SELECT NULL, TIMESTAMP '2010-01-01', 'x') "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    return path
+
+
+def test_a_parquet_log_read_in_place_is_a_view_of_the_same_rows(tmp_path, engine):
+    """in_place: no copy of a Parquet log, the same good rows, the bad one still set aside."""
+    path = _parquet_log(tmp_path, engine)
+    mapping = LogMapping(site_col="site")
+    copied = read_log(path, mapping, engine, "copied", quarantine=tmp_path / "a.csv")
+    viewed = read_log(path, mapping, engine, "viewed", quarantine=tmp_path / "b.csv",
+                      in_place=True)  # fmt: skip
+    assert (viewed.rows, viewed.rejected) == (copied.rows, copied.rejected) == (143_337, 1)
+    assert viewed.reasons == {"missing user": 1}
+    kinds = engine.fetch_arrow(
+        "SELECT table_name, table_type FROM information_schema.tables ORDER BY table_name"
+    ).to_pylist()
+    assert [(k["table_name"], k["table_type"]) for k in kinds] == [
+        ("copied", "BASE TABLE"),
+        ("viewed", "VIEW"),
+        ("viewed__sites", "BASE TABLE"),
+    ]  # fmt: skip  (the staging views and tables are gone)
+    same = "SELECT * FROM {} EXCEPT ALL SELECT * FROM {}"
+    assert engine.fetch_scalar(f"SELECT count(*) FROM ({same.format('copied', 'viewed')})") == 0
+    assert engine.fetch_scalar(f"SELECT count(*) FROM ({same.format('viewed', 'copied')})") == 0
+    # read again in place over the view (replaced), and over a table of that name
+    assert read_log(path, mapping, engine, "copied", quarantine=tmp_path / "c.csv",
+                    in_place=True).rows == 143_337  # fmt: skip
+
+
+def test_a_parquet_log_is_read_inside_an_open_transaction(tmp_path, engine):
+    """The workspace appends a log inside its transaction: staging a Parquet file as a view
+    and dropping it afterwards must not abort it."""
+    path = _parquet_log(tmp_path, engine)
+    engine.execute("CREATE TABLE log (user_id VARCHAR, ts TIMESTAMP, site VARCHAR)")
+    engine.execute("BEGIN TRANSACTION")
+    read = read_log(path, LogMapping(site_col="site"), engine, "log", append=True,
+                    quarantine=tmp_path / "q.csv")  # fmt: skip
+    engine.execute("COMMIT")
+    assert read.rows == engine.fetch_scalar("SELECT count(*) FROM log") == 143_337

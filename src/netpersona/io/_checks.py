@@ -34,6 +34,8 @@ class Staged:
     rows: int
     bad: int
     rejected: list[RejectedRow]
+    #: the SELECT a Parquet file is staged by (a view: the file is read in place), else None
+    select: str | None = None
 
 
 def bad_condition(stage: str, sites: str) -> str:

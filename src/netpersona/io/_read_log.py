@@ -94,6 +94,7 @@ def read_log(
     progress: Progress | None = None,
     append: bool = False,
     where: str = "the engine's database",
+    in_place: bool = False,
 ) -> ReadSummary:
     """Read ``source`` into the canonical table ``table`` (``user_id, ts, site``) of ``engine``.
 
@@ -102,6 +103,8 @@ def read_log(
     time or a site are left out, counted (``summary.rejected``) and kept with the reason in
     ``summary.rejected_table``. Otherwise io's reader checks every row, quarantines bad ones
     and stops at ``mapping.max_bad_fraction``. ``where`` names the engine's database in errors.
+    ``in_place``: local Parquet files become a view of their good rows instead of a copy (see
+    :func:`~netpersona.io.read_access_log`).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -139,6 +142,7 @@ def read_log(
         quarantine=quarantine,
         progress=progress,
         append=append,
+        in_place=in_place,
     )
 
 

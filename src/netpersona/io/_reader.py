@@ -40,6 +40,7 @@ from netpersona.io._scratch import ScratchDuckDB
 from netpersona.io._sites import sites_for_hosts
 from netpersona.io._sources import (
     delimited_source,
+    drop_relation,
     jsonl_source,
     parquet_source,
     table_exists,
@@ -135,16 +136,21 @@ def _stage_file(
         f"AS bad_time, coalesce(NOT ({inside}), false) AS out_of_range "
         f"FROM (SELECT *, {ts} AS read_ts FROM ({source}))"
     )
+    # a Parquet file is read where it lies (a view, scanned again by each check), never
+    # copied: a copy of a large log spills to the temporary folder uncompressed. Not when
+    # its times are text without a zone: those are read in the session's zone, set only now
+    in_place = fmt.kind == "parquet" and "AS TIMESTAMPTZ)" not in ts
+    kind = "VIEW" if in_place else "TABLE"
     with progress.step(f"reading {path.name}"):
         try:
-            engine.execute(f"CREATE TEMP TABLE {stage} AS {sql}")
+            engine.execute(f"CREATE TEMP {kind} {stage} AS {sql}")
         except Exception as exc:  # DuckDB's own errors name the problem; add the file
             if isinstance(exc, InputError | ResourceLimitError):  # already clear
                 raise
             raise InputError(
                 str(exc).splitlines()[0][:200], path=path, hint="check the file format and --sep"
             ) from exc
-    staged = Staged(path, fmt, stage, 0, 0, [])
+    staged = Staged(path, fmt, stage, 0, 0, [], sql if in_place else None)
     return staged, list(cols), rejects
 
 
@@ -163,15 +169,38 @@ def _pseudonym_map(engine, stages: list[str], key: bytes, name: str) -> None:
     )
 
 
-def _good_rows_sql(stage: str, sites: str, users: str | None) -> str:
+def _good_rows_sql(stage: str, sites: str, users: str | None, source: str | None = None) -> str:
+    """The good rows of ``stage`` (read from ``source`` when given: its SELECT, aliased)."""
     user = f"{users}.user_id" if users else f"{stage}.user_raw"
     join_users = f" JOIN {users} ON {stage}.user_raw = {users}.user_raw" if users else ""
+    scan = f"({source}) AS {stage}" if source else stage
     return (
         f"SELECT CAST({user} AS VARCHAR) AS user_id, CAST({stage}.ts AS TIMESTAMP) AS ts, "
-        f"CAST({sites}.site AS VARCHAR) AS site FROM {stage} "
+        f"CAST({sites}.site AS VARCHAR) AS site FROM {scan} "
         f"JOIN {sites} ON {stage}.host = {sites}.host{join_users} "
         f"WHERE NOT ({bad_condition(stage, sites)})"
     )
+
+
+def _write_table(engine, table: str, select: str, append: bool, progress: Progress) -> None:
+    with progress.step(f"writing table {table}"):
+        if append and table_exists(engine, table):
+            engine.execute(f"INSERT INTO {_ident(table)} {select}")
+        else:
+            engine.create_table(_ident(table), select, replace=True)
+
+
+def _view_in_place(engine, table: str, staged: list[Staged], sites: str) -> None:
+    """``table`` as a view of the good rows of Parquet files, read where they lie (each query
+    scans them again): no copy of the log. Its host-to-site map is the table
+    ``<table>__sites``, kept beside it."""
+    site_table = _ident(f"{table}__sites")
+    engine.execute(f"CREATE OR REPLACE TABLE {site_table} AS SELECT host, site FROM {sites}")
+    select = " UNION ALL ".join(
+        _good_rows_sql(s.stage, site_table, None, source=s.select) for s in staged
+    )
+    drop_relation(engine, table)  # a table or view of that name, from before
+    engine.execute(f"CREATE VIEW {_ident(table)} AS {select}")
 
 
 def _protector(staged: list[Staged], layouts, mapping: LogMapping):
@@ -196,6 +225,7 @@ def read_access_log(
     progress: Progress | None = None,
     *,
     append: bool = False,
+    in_place: bool = False,
 ) -> ReadSummary:
     """Read access-log files into ``table`` (``user_id VARCHAR, ts TIMESTAMP, site VARCHAR``).
 
@@ -205,7 +235,10 @@ def read_access_log(
     to ``quarantine`` (default: ``<first input>.rejected.csv`` next to it, written only when
     there are bad rows). Raises :class:`~netpersona.ColumnNotFoundError` when a mapped column
     is missing and :class:`~netpersona.TooManyBadRowsError` when a file has more than
-    ``mapping.max_bad_fraction`` bad rows.
+    ``mapping.max_bad_fraction`` bad rows. With ``in_place`` (and not ``append``), Parquet
+    files whose times are typed (or epoch numbers) are checked all the same but not copied:
+    ``table`` is a view of their good rows, read where they lie by each query (the files must
+    stay as they are while it is used); any other input is copied into a table as usual.
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -222,7 +255,7 @@ def read_access_log(
     if engine is None:  # nobody will read the table: a throw-away database (summary only)
         engine = ScratchDuckDB()
         try:
-            return _read(files, mapping, engine, table, quarantine, progress, append)
+            return _read(files, mapping, engine, table, quarantine, progress, append, False)
         finally:
             engine.close()
     if getattr(engine, "dialect", "duckdb") != "duckdb":
@@ -230,7 +263,7 @@ def read_access_log(
             f"reading access logs needs the DuckDB engine, not {type(engine).__name__}: read "
             "them into a DuckDB workspace (netpersona logs ingest) and load the table from there"
         )
-    return _read(files, mapping, engine, table, quarantine, progress, append)
+    return _read(files, mapping, engine, table, quarantine, progress, append, in_place)
 
 
 def _read(
@@ -241,6 +274,7 @@ def _read(
     quarantine: Path | str | None,
     progress: Progress,
     append: bool,
+    in_place: bool,
 ) -> ReadSummary:
     prefix = f"_np_{uuid.uuid4().hex[:8]}"
     sites, users = f"{prefix}_sites", f"{prefix}_users"
@@ -267,19 +301,20 @@ def _read(
             _good_rows_sql(s, sites, users if mapping.pseudonymize_key_file else None)
             for s in stages
         )
-        with progress.step(f"writing table {table}"):
-            if append and table_exists(engine, table):
-                engine.execute(f"INSERT INTO {_ident(table)} {select}")
-            else:
-                engine.create_table(_ident(table), select, replace=True)
+        view = in_place and not append and not mapping.pseudonymize_key_file
+        if view and all(s.select is not None for s in staged):
+            with progress.step(f"table {table}: a view of the Parquet file(s)"):
+                _view_in_place(engine, table, staged, sites)
+        else:
+            _write_table(engine, table, select, append, progress)
     finally:
         # best effort: after a failed statement inside a transaction, drops fail too
         for name in (sites, users):
             with suppress(Exception):
                 engine.execute(f"DROP VIEW IF EXISTS {name}")
-        for name in temporary:
+        for name in temporary:  # a staged Parquet file is a view, the rest tables
             with suppress(Exception):
-                engine.execute(f"DROP TABLE IF EXISTS {name}")
+                drop_relation(engine, name)
 
     rejected = [row for one in staged for row in one.rejected]
     summary = ReadSummary(

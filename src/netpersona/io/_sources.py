@@ -35,6 +35,21 @@ def table_exists(engine, name: str) -> bool:
     return bool(engine.fetch_scalar(sql))
 
 
+def drop_relation(engine, name: str) -> None:
+    """Drop the table or view ``name`` (unquoted) if there is one, by its kind: dropping it as
+    the other kind would fail, and a failed statement aborts a caller's open transaction."""
+    kinds = (
+        engine.fetch_arrow(
+            f"SELECT table_type FROM information_schema.tables WHERE table_name = {sql_str(name)}"
+        )
+        .column(0)
+        .to_pylist()
+    )
+    for kind in kinds:
+        verb = "VIEW" if "VIEW" in str(kind).upper() else "TABLE"
+        engine.execute(f"DROP {verb} IF EXISTS {sql_ident(name)}")
+
+
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu", "GMT"}
 
 

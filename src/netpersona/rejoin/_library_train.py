@@ -96,9 +96,8 @@ def _log_engine(
         else:
             engine = DuckDBEngine()
     try:
-        read = read_log(
-            source, mapping, engine, "access_log", progress=progress, where=str(workspace)
-        )
+        read = read_log(source, mapping, engine, "access_log", progress=progress,
+                        where=str(workspace), in_place=True)  # fmt: skip
     except BaseException:
         if own:
             engine.close()

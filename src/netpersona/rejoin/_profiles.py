@@ -21,8 +21,9 @@ import pyarrow.compute as pc
 from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._join import JaccardIndex, library_index
+from netpersona.rejoin._profiles_parts import run_statements
 from netpersona.rejoin._settings import RejoinSettings
-from netpersona.rejoin._sql import PARTS, TEMPORARY, profile_statements, render, table_name
+from netpersona.rejoin._sql import PARTS, TEMPORARY, table_name
 
 HOURS = 24
 
@@ -135,13 +136,8 @@ def build_profiles(
     if not table_exists(engine, log_table):
         raise InputError(f"no log table {log_table!r} in the engine")
     started = time.perf_counter()
-    statements = profile_statements(
-        log_table, name, settings, reference.name if reference is not None else None
-    )
-    for table, select, lists in progress.track(
-        statements, f"profiles {name}: step 1", total=len(statements)
-    ):
-        engine.create_table(table, render(select, engine.dialect, lists))
+    run_statements(engine, log_table, name, settings,
+                   reference.name if reference is not None else None, progress)  # fmt: skip
     for part in TEMPORARY:
         engine.execute(f"DROP TABLE IF EXISTS {table_name(name, part)}")
     n_users = int(engine.fetch_scalar(f"SELECT count(*) FROM {table_name(name, 'users')}"))

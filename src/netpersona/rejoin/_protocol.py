@@ -126,6 +126,17 @@ def fresh_query_ids(users: list[str], seed: int) -> dict[str, str]:
     return {u: f"{QUERY_ID_PREFIX}{i:0{width}d}" for i, u in enumerate(ranked, start=1)}
 
 
+def log_part(engine: Engine, name: str, select: str) -> None:
+    """``name`` as the rows ``select`` picks from a log: on an engine of this machine (DuckDB)
+    a view (each use reads the log again, no copy of it is held or spilled), on a cluster a
+    table."""
+    if engine.distributed:
+        engine.create_table(name, select)
+        return
+    _drop(engine, f"table_name = '{name}'")  # a table or view of that name, from before
+    engine.execute(f"CREATE VIEW {name} AS {select}")
+
+
 def _day_bounds(engine: Engine, log_table: str) -> tuple[dt.date, dt.date] | None:
     row = engine.fetch_arrow(
         f"SELECT min(CAST(ts AS DATE)) AS first_day, max(CAST(ts AS DATE)) AS last_day "
@@ -197,7 +208,8 @@ def split_log(
     engine.register_arrow(
         f"{prefix}__library_users", pa.table({"user_id": pa.array(library_users, pa.string())})
     )
-    engine.create_table(
+    log_part(
+        engine,
         lib_name,
         f"SELECT user_id, ts, site FROM {log_table} "
         f"WHERE ts >= {_ts(start)} AND ts < {_ts(query_start)} "
@@ -213,7 +225,8 @@ def split_log(
     )
     engine.register_arrow(f"{prefix}__truth_view", truth)
     engine.create_table(truth_name, f"SELECT * FROM {prefix}__truth_view")
-    engine.create_table(
+    log_part(
+        engine,
         qry_name,
         f"SELECT t.query_user AS user_id, l.ts, l.site FROM {log_table} AS l "
         f"JOIN {truth_name} AS t ON l.user_id = t.true_user "
@@ -240,9 +253,14 @@ def split_log(
 
 def drop_tables(engine: Engine, prefix: str) -> None:
     """Drop every table and view whose name starts with ``<prefix>_`` (a split, its profiles)."""
+    _drop(engine, f"starts_with(table_name, '{prefix}_')")
+
+
+def _drop(engine: Engine, where: str) -> None:
+    """Drop the tables and views ``where`` picks, each as its kind (dropping a view as a
+    table fails, and aborts an open transaction)."""
     names = engine.fetch_arrow(
-        "SELECT table_name, table_type FROM information_schema.tables "
-        f"WHERE starts_with(table_name, '{prefix}_')"
+        f"SELECT table_name, table_type FROM information_schema.tables WHERE {where}"
     ).to_pylist()
     for row in names:
         kind = "VIEW" if "VIEW" in str(row["table_type"]).upper() else "TABLE"

@@ -29,7 +29,13 @@ import pyarrow as pa
 
 from netpersona._core import ConfigError, InputError
 from netpersona.engine import Engine
-from netpersona.rejoin._protocol import Split, draw_library, fresh_query_ids, split_log
+from netpersona.rejoin._protocol import (
+    Split,
+    draw_library,
+    fresh_query_ids,
+    log_part,
+    split_log,
+)
 
 SPLITS = ("time", "first-seen", "last-days")
 
@@ -91,10 +97,13 @@ def _materialise(
         engine.register_arrow(f"{prefix}__{name}", table)
     engine.register_arrow(f"{prefix}__truth_view", truth)
     engine.create_table(truth_name, f"SELECT * FROM {prefix}__truth_view")
-    engine.create_table(
-        lib_name, f"SELECT l.user_id, l.ts, l.site FROM {log_table} AS l WHERE {library_where}"
+    log_part(
+        engine,
+        lib_name,
+        f"SELECT l.user_id, l.ts, l.site FROM {log_table} AS l WHERE {library_where}",
     )
-    engine.create_table(
+    log_part(
+        engine,
         qry_name,
         f"SELECT t.query_user AS user_id, l.ts, l.site FROM {log_table} AS l "
         f"JOIN {truth_name} AS t ON l.user_id = t.true_query_user WHERE {query_where}",

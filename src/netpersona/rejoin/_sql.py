@@ -40,6 +40,10 @@ class OrderedList:
     order: str
 
 
+#: one statement: the table, the SELECT that fills it, its ordered lists
+Statement = tuple[str, str, tuple[OrderedList, ...]]
+
+
 def render(sql: str, dialect: str, lists: tuple[OrderedList, ...] = ()) -> str:
     """DuckDB-dialect ``sql`` in ``dialect``, with its ordered-list placeholders filled in."""
     text = translate(sql, dialect)
@@ -57,16 +61,20 @@ def table_name(name: str, part: str) -> str:
     return f"{name}_{part}"
 
 
-def _valid_rows(log: str) -> str:
+def _valid_rows(log: str, users: tuple[str, str] | None = None) -> str:
+    within = ""
+    if users is not None:  # user ids from the log: quoted as literals, never pasted raw
+        low, high = ("'" + user.replace("'", "''") + "'" for user in users)
+        within = f" AND user_id >= {low} AND user_id <= {high}"
     return (
         f"(SELECT user_id, ts, site FROM {log} "
-        "WHERE user_id IS NOT NULL AND ts IS NOT NULL AND site IS NOT NULL)"
+        f"WHERE user_id IS NOT NULL AND ts IS NOT NULL AND site IS NOT NULL{within})"
     )
 
 
 def profile_statements(
     log: str, name: str, settings: RejoinSettings, reference: str | None = None
-) -> list[tuple[str, str, tuple[OrderedList, ...]]]:
+) -> list[Statement]:
     """The statements that build profile set ``name`` from canonical log table ``log``.
 
     ``reference`` is the library's profile set name when building query profiles: site codes
@@ -79,15 +87,25 @@ def profile_statements(
     (user, site, day, hour) cell and every active minute begins with a mark, so all other parts
     derive exactly from the much smaller marks table.
     """
+    return code_statements(log, name, reference) + user_statements(log, name, settings)
+
+
+def code_statements(log: str, name: str, reference: str | None = None) -> list[Statement]:
+    """The first statements of :func:`profile_statements`, over every user at once: which
+    users visited which sites (``user_site``, with the rows ``n`` of each pair), the users'
+    codes and the sites' (codes and V(d))."""
     t = {part: table_name(name, part) for part in PARTS + TEMPORARY}
     rows = _valid_rows(log)
-    statements: list[tuple[str, str, tuple[OrderedList, ...]]] = []
+    statements: list[Statement] = []
 
-    def add(part: str, select: str, lists: tuple[OrderedList, ...] = ()) -> None:
-        statements.append((t[part], select, lists))
+    def add(part: str, select: str) -> None:
+        statements.append((t[part], select, ()))
 
-    # pass 1 over raw rows: which users visited which sites
-    add("user_site", f"SELECT user_id, site FROM {rows} AS r GROUP BY user_id, site")
+    # pass 1 over raw rows: which users visited which sites, in how many rows
+    add(
+        "user_site",
+        f"SELECT user_id, site, count(*) AS n FROM {rows} AS r GROUP BY user_id, site",
+    )
     # users coded 0..n-1 in user-id order
     add(
         "user_code",
@@ -117,6 +135,27 @@ def profile_statements(
                 - 1 AS INTEGER) AS site_id, site, CAST(0 AS INTEGER) AS n_users
             FROM fresh""",
         )
+    return statements
+
+
+def user_statements(
+    log: str,
+    name: str,
+    settings: RejoinSettings,
+    users: tuple[str, str] | None = None,
+    into: str | None = None,
+) -> list[Statement]:
+    """The rest of :func:`profile_statements`: every per-user part, from the codes of profile
+    set ``name``. ``users`` (the first and last user id, in DuckDB's order) builds the parts of
+    those users only, into profile set ``into`` (default ``name``): step 1 in parts by user."""
+    codes = {part: table_name(name, part) for part in ("user_code", "sites")}
+    t = {part: table_name(into or name, part) for part in PARTS + TEMPORARY} | codes
+    rows = _valid_rows(log, users)
+    statements: list[Statement] = []
+
+    def add(part: str, select: str, lists: tuple[OrderedList, ...] = ()) -> None:
+        statements.append((t[part], select, lists))
+
     # pass 2 over raw rows, sorted per user by (time, site code): the marks
     window = "OVER (PARTITION BY uid ORDER BY ts, site_id)"
     add(
