@@ -63,9 +63,21 @@ def _rows(path: Path) -> list[dict]:
 
 
 def _copy_workspace(world, out: Path) -> Path:
+    """The workspace file and its daily store (``W.store``), which belong together."""
     target = out / "w.duckdb"
     shutil.copy(world["w"], target)
+    store = Path(f"{world['w']}.store")
+    if store.exists():
+        shutil.copy(store, Path(f"{target}.store"))
     return target
+
+
+def test_train_on_a_workspace_copied_without_its_store_says_so(capsys, tmp_path, world):
+    alone = tmp_path / "alone.duckdb"
+    shutil.copy(world["w"], alone)
+    code, _, err = run(capsys, "rejoin", "train", "--workspace", str(alone))
+    assert code == 1, err
+    assert "daily store" in err and "missing" in err and "internal error" not in err
 
 
 # each case: (the command's words, given the world and a fresh output folder) and a check of

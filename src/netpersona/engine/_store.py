@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netpersona._core import sync_folder
+from netpersona._core import InputError, sync_folder
 from netpersona.engine._lock import writer_lock
 
 if TYPE_CHECKING:
@@ -137,9 +137,16 @@ def store_reading(engine, path: str | Path, table: str) -> Iterator[None]:
     (so no build runs meanwhile; a running one gives ``WorkspaceBusyError``) and ``W.store``
     attached read-only. A workspace without a store (the old layout) needs nothing."""
     store = store_path(path)
-    if engine.has_table(table) or not store.exists():
+    if engine.has_table(table):
         yield
         return
+    if not store.exists():
+        raise InputError(
+            "the workspace's daily store (its rows and partials) is missing",
+            path=store,
+            hint="copy it along with the workspace file, or build the library afresh "
+            "(`netpersona rejoin index LOGS --workspace W --force`)",
+        )
     with writer_lock(path):
         engine.execute(f"ATTACH {_literal(store)} AS daily_store (READ_ONLY)")
         search = engine.fetch_scalar("SELECT current_setting('search_path')")
