@@ -138,3 +138,31 @@ def test_a_bad_time_bound_is_a_config_error(bound):
 
     with pytest.raises(ConfigError, match="--max-time"):
         LogMapping(max_time=bound)
+
+
+_config_piece = st.sampled_from(
+    ["[mappings.default]", "[mappings.x]", "[mappings]", "[rejoin]", "[devices]", "[customers]",
+     "[commands.rejoin.index]", "[other]", 'user_col = "msisdn"', "user_col = 3",
+     'sep = "tab"', 'sep = "ab"', 'time_unit = "ms"', 'time_unit = "days"', "columns = [1, 2]",
+     'columns = ["a", "b"]', 'timezone = "Nowhere/City"', "jaccard_min = 0.5",
+     "jaccard_min = -7", 'jaccard_min = "x"', "ensemble = 0", "mappings = 1", "= =", "x = {",
+     '"\\xff"', "a.b.c = 1"]
+)  # fmt: skip
+
+
+@FUZZ
+@given(lines=st.lists(_config_piece, max_size=12), raw=st.binary(max_size=8))
+def test_the_configuration_file_reader_never_crashes(lines, raw):
+    """netpersona.toml as the command line reads it: its mappings made into LogMappings."""
+    from netpersona.cli._config import TABLES
+    from netpersona.io import ConfigFile
+
+    path = Path(tempfile.mkdtemp()) / "netpersona.toml"
+    path.write_bytes("\n".join(lines).encode() + b"\n" + raw)
+
+    def read() -> None:
+        config = ConfigFile.read(path, TABLES)
+        for name in config.mappings:
+            config.mapping(name)
+
+    _ok_or_declared(read)
