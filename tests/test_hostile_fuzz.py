@@ -102,9 +102,15 @@ _toml_piece = st.sampled_from(
 def test_the_indicator_system_parser_never_crashes(lines, raw):
     from netpersona.customers import load_system
 
-    path = Path(tempfile.mkdtemp()) / "s.toml"
-    path.write_bytes("\n".join(lines).encode() + b"\n" + raw)
+    path = _toml_file("s.toml", lines, raw)
     _ok_or_declared(lambda: load_system(path))
+
+
+def _toml_file(name: str, lines: list[str], raw: bytes) -> Path:
+    """A fresh file ``name`` holding ``lines``, then ``raw`` bytes."""
+    path = Path(tempfile.mkdtemp()) / name
+    path.write_bytes("\n".join(lines).encode() + b"\n" + raw)
+    return path
 
 
 _expr_piece = st.sampled_from(
@@ -157,8 +163,7 @@ def test_the_configuration_file_reader_never_crashes(lines, raw):
     from netpersona.cli._config import TABLES
     from netpersona.io import ConfigFile
 
-    path = Path(tempfile.mkdtemp()) / "netpersona.toml"
-    path.write_bytes("\n".join(lines).encode() + b"\n" + raw)
+    path = _toml_file("netpersona.toml", lines, raw)
 
     def read() -> None:
         config = ConfigFile.read(path, TABLES)
