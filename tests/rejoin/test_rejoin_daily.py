@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from netpersona._core import ConfigError
 from netpersona.engine import DuckDBEngine, Workspace
-from netpersona.rejoin import Library, RejoinSettings, forget_daily
+from netpersona.rejoin import Library, RejoinSettings, _profiles_parts, forget_daily
 
 DAY0 = dt.date(2024, 3, 1)
 
@@ -73,8 +73,13 @@ def _library(workspace) -> dict:
     ratio=st.sampled_from([0.3, 0.7]),
     minutes=st.sampled_from([1, 2]),
     window=st.one_of(st.none(), st.integers(2, 5)),
+    parts=st.sampled_from([None, 1, 4]),
 )
-def test_day_by_day_equals_the_window_at_once(tmp_path_factory, rows, data, ratio, minutes, window):
+def test_day_by_day_equals_the_window_at_once(
+    tmp_path_factory, rows, data, ratio, minutes, window, parts
+):
+    # parts: rows a re-derivation sorts at once (None: the memory limit's, one part here; 1 and
+    # 4: every day its own part, a day cut into buckets of users)
     folder = tmp_path_factory.mktemp("days")
     workspace = folder / "w.duckdb"
     n_batches = data.draw(st.integers(1, 4), label="batches")
@@ -86,9 +91,13 @@ def test_day_by_day_equals_the_window_at_once(tmp_path_factory, rows, data, rati
     for row in data.draw(st.lists(st.sampled_from(rows), max_size=10), label="duplicates"):
         batches[data.draw(st.integers(0, n_batches - 1))].append(row)
     chosen = RejoinSettings(frequent_ratio=ratio, active_minutes=minutes)
-    for i, batch in enumerate(batches):
-        Library.add_day(workspace, write_log(batch, folder / f"b{i}.csv"), MAPPING,
-                        chosen if i == 0 else None, window_days=window or 60)  # fmt: skip
+    try:
+        _profiles_parts.PART_ROWS = parts
+        for i, batch in enumerate(batches):
+            Library.add_day(workspace, write_log(batch, folder / f"b{i}.csv"), MAPPING,
+                            chosen if i == 0 else None, window_days=window or 60)  # fmt: skip
+    finally:
+        _profiles_parts.PART_ROWS = None
     assert _library(workspace) == oracle(in_window(rows, window), chosen)
 
 

@@ -33,6 +33,7 @@ from netpersona.rejoin._daily_sql import (
     partial_statements,
 )
 from netpersona.rejoin._profiles import Profiles
+from netpersona.rejoin._profiles_parts import part_rows
 from netpersona.rejoin._settings import RejoinSettings
 from netpersona.rejoin._sql import render, table_name
 
@@ -120,7 +121,11 @@ def mapped_rows(log: str, segments: str, where: str = "") -> str:
 # -- re-deriving touched (user, day) pairs ----------------------------------------------------
 def rederive(ws: Engine, touched: str, segments: str) -> int:
     """Replace the partials of the (effective user, day) pairs in table ``touched`` by those
-    derived from every held row of those pairs; returns how many pairs."""
+    derived from every held row of those pairs; returns how many pairs.
+
+    The rows are derived in parts (:func:`_parts`) of at most :func:`part_rows` rows, so only
+    one part's sort has to fit the memory limit: a whole window indexed at once is not sorted
+    (and spilled) in one piece. Partials are per (user, day), so the parts give the same rows."""
     ws.create_table("_rejoin_pairs", f"SELECT DISTINCT user_id, day FROM {touched} AS t")
     touched = "_rejoin_pairs"
     span = ws.fetch_arrow(f"SELECT min(day) AS a, max(day) AS b FROM {touched}").to_pylist()[0]
@@ -129,18 +134,23 @@ def rederive(ws: Engine, touched: str, segments: str) -> int:
         return 0
     lo, hi = span["a"], span["b"] + dt.timedelta(days=1)
     in_span = f"AND l.ts >= {date_literal(lo)} AND l.ts < {date_literal(hi)}"
-    ws.create_table(
-        "_rejoin_rows",
-        f"""SELECT m.user_id, m.ts, m.site FROM {mapped_rows(LIBRARY_LOG, segments, in_span)}
-            AS m JOIN {touched} AS t ON t.user_id = m.user_id AND t.day = CAST(m.ts AS DATE)""",
-    )
-    for table, select, lists in partial_statements("_rejoin_rows", "_rejoin_new"):
-        ws.create_table(table, render(select, ws.dialect, lists))
     match = f"EXISTS (SELECT 1 FROM {touched} AS t WHERE t.user_id = p.user_id AND t.day = p.day)"
-    for part, table in PARTIALS.items():
-        columns = _columns(table)
+    for table in PARTIALS.values():
         ws.execute(f"DELETE FROM {table} AS p WHERE {match}")
-        ws.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _rejoin_new_{part}")
+    for first, end, buckets in _parts(ws, touched, segments, in_span, part_rows(ws)):
+        window = f"AND l.ts >= {date_literal(first)} AND l.ts < {date_literal(end)}"
+        for bucket in range(buckets):
+            rows = f"""(SELECT m.user_id, m.ts, m.site
+                FROM {mapped_rows(LIBRARY_LOG, segments, window)} AS m
+                JOIN {touched} AS t ON t.user_id = m.user_id AND t.day = CAST(m.ts AS DATE)
+                {f"WHERE hash(m.user_id) % {buckets} = {bucket}" if buckets > 1 else ""})"""
+            for table, select, lists in partial_statements(rows, "_rejoin_new"):
+                ws.create_table(table, render(select, ws.dialect, lists))
+            for part, table in PARTIALS.items():
+                columns = _columns(table)
+                ws.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _rejoin_new_{part}"
+                )
     days = f"(SELECT DISTINCT day FROM {touched})"
     ws.execute(f"DELETE FROM {DAYS} WHERE day IN {days}")
     ws.execute(
@@ -154,9 +164,37 @@ def rederive(ws: Engine, touched: str, segments: str) -> int:
     n = int(ws.fetch_scalar(f"SELECT count(*) FROM {touched}"))
     for part in (*PARTIALS, "marks"):
         ws.execute(f"DROP TABLE IF EXISTS _rejoin_new_{part}")
-    for table in ("_rejoin_rows", "_rejoin_pairs"):
-        ws.execute(f"DROP TABLE IF EXISTS {table}")
+    ws.execute("DROP TABLE IF EXISTS _rejoin_pairs")
     return n
+
+
+def _parts(
+    ws: Engine, touched: str, segments: str, in_span: str, rows: int
+) -> list[tuple[dt.date, dt.date, int]]:
+    """The parts a re-derivation runs in: (first day, day after the last, user buckets), runs
+    of consecutive days with at most ``rows`` touched rows in all, a day with more cut into
+    buckets of users (by a hash of the id) of about ``rows`` each."""
+    counts = ws.fetch_arrow(
+        f"""SELECT t.day, count(*) AS n FROM {mapped_rows(LIBRARY_LOG, segments, in_span)} AS m
+        JOIN {touched} AS t ON t.user_id = m.user_id AND t.day = CAST(m.ts AS DATE)
+        GROUP BY t.day ORDER BY t.day"""
+    ).to_pylist()
+    parts: list[tuple[dt.date, dt.date, int]] = []
+    run: list[dt.date] = []
+    held = 0
+    for row in counts:
+        day, n = row["day"], int(row["n"])
+        if run and held + n > rows:
+            parts.append((run[0], run[-1] + dt.timedelta(days=1), 1))
+            run, held = [], 0
+        if n > rows:
+            parts.append((day, day + dt.timedelta(days=1), -(-n // rows)))
+            continue
+        run.append(day)
+        held += n
+    if run:
+        parts.append((run[0], run[-1] + dt.timedelta(days=1), 1))
+    return parts
 
 
 def _columns(table: str) -> str:
