@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 from benchmarks._common import DATA, ROOT, SHARED_DATA, machine, peak_rss_mb, today
+from benchmarks._real_ceilings import data_ceiling, method_ceilings, pct, render_ceilings
+from benchmarks._real_targets import targets_table
 
 OUT = ROOT / "docs" / "real-data.md"
 RESULTS = Path(os.environ.get("REAL_DATA_RESULTS", DATA / "real_data.json"))
@@ -266,45 +268,12 @@ def one_log(key: str, spec: dict, calibrate_seconds: float) -> dict:
         "simulation": matcher.simulation_,
         "fit_seconds": fit_seconds,
         "candidate_recall_simulated": matcher.training_.recall,
-    }
+        "ceilings": {"methods": method_ceilings(matcher, lib, qry, truth, rows),
+                     "data": data_ceiling(engine, split)},  # DIAGNOSTIC: uses the truth
+    }  # fmt: skip
+    print(f"  {key} / ceilings: {out['ceilings']}", flush=True)
     engine.close()
     return out
-
-
-def _pct(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
-
-
-#: issue 16's targets for auto's balanced accuracy (besides beating TF-IDF by 0.03 on real logs)
-TARGETS = {"gowalla": 0.75, "scipy": 0.60, "astropy": 0.60, "collegemsg": 0.60,
-           "synthetic paper": 0.99}  # fmt: skip
-
-
-def _targets(results: dict) -> list[str]:
-    """The targets table: auto against the best TF-IDF + 0.03 and the issue's own figures."""
-    lines = [
-        "## Targets (issue 16): auto's balanced accuracy",
-        "",
-        "| log | auto | best TF-IDF + 0.03 | met | issue's target | met |",
-        "|---|---:|---:|---|---:|---|",
-    ]
-    for key, r in results.items():
-        rows = r["rows"]
-        auto = (rows.get("auto", {}).get("real") or {}).get("balanced_accuracy")
-        tf = [(rows.get(m, {}).get("real") or {}).get("balanced_accuracy")
-              for m in ("tfidf", "tfidf_one_to_one")]  # fmt: skip
-        tf = [t for t in tf if t is not None]
-        real = "synthetic" not in key
-        bar = min(max(tf) + 0.03, 1.0) if tf and real else None  # 100% cannot be beaten
-        target = TARGETS.get(key)
-        lines.append(
-            f"| {r['title']} | {_pct(auto)} | {_pct(bar)} | "
-            f"{'–' if bar is None or auto is None else ('yes' if auto >= bar else '**no**')} | "
-            f"{_pct(target)} | "
-            f"{'–' if target is None or auto is None else ('yes' if auto >= target else '**no**')}"
-            " |"
-        )
-    return [*lines, ""]
 
 
 def render(results: dict, notes: str = "") -> str:
@@ -320,7 +289,8 @@ def render(results: dict, notes: str = "") -> str:
         "method saw on its simulation inside the library, 'gap' real minus simulated "
         "balanced accuracy.",
         "",
-        *_targets(results),
+        *targets_table(results),
+        *render_ceilings(results),
     ]
     for r in results.values():
         p = r["protocol"]
@@ -339,7 +309,7 @@ def render(results: dict, notes: str = "") -> str:
                 f"({size['n_present']:,} returning, {size['n_absent']:,} new) from "
                 f"{size['time_cuts']} time cuts x draws = {size['simulations']} simulated "
                 "re-joins"
-                + (f"; absent accuracy 95% interval {_pct(ci[0])}-{_pct(ci[1])}%" if ci else "")
+                + (f"; absent accuracy 95% interval {pct(ci[0])}-{pct(ci[1])}%" if ci else "")
                 + (f". **Warning**: {size['warning']}" if size.get("warning") else "")
                 + "."
             )
@@ -364,9 +334,9 @@ def render(results: dict, notes: str = "") -> str:
             if row.get("error"):
                 label += f" — failed: {row['error'][:80]}"
             lines.append(
-                f"| {label} | {_pct(real.get('balanced_accuracy'))} | "
-                f"{_pct(real.get('acc_absent'))} | {_pct(real.get('acc_present'))} | "
-                f"{_pct(real.get('rank1_present'))} | {_pct(sim.get('balanced_accuracy'))} | "
+                f"| {label} | {pct(real.get('balanced_accuracy'))} | "
+                f"{pct(real.get('acc_absent'))} | {pct(real.get('acc_present'))} | "
+                f"{pct(real.get('rank1_present'))} | {pct(sim.get('balanced_accuracy'))} | "
                 f"{gap} |"
             )
         if "auto" in r["rows"] and r["rows"]["auto"].get("reason"):
