@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -55,8 +56,11 @@ def _run(args: list[str], temp: Path, limit: str) -> dict:
 
 
 def measure(users: int, days: int, work: Path, limit: str = MEMORY_LIMIT) -> dict:
+    from netpersona.engine import Workspace
+
     log = _log(users, days)
     ws = work / f"w{users}x{days}.duckdb"
+    store = Workspace.store_path(ws)
     index = _run(["rejoin", "index", str(log), "--workspace", str(ws)], work / "tmp-index", limit)
     t = str(min(5, days - 1))
     evaluate = _run(["rejoin", "evaluate", str(log), "--query-days", t, "--json",
@@ -68,6 +72,7 @@ def measure(users: int, days: int, work: Path, limit: str = MEMORY_LIMIT) -> dic
         "rows": _rows(log),
         "input_mb": log.stat().st_size / 2**20,
         "workspace_mb": ws.stat().st_size / 2**20,
+        "store_mb": store.stat().st_size / 2**20 if store.exists() else 0.0,
         "index": index,
         "evaluate": evaluate,
     }
@@ -93,7 +98,7 @@ def _render(results: list[dict], quick: bool, flags: str) -> str:
         f"a {LOW_LIMIT} limit, to separate what DuckDB bounds from what it does not.",
         "",
         "| log | rows | input MB | limit | command | wall s | peak RSS MB | peak temp MB | "
-        "workspace MB |",
+        "workspace MB: `W` + `W.store` |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -103,7 +108,11 @@ def _render(results: list[dict], quick: bool, flags: str) -> str:
                 f"| {r['users']:,} x {r['days']} | {r['rows']:,} | {r['input_mb']:.0f} | "
                 f"{r['limit']} | `{name}` | {m['wall']:.1f} | {m['peak_rss_mb']:.0f} | "
                 f"{m['peak_watch_mb']:.0f} | "
-                + (f"{r['workspace_mb']:.0f} |" if name == "index" else "- |")
+                + (
+                    f"{r['workspace_mb']:.0f} + {r.get('store_mb', 0):,.0f} |"
+                    if name == "index"
+                    else "- |"
+                )
             )
     lines.append("")
     main = [r for r in results if r["limit"] == MEMORY_LIMIT]
@@ -152,15 +161,19 @@ def _render(results: list[dict], quick: bool, flags: str) -> str:
         "(about 0.84 items per row here, some 2.5 GB as DuckDB lists for a 55-day library) no "
         "longer fit beside a part's sort under 3GB, and what does not fit spills: an estimate "
         "of at most ~2.5 GB, below the input still. `index` reads the "
-        "log the same way (no staging copy any more), but the daily store it goes through "
-        "still computes its per-user-day partials (a window sorted by user, day and time) over "
-        "the whole incoming log at once, and that sort spills (`rejoin._daily_sql."
-        "partial_statements`: 741 MB on 33.5M rows under 1GB); run per day or per user range, "
-        "it would not. Before (2026-12-06, the 101.7M-row log under 3GB): `evaluate` 6,182 MB "
-        "of temporary disk and a 3,493 MB peak in 370 s, `index` 3,376 MB and a 3,333 MB peak "
-        "in 768 s. The machine was shared with other jobs (load average about 5 on 2 cores): "
-        "compare the memory and disk, not the times.",
+        "log the same way (no staging copy), and the daily store it goes through derives its "
+        "per-user-day partials in parts of at most the memory limit / 80 B rows too (runs of "
+        "whole days, a larger day cut into buckets of users: `rejoin._daily.rederive`); before "
+        "that change (2026-12-06, session 6) it sorted the whole incoming log at once and "
+        "spilled (741 MB of temporary disk on 33.5M rows under 1GB; on the 101.7M-row log "
+        "1,594 MB under 3GB and 2,651 MB under 1GB). Before the parts in `evaluate` "
+        "(2026-12-06, the 101.7M-row log under 3GB): 6,182 MB of temporary disk and a 3,493 MB "
+        "peak in 370 s. The machine may be shared with other jobs: compare the memory and "
+        "disk, not the times.",
     ]
+    if "load" in results[0]:
+        lines += ["", "Load average (1 min) before / after the run: "
+                  + " / ".join(f"{x:.1f}" for x in results[0]["load"]) + "."]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -180,6 +193,7 @@ def main(quick: bool = False, sizes: tuple[tuple[int, int], ...] | None = None) 
     sizes = sizes or (QUICK if quick else DEFAULT)
     DATA.mkdir(parents=True, exist_ok=True)
     results = []
+    load = [os.getloadavg()[0]]
     baseline = run_measured(python("-c", "import netpersona.cli, netpersona.rejoin"))
     with tempfile.TemporaryDirectory(dir=DATA, prefix="scale-") as tmp:
         for users, days in sizes:
@@ -196,6 +210,7 @@ def main(quick: bool = False, sizes: tuple[tuple[int, int], ...] | None = None) 
         print(f"  {users}x{days} under {LOW_LIMIT}: index {r['index']['peak_rss_mb']:.0f} MB, "
               f"evaluate {r['evaluate']['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
     results[0]["baseline_mb"] = baseline["peak_rss_mb"]
+    results[0]["load"] = [*load, os.getloadavg()[0]]
     (DATA / "scale_results.json").write_text(json.dumps(results, default=str))
     flags = " --sizes " + ",".join(f"{u}x{d}" for u, d in sizes) if sizes != DEFAULT else ""
     write_section("scale", _render(results, quick, "" if quick else flags))
