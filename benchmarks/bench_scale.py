@@ -177,6 +177,88 @@ def _render(results: list[dict], quick: bool, flags: str) -> str:
     return "\n".join(lines)
 
 
+def _accuracy(path: Path) -> dict:
+    """The accuracies of an ``evaluate --json`` file (empty if it has none)."""
+    if not path.exists():
+        return {}
+    doc = json.loads(path.read_text())
+    doc = doc.get("result", doc) if isinstance(doc, dict) else {}
+    keys = ("acc_overall", "acc_absent", "acc_present", "balanced_accuracy", "rank1_present")
+    return {k: doc[k] for k in keys if isinstance(doc.get(k), int | float)}
+
+
+def _render_paper(r: dict) -> str:
+    limit_mb = parse_mb(r["limit"])
+    lines = [
+        f"**The paper's scale, measured** (`python -m benchmarks.bench_scale --paper`): the "
+        f"paper preset's synthetic log of {r['users']:,} users x {r['days']} days, "
+        f"{r['rows']:,} rows, {r['input_mb']:,.0f} MB of Parquet; each command a fresh process "
+        f"with `--memory-limit {r['limit']} --temp-dir T` and 2 threads (target, issue 15: "
+        f"complete with peak memory < 4 GB and temporary disk < the input's size).",
+        "",
+        "| command | wall s | peak RSS MB | peak temp MB | < 4 GB | temp < input |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for name in ("index", "evaluate"):
+        m = r.get(name)
+        if m is None:
+            lines.append(f"| `{name}` | not run (the run was cut short) | | | | |")
+            continue
+        lines.append(
+            f"| `{name}` | {m['wall']:,.0f} | {m['peak_rss_mb']:,.0f} | "
+            f"{m['peak_watch_mb']:,.0f} | {'yes' if m['peak_rss_mb'] < 4096 else '**no**'} | "
+            f"{'yes' if m['peak_watch_mb'] < r['input_mb'] else '**no**'} |"
+        )
+    lines.append("")
+    if "workspace_mb" in r:
+        lines.append(
+            f"Workspace after `index`: `W` {r['workspace_mb']:,.0f} MB, `W.store` "
+            f"{r['store_mb']:,.0f} MB (the raw rows of the days kept and their partials; not "
+            f"temporary). DuckDB's own limit was {limit_mb:,.0f} MB."
+        )
+    acc = r.get("accuracy") or {}
+    if acc:
+        lines.append(
+            "`evaluate` (the paper's defaults, t = 5, its protocol): "
+            + ", ".join(f"{k} {100 * v:.2f}%" for k, v in acc.items())
+            + "."
+        )
+    lines.append(
+        "Load average (1 min) before / after: " + " / ".join(f"{x:.1f}" for x in r["load"]) + "."
+    )
+    return "\n".join(lines)
+
+
+def paper(limit: str = MEMORY_LIMIT, days: int = 60) -> None:
+    """Index and evaluate the paper-scale log under ``limit``; the section ``scale-paper`` is
+    written after each command, so a run cut short keeps what it measured."""
+    from netpersona.engine import Workspace
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    log = _log(PAPER_USERS, days)
+    r: dict = {"users": PAPER_USERS, "days": days, "rows": _rows(log), "limit": limit,
+               "input_mb": log.stat().st_size / 2**20, "load": [os.getloadavg()[0]]}  # fmt: skip
+    with tempfile.TemporaryDirectory(dir=DATA, prefix="scale-paper-") as tmp:
+        work = Path(tmp)
+        ws = work / "w.duckdb"
+        r["index"] = _run(["rejoin", "index", str(log), "--workspace", str(ws)],
+                          work / "tmp-index", limit)  # fmt: skip
+        r["workspace_mb"] = ws.stat().st_size / 2**20
+        r["store_mb"] = Workspace.store_path(ws).stat().st_size / 2**20
+        print(f"  index {r['index']['wall']:.0f} s {r['index']['peak_rss_mb']:.0f} MB "
+              f"temp {r['index']['peak_watch_mb']:.0f} MB", flush=True)  # fmt: skip
+        write_section("scale-paper", _render_paper({**r, "load": [*r["load"], os.getloadavg()[0]]}))
+        for path in work.glob("w.duckdb*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        out = work / "e.json"
+        r["evaluate"] = _run(["rejoin", "evaluate", str(log), "--query-days", "5", "--json",
+                              str(out), "--force"], work / "tmp-eval", limit)  # fmt: skip
+        r["accuracy"] = _accuracy(out)
+    r["load"].append(os.getloadavg()[0])
+    (DATA / "scale_paper_results.json").write_text(json.dumps(r, default=str))
+    write_section("scale-paper", _render_paper(r))
+
+
 def _command(quick: bool, flags: str) -> str:
     if flags:
         return f"python -m benchmarks.bench_scale{flags}"
@@ -220,7 +302,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_scale")
     parser.add_argument("--sizes", help="users x days per size, e.g. 300x10,600x20,1600x30")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--paper", action="store_true", help="the paper's scale (25,809 x 60 days), measured"
+    )
     args = parser.parse_args()
+    if args.paper:
+        paper()
+        raise SystemExit(0)
     parsed = None
     if args.sizes:
         parsed = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
