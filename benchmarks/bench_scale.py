@@ -194,7 +194,8 @@ def _render_paper(r: dict) -> str:
         f"paper preset's synthetic log of {r['users']:,} users x {r['days']} days, "
         f"{r['rows']:,} rows, {r['input_mb']:,.0f} MB of Parquet; each command a fresh process "
         f"with `--memory-limit {r['limit']} --temp-dir T` and 2 threads (target, issue 15: "
-        f"complete with peak memory < 4 GB and temporary disk < the input's size).",
+        f"complete with peak memory < 4 GB and temporary disk < the input's size). MB here are "
+        "MiB (2^20 bytes); '< 4 GB' compares the peak with 4,096 MiB.",
         "",
         "| command | wall s | peak RSS MB | peak temp MB | < 4 GB | temp < input |",
         "|---|---:|---:|---:|---|---|",
@@ -202,7 +203,7 @@ def _render_paper(r: dict) -> str:
     for name in ("index", "evaluate"):
         m = r.get(name)
         if m is None:
-            lines.append(f"| `{name}` | not run (the run was cut short) | | | | |")
+            lines.append(f"| `{name}` | not measured (running, or the run was cut short) | | | | |")
             continue
         lines.append(
             f"| `{name}` | {m['wall']:,.0f} | {m['peak_rss_mb']:,.0f} | "
@@ -223,6 +224,7 @@ def _render_paper(r: dict) -> str:
             + ", ".join(f"{k} {100 * v:.2f}%" for k, v in acc.items())
             + "."
         )
+    lines += r.get("notes", [])
     lines.append(
         "Load average (1 min) before / after: " + " / ".join(f"{x:.1f}" for x in r["load"]) + "."
     )
