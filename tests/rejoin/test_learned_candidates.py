@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.preprocessing import normalize
 
@@ -39,6 +39,8 @@ def _brute_force(q: sp.csr_matrix, lib: sp.csr_matrix, k: int):
     k=st.integers(1, 8),
     block=st.integers(1, 60),
 )
+# the duplicated library row's BLAS cosine differed from its twin's in the last bit: a tie
+@example(seed=5, n_q=10, n_l=5, k=1, block=1)
 def test_top_k_equals_brute_force(seed, n_q, n_l, k, block):
     rng = np.random.default_rng(seed)
     q = _random_rows(rng, n_q, 9, 0.3)

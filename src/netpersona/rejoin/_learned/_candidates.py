@@ -64,17 +64,25 @@ class TopK:
     rank: np.ndarray
 
 
+#: cosines closer than this are a tie (the dense part is a BLAS product, which can round two
+#: identical library users' columns differently in the last bit)
+TIE = 1e-12
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _worse(v1, c1, v2, c2):
+    """Cell (v1, c1) ranks below (v2, c2): a lower value, or a tie and the higher column."""
+    return v1 < v2 - TIE or (abs(v1 - v2) <= TIE and c1 > c2)
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sift_down(heap_v, heap_c, size, i):
     """Restore the min-heap below ``i``: the root is the worst kept cell (lowest value, and of
-    equal values the higher column)."""
+    tied values the higher column)."""
     while True:
         worst, left, right = i, 2 * i + 1, 2 * i + 2
         for child in (left, right):
-            if child < size and (
-                heap_v[child] < heap_v[worst]
-                or (heap_v[child] == heap_v[worst] and heap_c[child] > heap_c[worst])
-            ):
+            if child < size and _worse(heap_v[child], heap_c[child], heap_v[worst], heap_c[worst]):
                 worst = child
         if worst == i:
             return
@@ -88,7 +96,8 @@ def _add_tail_and_top_k(scores, lo, q_indptr, q_ids, q_vals, postings_ptr, posti
                         postings_val, k, out_cols, out_vals, out_n):  # fmt: skip
     """For each row ``r`` of the block (query ``lo + r``): add the sparse part of its cosines
     into ``scores[r]`` (for each of the query's sites, the library users who visited it), then
-    keep its top ``k`` positive cells, best first, ties to the lower column.
+    keep its top ``k`` positive cells, best first, ties (within :data:`TIE`) to the lower
+    column.
 
     A min-heap of the ``k`` best so far is filled scanning columns in ascending order, so a
     later cell equal to the worst kept one never displaces it: ties go to the lower column."""
@@ -111,15 +120,13 @@ def _add_tail_and_top_k(scores, lo, q_indptr, q_ids, q_vals, postings_ptr, posti
                 heap_v[i], heap_c[i] = v, c
                 while i > 0:  # sift up
                     parent = (i - 1) // 2
-                    if heap_v[i] < heap_v[parent] or (
-                        heap_v[i] == heap_v[parent] and heap_c[i] > heap_c[parent]
-                    ):
+                    if _worse(heap_v[i], heap_c[i], heap_v[parent], heap_c[parent]):
                         heap_v[i], heap_v[parent] = heap_v[parent], heap_v[i]
                         heap_c[i], heap_c[parent] = heap_c[parent], heap_c[i]
                         i = parent
                     else:
                         break
-            elif v > heap_v[0]:
+            elif v > heap_v[0] + TIE:  # columns ascend: a tie never displaces the kept one
                 heap_v[0], heap_c[0] = v, c
                 _sift_down(heap_v, heap_c, size, 0)
         # pop worst-first into the output from the back: best first, ties by lower column
