@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpersona.rejoin._profiles import ProfileArrays
@@ -17,6 +17,8 @@ from netpersona.rejoin._steps import (
     Candidates,
     cosine_rows,
     decide,
+    pair_chunks,
+    simi_four_scores,
     simi_four_trim,
     simi_three_trim,
     simi_two_trim,
@@ -302,3 +304,63 @@ def test_decision_outputs_within_tie_ratio_and_orders_by_score():
 def test_decision_with_no_candidates_is_empty():
     d = decide(Candidates.empty(), QUERY, LIBRARY, 0.05)
     assert len(d.candidates) == 0 and d.output.tolist() == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    users=st.lists(st.integers(0, 5), max_size=30),
+    lengths=st.lists(st.integers(0, 9), min_size=6, max_size=6),
+    items=st.integers(1, 30),
+)
+def test_pair_chunks_cover_every_pair_once_and_keep_a_users_pairs_together(users, lengths, items):
+    chunks = pair_chunks(np.array(users, np.int64), np.array(lengths), items)
+    positions = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+    assert sorted(positions.tolist()) == list(range(len(users)))
+    seen: dict[int, int] = {}
+    for number, chunk in enumerate(chunks):
+        distinct = {users[i] for i in chunk.tolist()}
+        for user in distinct:
+            assert seen.setdefault(user, number) == number  # never split over two chunks
+        if len(distinct) > 1:
+            assert sum(lengths[u] for u in distinct) <= items
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    library=st.lists(st.lists(st.integers(0, 3), max_size=12), min_size=1, max_size=6),
+    queries=st.lists(st.lists(st.integers(0, 3), max_size=12), min_size=1, max_size=3),
+    data=st.data(),
+)
+def test_step_five_in_chunks_scores_as_in_one_pass(library, queries, data, monkeypatch_items):
+    def side(sequences: list[list[int]], prefix: str) -> ProfileArrays:
+        users = [{"id": f"{prefix}{i}", "frequent": {0: _hours(9)}, "hours": _hours(9),
+                  "sequence": s} for i, s in enumerate(sequences)]  # fmt: skip
+        return _arrays(users, v=[1, 1, 1, 1])
+
+    q, lib = side(queries, "q"), side(library, "l")
+    n = data.draw(st.integers(1, 12), label="pairs")
+    qs = data.draw(st.lists(st.integers(0, len(queries) - 1), min_size=n, max_size=n))
+    ls = data.draw(st.lists(st.integers(0, len(library) - 1), min_size=n, max_size=n))
+
+    def scores(items: int) -> tuple[list, list]:
+        monkeypatch_items(items)
+        c = Candidates.from_arrays(np.array(qs), np.array(ls), np.ones(n), np.ones(n))
+        c = simi_four_scores(c, q, lib, 2)
+        return c.simi_four_raw.tolist(), c.simi_four.tolist()
+
+    assert scores(1) == scores(10**9)
+
+
+@pytest.fixture
+def monkeypatch_items():
+    from netpersona.rejoin import _steps
+
+    saved = _steps.STEP5_ITEMS
+
+    def set_items(items: int) -> None:
+        _steps.STEP5_ITEMS = items
+
+    yield set_items
+    _steps.STEP5_ITEMS = saved

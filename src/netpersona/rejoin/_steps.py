@@ -17,6 +17,7 @@ tie-break.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, fields
 
@@ -237,19 +238,57 @@ def simi_three_trim(
 
 
 # -- step 5 ------------------------------------------------------------------------------------
+#: the most library sequence items step 5 holds at once: the candidate pairs are scored in
+#: chunks of library users whose sequences add up to about this many items (128 MB of int32),
+#: so a large library's sequences are never all in memory together (the chunks give the same
+#: scores as one pass: each pair is scored alone)
+STEP5_ITEMS = 32_000_000
+
+
+def pair_chunks(library_users: np.ndarray, lengths: np.ndarray, items: int) -> list[np.ndarray]:
+    """Positions of the pairs whose library user is ``library_users[i]``, cut into chunks of
+    library users whose sequence ``lengths`` add up to at most about ``items`` (a user whose
+    sequence alone is longer is a chunk of its own); every pair of one user in one chunk.
+
+    >>> [c.tolist() for c in pair_chunks(np.array([2, 0, 2, 1]), np.array([5, 5, 5]), 10)]
+    [[1, 3], [0, 2]]
+    """
+    library_users = np.asarray(library_users, dtype=np.int64)
+    if not len(library_users):
+        return []
+    order = np.argsort(library_users, kind="stable")
+    ranked = library_users[order]
+    first = np.r_[True, ranked[1:] != ranked[:-1]]
+    user_items = np.where(first, np.asarray(lengths, dtype=np.int64)[ranked], 0)
+    chunk = np.empty(len(ranked), dtype=np.int64)
+    held, users, current = 0, 0, 0
+    for i in np.flatnonzero(first):  # one step per distinct library user
+        if users and held + user_items[i] > items:
+            current, held, users = current + 1, 0, 0
+        held += user_items[i]
+        users += 1
+        chunk[i] = current
+    chunk = np.maximum.accumulate(np.where(first, chunk, -1))  # a user's pairs: its chunk
+    bounds = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1], True])
+    return [order[a:b] for a, b in itertools.pairwise(bounds)]
+
+
 def simi_four_scores(
     candidates: Candidates, query: ProfileArrays, library: ProfileArrays, min_run: int
 ) -> Candidates:
-    """Fill SimiFour: the raw common-run score and it divided by the shorter sequence length."""
+    """Fill SimiFour: the raw common-run score and it divided by the shorter sequence length.
+
+    Only the sequences of the pairs' users are fetched (from the engine if not loaded), a
+    chunk of at most :data:`STEP5_ITEMS` library items at a time."""
     c = candidates
-    # only the sequences of these pairs' users (fetched from the engine if not loaded)
-    q_users, q_row = np.unique(c.query, return_inverse=True)
-    l_users, l_row = np.unique(c.library, return_inverse=True)
-    q_indptr, q_items = query.sequences_of(q_users)
-    l_indptr, l_items = library.sequences_of(l_users)
-    raw = pair_run_scores(q_indptr, q_items, l_indptr, l_items, q_row, l_row, min_run).astype(
-        np.float64
-    )
+    raw = np.zeros(len(c), dtype=np.float64)
+    for part in pair_chunks(c.library, library.sequence_lengths, STEP5_ITEMS):
+        q_users, q_row = np.unique(c.query[part], return_inverse=True)
+        l_users, l_row = np.unique(c.library[part], return_inverse=True)
+        q_indptr, q_items = query.sequences_of(q_users)
+        l_indptr, l_items = library.sequences_of(l_users)
+        raw[part] = pair_run_scores(q_indptr, q_items, l_indptr, l_items, q_row, l_row, min_run)
+        del q_indptr, q_items, l_indptr, l_items
     q_len = query.sequence_lengths[c.query]
     l_len = library.sequence_lengths[c.library]
     shorter = np.minimum(q_len, l_len).astype(np.float64)
