@@ -29,14 +29,16 @@ MEMORY_LIMIT = "3GB"
 LOW_LIMIT = "1GB"
 PAPER_USERS = 25_809
 PAPER_ROWS = 1_030_000_000  # 25,809 users x 60 days of the default synthetic log
+#: the synthetic preset of the scale logs: the default of ``synth access-logs``, the paper's data
+PRESET = "paper"
 
 
 def _log(users: int, days: int) -> Path:
-    from netpersona.synth import write_access_logs
+    from netpersona.synth import preset_settings, write_access_logs
 
-    path = DATA / f"scale_{users}x{days}.parquet"
+    path = DATA / f"scale_{PRESET}_{users}x{days}.parquet"
     if not path.exists():
-        write_access_logs(path, users, days, seed=0)
+        write_access_logs(path, users, days, seed=0, settings=preset_settings(PRESET))
     return path
 
 

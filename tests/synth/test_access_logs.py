@@ -30,10 +30,17 @@ from netpersona.synth._sites import SiteUniverse
 from netpersona.synth.access_logs import SCHEMA
 
 START = dt.date(2013, 11, 4)
-SMALL = {"page_loads_per_day": (5, 20), "requests_per_load": (1, 3)}
+#: the model's own defaults (preset ``dense``), which these tests describe; the library's
+#: default is the ``paper`` preset (tests/synth/test_presets.py)
+SMALL = {
+    "page_loads_per_day": (5, 20),
+    "requests_per_load": (1, 3),
+    "settings": AccessLogSettings(),
+}
 
 
 def table(users, days, seed=0, **kwargs) -> pa.Table:
+    kwargs.setdefault("settings", AccessLogSettings())  # the model's own defaults (dense)
     return pa.Table.from_batches(
         list(generate_access_logs(users, days, START, seed, **kwargs)), schema=SCHEMA
     )

@@ -25,6 +25,7 @@ import pyarrow as pa
 from netpersona._core import ConfigError, Progress, atomic_output, check_writable
 from netpersona.synth._behaviour import DAY_MS, simulate_user
 from netpersona.synth._phones import phone_numbers
+from netpersona.synth._presets import DEFAULT_PRESET, preset_settings
 from netpersona.synth._settings import AccessLogSettings
 from netpersona.synth._sites import SiteUniverse
 from netpersona.synth._urls import UrlVocabulary
@@ -81,8 +82,9 @@ def generate_access_logs(
     Yields record batches of whole users (about ``batch_rows`` rows each) with columns
     ``user_id`` (11-digit mobile number), ``ts`` (timestamp, ms) and ``url``. With
     ``encoded=True`` the string columns are dictionary-encoded (same values, much cheaper).
-    ``page_loads_per_day`` and ``requests_per_load`` override those two settings, e.g.
-    ``(5, 20)`` and ``(1, 2)`` for a small log in a test.
+    ``settings`` default to the ``paper`` preset (:func:`preset_settings`), as
+    ``netpersona synth access-logs`` does; ``page_loads_per_day`` and ``requests_per_load``
+    override those two settings, e.g. ``(5, 20)`` and ``(1, 2)`` for a small log in a test.
     """
     plan = _Plan.make(users, days, start, seed, settings, page_loads_per_day, requests_per_load)
     encoder = _Encoder(plan)
@@ -191,7 +193,8 @@ def write_access_logs(
     """Write a synthetic access log to ``out``: Parquet (``.parquet``) or CSV (``.csv``,
     ``.csv.gz``), atomically, refusing to overwrite an existing file unless ``force``.
 
-    The same arguments give byte-identical files. Generation and writing overlap (a writer
+    Settings default to the ``paper`` preset, as in :func:`generate_access_logs`. The same
+    arguments give byte-identical files. Generation and writing overlap (a writer
     thread), so a log at the paper's scale (25,809 users x 60 days) takes minutes.
     """
     out = Path(out)
@@ -337,7 +340,9 @@ def _write_pipelined(chunks: Iterator[_Chunk], encode, make_sink, path: Path) ->
 
 
 def _settings(settings, page_loads_per_day, requests_per_load) -> AccessLogSettings:
-    settings = settings or AccessLogSettings()
+    # no settings: the default preset (``paper``), as ``netpersona synth access-logs`` uses;
+    # ``AccessLogSettings()`` itself is the ``dense`` preset
+    settings = settings or preset_settings(DEFAULT_PRESET)
     overrides = {}
     if page_loads_per_day is not None:
         overrides["page_loads_per_day"] = tuple(page_loads_per_day)
