@@ -219,3 +219,37 @@ def test_an_engine_commands_own_flags_set_the_limits_too(tmp_path):
     assert result.exit_code != 0  # the file is missing; the flags were read before that
     limits = resource_limits()
     assert limits.memory_limit == "1000000000B" and limits.temp_dir == str(tmp_path)
+
+
+# -- lending the engine's memory while arrays are held -------------------------------------------
+def _duckdb_bytes(engine) -> int:
+    return int(engine.fetch_scalar("SELECT sum(memory_usage_bytes) FROM duckdb_memory()"))
+
+
+def test_lend_memory_gives_duckdbs_memory_back_and_restores_its_limit(tmp_path):
+    """Inside ``lend_memory`` DuckDB holds at most the share kept (its in-memory tables go to
+    the temporary folder), the data stays whole, and the limit it was given comes back."""
+    from netpersona.engine import DuckDBEngine
+
+    with DuckDBEngine(threads=1, memory_limit="1GB", temp_directory=tmp_path / "t") as engine:
+        engine.create_table("t", "SELECT range AS a, [range, range + 1] AS l FROM range(6000000)")
+        held = _duckdb_bytes(engine)
+        total = engine.fetch_scalar("SELECT sum(a + l[2]) FROM t")
+        assert held > 150_000_000
+        with engine.lend_memory(0.1):
+            assert _duckdb_bytes(engine) <= 100_000_000
+            assert engine.fetch_scalar("SELECT current_setting('memory_limit')") == "95.3 MiB"
+            assert engine.fetch_scalar("SELECT sum(a + l[2]) FROM t") == total  # still readable
+        assert engine.fetch_scalar("SELECT current_setting('memory_limit')") == "953.6 MiB"
+        assert engine.fetch_scalar("SELECT sum(a + l[2]) FROM t") == total
+        with pytest.raises(ValueError, match="share"), engine.lend_memory(1.5):
+            pass
+
+
+def test_lend_memory_without_a_limit_given_restores_duckdbs_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("NETPERSONA_MEMORY_LIMIT", raising=False)
+    with DuckDBEngine(threads=1, temp_directory=tmp_path / "t") as engine:
+        default = engine.fetch_scalar("SELECT current_setting('memory_limit')")
+        with engine.lend_memory(0.5):
+            assert engine.fetch_scalar("SELECT current_setting('memory_limit')") != default
+        assert engine.fetch_scalar("SELECT current_setting('memory_limit')") == default

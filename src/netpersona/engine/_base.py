@@ -8,10 +8,11 @@ live, so the domain packages never branch on the engine.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     import pyarrow as pa
 
@@ -79,6 +80,14 @@ class Engine(ABC):
         """Write table ``name`` to ``path`` as the engine writes files (only ``distributed``
         engines: a directory of part files)."""
         raise NotImplementedError(f"{type(self).__name__} writes no paths of its own")
+
+    @contextmanager
+    def lend_memory(self, keep: float) -> Iterator[None]:
+        """While the caller holds large arrays of its own, the engine keeps at most ``keep``
+        (a share) of its memory limit and gives the rest back, so that the process stays
+        within the limit the user set; restored on exit. Engines whose memory is not this
+        process's (Spark's executors) have nothing to lend."""
+        yield
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from netpersona._core import memory_limit_sql, resource_error, resource_limits, temp_budget
+from netpersona._core import (
+    ConfigError,
+    memory_limit_sql,
+    parse_size,
+    resource_error,
+    resource_limits,
+    temp_budget,
+)
 from netpersona.engine._base import Engine
 
 if TYPE_CHECKING:
@@ -110,6 +117,30 @@ class DuckDBEngine(Engine):
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
+
+    @contextmanager
+    def lend_memory(self, keep: float) -> Iterator[None]:
+        """Lower DuckDB's memory limit to ``keep`` of itself while the block runs: DuckDB
+        evicts what it holds beyond that (an in-memory database's tables go to its temporary
+        folder, a workspace's cached pages are dropped) and gives the memory back, then gets
+        its limit back. If it cannot free enough, the block runs at the full limit."""
+        if not 0 < keep < 1:
+            raise ValueError(f"keep must be a share between 0 and 1 (got {keep})")
+        current = str(self.fetch_scalar("SELECT current_setting('memory_limit')"))
+        lowered = False
+        try:
+            lent = max(1, int(parse_size(current.replace(" ", "")) * keep))
+            self.con.execute(f"SET memory_limit = '{lent}B'")
+            lowered = True
+        except (duckdb.Error, ConfigError):
+            pass  # nothing could be freed (or no limit to read): run as before
+        try:
+            yield
+        finally:
+            if lowered and self.memory_limit:  # the limit it was given, exactly
+                self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            elif lowered:
+                self.con.execute("RESET memory_limit")  # DuckDB's default
 
     def create_table(self, name: str, select_sql: str, replace: bool = True) -> None:
         verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"

@@ -51,6 +51,10 @@ __all__ = [
     "write_matches_csv",
 ]
 
+#: the share of its memory limit the engine keeps while identification holds the profile
+#: arrays in this process (the rest goes back: an in-memory database's tables to its temporary
+#: folder), so the engine and the arrays together stay within ``--memory-limit``
+ENGINE_SHARE = 0.3
 STEP_NAMES = ("2_simione", "3_simitwo", "4_simithree", "5_simifour", "6_decision")
 
 
@@ -135,22 +139,25 @@ def identify(
             "build_profiles(..., reference=library)"
         )
     started = time.perf_counter()
-    with progress.step("loading profiles"):
-        # item sequences stay in the engine: step 5 fetches the few it needs
-        lib = library.arrays(sequences=False)
-        qry = queries.arrays(sequences=False)
-    return identify_arrays(
-        lib,
-        qry,
-        settings,
-        top_k=top_k,
-        keep_step_candidates=keep_step_candidates,
-        progress=progress,
-        threads=threads,
-        chunk=chunk,
-        started=started,
-        hooks=hooks if hooks is not None else _engine_hooks(library, queries, settings),
-    )
+    # the profile arrays live in this process beside the engine: while they do, the engine
+    # keeps a share of its memory limit, so that both stay within the limit the user set
+    with library.engine.lend_memory(ENGINE_SHARE):
+        with progress.step("loading profiles"):
+            # item sequences stay in the engine: step 5 fetches the few it needs
+            lib = library.arrays(sequences=False)
+            qry = queries.arrays(sequences=False)
+        return identify_arrays(
+            lib,
+            qry,
+            settings,
+            top_k=top_k,
+            keep_step_candidates=keep_step_candidates,
+            progress=progress,
+            threads=threads,
+            chunk=chunk,
+            started=started,
+            hooks=hooks if hooks is not None else _engine_hooks(library, queries, settings),
+        )
 
 
 def _engine_hooks(library: Profiles, queries: Profiles, settings: RejoinSettings) -> StepHooks:
