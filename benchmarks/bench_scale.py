@@ -189,6 +189,14 @@ def _accuracy(path: Path) -> dict:
     return {k: doc[k] for k in keys if isinstance(doc.get(k), int | float)}
 
 
+def _funnel(path: Path) -> list[dict]:
+    """The per-step funnel of an ``evaluate --json`` file: step, recall, seconds."""
+    if not path.exists():
+        return []
+    steps = json.loads(path.read_text()).get("steps", [])
+    return [{k: s.get(k) for k in ("step", "recall", "mean_candidates", "seconds")} for s in steps]
+
+
 def _render_paper(r: dict) -> str:
     limit_mb = parse_mb(r["limit"])
     lines = [
@@ -226,6 +234,16 @@ def _render_paper(r: dict) -> str:
             + ", ".join(f"{k} {100 * v:.2f}%" for k, v in acc.items())
             + "."
         )
+    funnel = r.get("funnel") or []
+    if funnel:
+        lines.append(
+            "Its funnel (the share of returning queries whose true user is still a candidate, "
+            "and the step's seconds): "
+            + "; ".join(
+                f"{s['step']} {100 * s['recall']:.2f}% ({s['seconds']:,.1f} s)" for s in funnel
+            )
+            + "."
+        )
     lines += r.get("notes", [])
     lines.append(
         "Load average (1 min) before / after: " + " / ".join(f"{x:.1f}" for x in r["load"]) + "."
@@ -258,6 +276,7 @@ def paper(limit: str = MEMORY_LIMIT, days: int = 60) -> None:
         r["evaluate"] = _run(["rejoin", "evaluate", str(log), "--query-days", "5", "--json",
                               str(out), "--force"], work / "tmp-eval", limit)  # fmt: skip
         r["accuracy"] = _accuracy(out)
+        r["funnel"] = _funnel(out)
     r["load"].append(os.getloadavg()[0])
     (DATA / "scale_paper_results.json").write_text(json.dumps(r, default=str))
     write_section("scale-paper", _render_paper(r))
