@@ -200,7 +200,7 @@ def _funnel(path: Path) -> list[dict]:
 def _render_paper(r: dict) -> str:
     limit_mb = parse_mb(r["limit"])
     lines = [
-        f"**The paper's scale, measured** (`python -m benchmarks.bench_scale --paper`): the "
+        f"{r.get('title', PAPER_TITLE)} (`{r.get('command', PAPER_COMMAND)}`): the "
         f"paper preset's synthetic log of {r['users']:,} users x {r['days']} days, "
         f"{r['rows']:,} rows, {r['input_mb']:,.0f} MB of Parquet; each command a fresh process "
         f"with `--memory-limit {r['limit']} --temp-dir T` and 2 threads (target, issue 15: "
@@ -251,15 +251,28 @@ def _render_paper(r: dict) -> str:
     return "\n".join(lines)
 
 
-def paper(limit: str = MEMORY_LIMIT, days: int = 60) -> None:
+PAPER_TITLE = "**The paper's scale, measured**"
+PAPER_COMMAND = "python -m benchmarks.bench_scale --paper"
+#: ``--users-at-scale``: 4x the paper's users over a quarter of its days, about as many rows
+USERS_AT_SCALE = (100_000, 15)
+
+
+def paper(limit: str = MEMORY_LIMIT, days: int = 60, users: int = PAPER_USERS) -> None:
     """Index and evaluate the paper-scale log under ``limit``; the section ``scale-paper`` is
-    written after each command, so a run cut short keeps what it measured."""
+    written after each command, so a run cut short keeps what it measured. Other sizes
+    (``--users-at-scale``) write section ``scale-users``."""
     from netpersona.engine import Workspace
 
     DATA.mkdir(parents=True, exist_ok=True)
-    log = _log(PAPER_USERS, days)
-    r: dict = {"users": PAPER_USERS, "days": days, "rows": _rows(log), "limit": limit,
+    log = _log(users, days)
+    r: dict = {"users": users, "days": days, "rows": _rows(log), "limit": limit,
                "input_mb": log.stat().st_size / 2**20, "load": [os.getloadavg()[0]]}  # fmt: skip
+    section, results = "scale-paper", DATA / "scale_paper_results.json"
+    if (users, days) != (PAPER_USERS, 60):
+        section, results = "scale-users", DATA / f"scale_users_{users}x{days}_results.json"
+        r["title"] = (f"**{users:,} users, measured** ({users / PAPER_USERS:.1f}x the paper's "
+                      f"users over {days} days)")  # fmt: skip
+        r["command"] = "python -m benchmarks.bench_scale --users-at-scale"
     with tempfile.TemporaryDirectory(dir=DATA, prefix="scale-paper-") as tmp:
         work = Path(tmp)
         ws = work / "w.duckdb"
@@ -269,7 +282,7 @@ def paper(limit: str = MEMORY_LIMIT, days: int = 60) -> None:
         r["store_mb"] = Workspace.store_path(ws).stat().st_size / 2**20
         print(f"  index {r['index']['wall']:.0f} s {r['index']['peak_rss_mb']:.0f} MB "
               f"temp {r['index']['peak_watch_mb']:.0f} MB", flush=True)  # fmt: skip
-        write_section("scale-paper", _render_paper({**r, "load": [*r["load"], os.getloadavg()[0]]}))
+        write_section(section, _render_paper({**r, "load": [*r["load"], os.getloadavg()[0]]}))
         for path in work.glob("w.duckdb*"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         out = work / "e.json"
@@ -278,8 +291,8 @@ def paper(limit: str = MEMORY_LIMIT, days: int = 60) -> None:
         r["accuracy"] = _accuracy(out)
         r["funnel"] = _funnel(out)
     r["load"].append(os.getloadavg()[0])
-    (DATA / "scale_paper_results.json").write_text(json.dumps(r, default=str))
-    write_section("scale-paper", _render_paper(r))
+    results.write_text(json.dumps(r, default=str))
+    write_section(section, _render_paper(r))
 
 
 def _command(quick: bool, flags: str) -> str:
@@ -328,9 +341,16 @@ if __name__ == "__main__":
     parser.add_argument(
         "--paper", action="store_true", help="the paper's scale (25,809 x 60 days), measured"
     )
+    parser.add_argument(
+        "--users-at-scale", action="store_true",
+        help="100,000 users x 15 days (about the paper's rows, 4x its users), measured",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.paper:
         paper()
+        raise SystemExit(0)
+    if args.users_at_scale:
+        paper(days=USERS_AT_SCALE[1], users=USERS_AT_SCALE[0])
         raise SystemExit(0)
     parsed = None
     if args.sizes:
