@@ -82,8 +82,9 @@ MethodOpt = Annotated[
     typer.Option(
         "--method",
         help="Matcher to evaluate: paper (the paper's six steps), learned (the matcher of "
-        "`rejoin train`, fitted on the split's library alone) or tfidf (TF-IDF nearest "
-        "neighbour).",
+        "`rejoin train`, fitted on the split's library alone), tfidf (TF-IDF nearest "
+        "neighbour), tfidf_one_to_one or learned_one_to_one (one library user per query, "
+        "assigned once), or auto (the best of them on the library's own simulation).",
     ),
 ]
 BudgetOpt = Annotated[
