@@ -98,6 +98,19 @@ def test_timestamps_round_trip_as_naive_wall_time(engine):
     assert engine.fetch_scalar(listed) == 0
 
 
+def test_fetch_batches_hand_back_every_row_in_bounded_batches(engine):
+    ids = list(range(5000))
+    pairs = pa.array([[i, i + 1] for i in ids], pa.list_(pa.int64()))
+    engine.register_arrow("batched_rows", pa.table({"id": ids, "pair": pairs}))
+    engine.create_table("batched", "SELECT id, pair FROM batched_rows")
+    batches = list(engine.fetch_batches("SELECT id, pair FROM batched", 700))
+    assert len(batches) > 1
+    assert max(b.num_rows for b in batches) <= 700
+    rows = sorted(r for b in batches for r in zip(*b.to_pydict().values(), strict=True))
+    assert rows == [(i, [i, i + 1]) for i in range(5000)]
+    engine.execute("DROP TABLE IF EXISTS batched")  # the engine takes statements again
+
+
 @pytest.mark.spark
 def test_spark_engine_replaces_and_drops_tables(spark_engine):
     spark_engine.create_table("t_once", "SELECT 1 AS x")

@@ -76,7 +76,9 @@ def test_identify_with_the_trained_matcher(trained):
         paper = identify_method("paper", w, lib, qry, lib.settings, top_k=1).matches
         qry.drop()
     for m in (learned, tfidf, paper):
-        assert set(m.column("query_user").to_pylist()) == set(qry.arrays().user_ids.to_pylist())
+        assert set(m.column("query_user").to_pylist()) == set(
+            qry.arrays(sequences=False).user_ids.to_pylist()
+        )
     right = 0
     for row in learned.to_pylist():
         if row["rank"] == 1 and row["query_user"] not in absent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pyarrow as pa
@@ -113,16 +114,29 @@ def test_rank_features_describe_the_candidate_list():
     np.testing.assert_allclose(x[:, FEATURES.index("tfidf_gap_best")], cos[0] - cos)
 
 
-def test_recent_items_keep_the_end_of_each_sequence():
-    from netpersona.rejoin._learned._features import recent_items
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=events, keep=st.integers(1, 5), chunk=st.integers(1, 40))
+def test_sequence_features_read_in_runs_equal_one_pass(rows, keep, chunk):
+    """Bigrams and last items, read a run of users at a time (from the engine or from loaded
+    sequences), are each user's distinct consecutive pairs and last ``keep`` items."""
+    from netpersona.rejoin._learned._activity import BIGRAM_BASE, sequence_features
 
-    rows = [(0, m, m % 5) for m in range(12)] + [(1, 100 + m, 7 - m % 2) for m in range(3)]
     side, _ = _side(rows)
-    cut = recent_items(side.arrays, 4)
+    assert side.arrays.sequence_indptr is None  # a side leaves its sequences in the engine
+    lazy = sequence_features(side.arrays, keep, chunk)
+    side.arrays.load_sequences()
+    for got in (lazy, sequence_features(side.arrays, keep, chunk)):
+        b_indptr, b_ids, r_indptr, r_items = got
+        for user in range(side.n_users):
+            seq = side.arrays.sequence_of(user).tolist()
+            pairs = sorted({a * int(BIGRAM_BASE) + b for a, b in itertools.pairwise(seq)})
+            assert b_ids[b_indptr[user] : b_indptr[user + 1]].tolist() == pairs
+            assert r_items[r_indptr[user] : r_indptr[user + 1]].tolist() == seq[-keep:]
+    a = side.activity  # what the side loaded: the same, with SEQUENCE_ITEMS kept
     for user in range(side.n_users):
-        full = side.arrays.sequence_of(user).tolist()
-        assert cut.sequence_of(user).tolist() == full[-4:]
-    assert recent_items(side.arrays, 100) is side.arrays
+        seq = side.arrays.sequence_of(user).tolist()
+        recent = a.recent_items[a.recent_indptr[user] : a.recent_indptr[user + 1]]
+        assert recent.tolist() == seq[-100:]
 
 
 @settings(max_examples=60, deadline=None)

@@ -46,6 +46,12 @@ class Engine(ABC):
     def fetch_arrow(self, sql: str) -> pa.Table:
         """Run a query and return its result as an Arrow table."""
 
+    def fetch_batches(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """Run a query and hand its result back in batches of at most ``rows`` rows, in no
+        particular order. Engines that can stream do, so that a large result is never in this
+        process's memory whole; this default fetches it whole, then cuts it."""
+        yield from self.fetch_arrow(sql).to_batches(max_chunksize=rows)
+
     @abstractmethod
     def register_arrow(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table queryable under ``name`` (a temporary view)."""

@@ -115,6 +115,15 @@ class DuckDBEngine(Engine):
                 return relation.to_arrow_table()
             return relation.arrow()
 
+    def fetch_batches(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """Streamed: DuckDB produces the next batch when it is asked for (no other statement
+        may run on this engine until the batches are all read or the iterator is closed)."""
+        with self._limits():
+            relation = self.con.sql(sql)
+            # duckdb >= 1.4 names it to_arrow_reader; older releases fetch_arrow_reader
+            reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+            yield from reader(rows)
+
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
 

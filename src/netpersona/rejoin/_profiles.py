@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from netpersona._core import ConfigError, InputError, Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._join import JaccardIndex, library_index
 from netpersona.rejoin._profiles_parts import run_statements
+from netpersona.rejoin._profiles_sequences import SequenceLoader
 from netpersona.rejoin._settings import RejoinSettings
 from netpersona.rejoin._sql import PARTS, TEMPORARY, table_name
 
@@ -200,9 +200,7 @@ class ProfileArrays:
     site_names: pa.Array
     site_weight: np.ndarray
     sequence_lengths: np.ndarray | None = None
-    sequence_loader: Callable[[np.ndarray | None], tuple[np.ndarray, np.ndarray]] | None = field(
-        default=None, repr=False, compare=False
-    )
+    sequence_loader: SequenceLoader | None = field(default=None, repr=False, compare=False)
     _join_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -222,6 +220,26 @@ class ProfileArrays:
         if self.sequence_indptr is None:
             assert self.sequence_loader is not None
             self.sequence_indptr, self.sequence_items = self.sequence_loader(None)
+
+    def sequence_chunks(self, max_items: int) -> Iterator[tuple[np.ndarray, np.ndarray, ...]]:
+        """Every user's item sequence, in batches of about ``max_items`` items, as
+        ``(rows, indptr, items)`` (user rows, distinct, in no particular order, and their
+        sequences in CSR): runs of loaded sequences, else streamed from the engine in one
+        pass, so that all of them are never in memory together. Users without a sequence
+        may be left out."""
+        if self.sequence_indptr is None:
+            assert self.sequence_loader is not None
+            yield from self.sequence_loader.batches(max_items)
+            return
+        ends = np.cumsum(self.sequence_lengths)
+        a, n = 0, self.n_users
+        while a < n:
+            before = int(ends[a - 1]) if a else 0
+            b = max(int(np.searchsorted(ends, before + max_items, side="right")), a + 1)
+            lo, hi = self.sequence_indptr[a], self.sequence_indptr[b]
+            rows = np.arange(a, b, dtype=np.int64)
+            yield rows, self.sequence_indptr[a : b + 1] - lo, self.sequence_items[lo:hi]
+            a = b
 
     def sequences_of(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The item sequences of ``users`` (rows, any order, repeats allowed) as CSR
@@ -332,7 +350,7 @@ def load_arrays(profiles: Profiles, sequences: bool = True) -> ProfileArrays:
     of = f"n FROM {kept}" if table_exists(eng, kept) else f"array_length(items) AS n FROM {seq}"
     counted = eng.fetch_arrow(f"SELECT uid, {of}")
     lengths[counted.column("uid").to_numpy()] = counted.column("n").to_numpy()
-    loader = _SequenceLoader(profiles, lengths)
+    loader = SequenceLoader(profiles, lengths)
     sequence_indptr, values = loader(None) if sequences else (None, None)
 
     return ProfileArrays(
@@ -351,45 +369,3 @@ def load_arrays(profiles: Profiles, sequences: bool = True) -> ProfileArrays:
         sequence_lengths=lengths,
         sequence_loader=loader,
     )
-
-
-@dataclass
-class _SequenceLoader:
-    """Fetches item sequences of a profile set from its engine: all users (``None``) or some
-    (sorted distinct rows), as CSR ``(indptr, items)``."""
-
-    profiles: Profiles
-    lengths: np.ndarray
-
-    def __call__(self, users: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        eng, table = self.profiles.engine, self.profiles.table("sequences")
-        if users is None:
-            seq = eng.fetch_arrow(f"SELECT uid, items FROM {table}")
-            rows = np.arange(len(self.lengths))
-        else:
-            rows = np.asarray(users, dtype=np.int64)
-            view = f"{self.profiles.name}__wanted_users"
-            eng.register_arrow(view, pa.table({"uid": pa.array(rows, pa.int32())}))
-            try:
-                seq = eng.fetch_arrow(
-                    f"SELECT uid, items FROM {table} WHERE uid IN (SELECT uid FROM {view})"
-                )
-            finally:
-                eng.execute(f"DROP VIEW IF EXISTS {view}")
-        lengths = self.lengths[rows]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        values = np.zeros(indptr[-1], dtype=np.int32)
-        if seq.num_rows:
-            # rows may arrive in any order (engines return parallel chunks): each fetched
-            # sequence is copied to its row's place, users without a row keep length 0
-            items = seq.column("items").combine_chunks()
-            flat = items.flatten().to_numpy().astype(np.int32, copy=False)
-            counts = pc.list_value_length(items).to_numpy(zero_copy_only=False).astype(np.int64)
-            starts = indptr[np.searchsorted(rows, seq.column("uid").to_numpy())]
-            if len(counts) == len(rows) and np.array_equal(starts, indptr[:-1]):
-                values = flat  # already in row order
-            else:
-                offsets = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
-                values[np.repeat(starts, counts) + offsets] = flat
-        return indptr, values

@@ -19,8 +19,12 @@ import pyarrow as pa
 from netpersona.rejoin._daily import WINDOW_LOG
 from netpersona.rejoin._daily_library import WINDOW_EVENTS
 from netpersona.rejoin._profiles import HOURS, ProfileArrays, Profiles, table_exists
+from netpersona.rejoin._steps import STEP5_ITEMS
 
 DAYS_OF_WEEK = 7
+#: visit order (SimiFour) is compared over each user's last this many items: the cost of the
+#: common-run search grows with the sequences, dense logs have thousands per user
+SEQUENCE_ITEMS = 100
 
 
 @dataclass
@@ -48,6 +52,9 @@ class Activity:
     core_hours: np.ndarray
     bigram_indptr: np.ndarray
     bigram_ids: np.ndarray
+    #: the last :data:`SEQUENCE_ITEMS` items of each item sequence, in CSR (visit order)
+    recent_indptr: np.ndarray
+    recent_items: np.ndarray
 
     @property
     def n_users(self) -> int:
@@ -96,7 +103,7 @@ def load_activity(
 ) -> Activity:
     """Read :class:`Activity` for a profile set from its canonical log table."""
     eng = profiles.engine
-    arrays = arrays if arrays is not None else profiles.arrays()
+    arrays = arrays if arrays is not None else profiles.arrays(sequences=False)
     n = arrays.n_users
     users, sites = profiles.table("users"), profiles.table("sites")
     # one pass over the raw rows: events per (user, site, day, hour); the rest derives from it
@@ -171,7 +178,7 @@ def _from_cells(
             "events"
         ).to_numpy()
 
-    bigram_indptr, bigram_ids = _bigrams(arrays)
+    bigram_indptr, bigram_ids, recent_indptr, recent = sequence_features(arrays)
     return Activity(
         site_indptr=site_indptr,
         site_ids=s_ids,
@@ -189,6 +196,8 @@ def _from_cells(
         core_hours=core_hours,
         bigram_indptr=bigram_indptr,
         bigram_ids=bigram_ids,
+        recent_indptr=recent_indptr,
+        recent_items=recent,
     )
 
 
@@ -219,10 +228,51 @@ def _distinct_bigrams(indptr, items, base):
     return out_indptr, out[:pos]
 
 
-def _bigrams(arrays: ProfileArrays) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct consecutive site pairs of each user's item sequence, as sorted int64 keys."""
-    return _distinct_bigrams(
-        np.ascontiguousarray(arrays.sequence_indptr, dtype=np.int64),
-        np.ascontiguousarray(arrays.sequence_items, dtype=np.int64),
-        BIGRAM_BASE,
-    )
+def last_items(indptr: np.ndarray, items: np.ndarray, keep: int) -> tuple[np.ndarray, ...]:
+    """Each CSR row of ``(indptr, items)`` cut to its last ``keep`` items."""
+    lengths = np.diff(indptr)
+    kept = np.minimum(lengths, keep)
+    out = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(kept, out=out[1:])
+    stop = np.repeat(np.asarray(indptr[1:], dtype=np.int64), kept)
+    offset = np.arange(out[-1]) - np.repeat(out[:-1], kept)
+    return out, items[stop - np.repeat(kept, kept) + offset]
+
+
+def _by_row(parts: list[tuple[np.ndarray, ...]], n: int, dtype) -> tuple[np.ndarray, ...]:
+    """One CSR over rows ``0..n-1`` of ``(rows, indptr, values)`` parts (each row in at most
+    one part; a row in none is empty)."""
+    lengths = np.zeros(n, dtype=np.int64)
+    for rows, indptr, _ in parts:
+        lengths[rows] = np.diff(indptr)
+    out = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    values = np.empty(out[-1], dtype=dtype)
+    for rows, indptr, part in parts:
+        counts = np.diff(indptr)
+        offsets = np.arange(len(part)) - np.repeat(indptr[:-1], counts)
+        values[np.repeat(out[rows], counts) + offsets] = part
+    return out, values
+
+
+def sequence_features(
+    arrays: ProfileArrays, keep: int = SEQUENCE_ITEMS, chunk_items: int = STEP5_ITEMS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct consecutive site pairs of each user's item sequence (sorted int64 keys
+    ``a * BIGRAM_BASE + b``) and its last ``keep`` items, as two CSR sets
+    ``(bigram_indptr, bigram_ids, recent_indptr, recent_items)``.
+
+    One pass over batches of users of about ``chunk_items`` items
+    (:meth:`ProfileArrays.sequence_chunks`): a side whose sequences were left in the engine
+    never holds them all (a library of the paper's size has 645 million items)."""
+    bigrams, recent = [], []
+    for rows, indptr, items in arrays.sequence_chunks(chunk_items):
+        indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+        b_indptr, keys = _distinct_bigrams(
+            indptr, np.ascontiguousarray(items, dtype=np.int64), BIGRAM_BASE
+        )
+        bigrams.append((rows, b_indptr, keys.copy()))  # the keys alone, not the batch's buffer
+        recent.append((rows, *last_items(indptr, items, keep)))
+        del indptr, items, keys
+    n = arrays.n_users
+    return (*_by_row(bigrams, n, np.int64), *_by_row(recent, n, np.int32))

@@ -44,13 +44,9 @@ __all__ = [
     "pair_features",
     "pair_row_cosines",
     "rank_features",
-    "recent_items",
 ]
 
 DAY = 86_400.0
-#: visit order (SimiFour) is compared over each user's last this many items: the cost of the
-#: common-run search grows with the sequences, dense logs have thousands per user
-SEQUENCE_ITEMS = 100
 #: ... and only for each query's this many best candidates by TF-IDF cosine (0 for the others)
 SEQUENCE_CANDIDATES = 10
 #: the gap feature is clipped to this many days either side
@@ -207,11 +203,13 @@ def _overlap_features(pq, pl, qa: Activity, la: Activity, weight: np.ndarray) ->
 
 
 def _paper_features(
-    pq, pl, qp: ProfileArrays, lp: ProfileArrays, min_run: int, order_mask: np.ndarray
+    pq, pl, queries: Side, library: Side, min_run: int, order_mask: np.ndarray
 ) -> dict:
     """The paper's SimiOne..SimiFour for every pair (however it would have fared in the
     paper's trimming), by the re-join core's own step functions; SimiFour over the last
-    :data:`SEQUENCE_ITEMS` items of each sequence, for the pairs of ``order_mask`` only."""
+    :data:`SEQUENCE_ITEMS` items of each sequence (kept with the sides' activity), for the
+    pairs of ``order_mask`` only."""
+    qp, lp = queries.arrays, library.arrays
     weight = join_weights(qp, lp)
     zeros_q, zeros_l = np.zeros(len(qp.frequent_sites)), np.zeros(len(lp.frequent_sites))
     shared, w_shared, _, _ = _overlap(
@@ -221,7 +219,7 @@ def _paper_features(
     q_n, l_n = np.diff(qp.frequent_indptr)[pq], np.diff(lp.frequent_indptr)[pl]
     c = Candidates.from_arrays(pq, pl, _ratio(shared, q_n + l_n - shared), w_shared)
     simi_three_scores(c, qp, lp)
-    four = simi_four_scores(c.take(order_mask), recent_items(qp), recent_items(lp), min_run)
+    four = simi_four_scores(c.take(order_mask), _recent(queries), _recent(library), min_run)
     c.simi_four = np.zeros(len(c))
     c.simi_four[order_mask] = four.simi_four
     return {
@@ -234,18 +232,11 @@ def _paper_features(
     }
 
 
-def recent_items(arrays: ProfileArrays, keep: int = SEQUENCE_ITEMS) -> ProfileArrays:
-    """The profile set with each item sequence cut to its last ``keep`` items."""
-    lengths = np.diff(arrays.sequence_indptr)
-    kept = np.minimum(lengths, keep)
-    if np.array_equal(kept, lengths):
-        return arrays
-    indptr = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum(kept, out=indptr[1:])
-    stop = np.repeat(arrays.sequence_indptr[1:], kept)
-    offset = np.arange(indptr[-1]) - np.repeat(indptr[:-1], kept)
-    items = arrays.sequence_items[stop - np.repeat(kept, kept) + offset]
-    return dataclasses.replace(arrays, sequence_indptr=indptr, sequence_items=items)
+def _recent(side: Side) -> ProfileArrays:
+    """The side's profile arrays with the last :data:`SEQUENCE_ITEMS` items as sequences."""
+    a = side.activity
+    return dataclasses.replace(side.arrays, sequence_indptr=a.recent_indptr,
+                               sequence_items=a.recent_items)  # fmt: skip
 
 
 def rank_features(pairs: CandidatePairs, n_library: int) -> dict:
@@ -298,7 +289,7 @@ def pair_features(
         # rank features are sorts (one core); the paper's need the ranks for SimiFour's pairs
         out = rank_features(pairs, library.n_users)
         near = out["tfidf_rank"] <= np.log(SEQUENCE_CANDIDATES) + 1e-9
-        out.update(_paper_features(pq, pl, queries.arrays, library.arrays, min_run, near))
+        out.update(_paper_features(pq, pl, queries, library, min_run, near))
         return out
 
     # the two groups run side by side: each is partly single-threaded NumPy (which releases

@@ -192,8 +192,11 @@ def _cuts(
             drop_tables(engine, name)
             continue  # nobody active in this query period
         try:
-            lib = build_side(engine, split.library_table, f"{name}_lib", settings, None, progress)
-            qry = build_side(engine, split.query_table, f"{name}_qry", settings, lib, progress)
+            # the cut's tables are dropped below while its sides live on: sequences loaded
+            lib = build_side(engine, split.library_table, f"{name}_lib", settings, None,
+                             progress, sequences=True)  # fmt: skip
+            qry = build_side(engine, split.query_table, f"{name}_qry", settings, lib,
+                             progress, sequences=True)  # fmt: skip
             truth = fetch_truth(engine, split)
             cut = _cut(split, lib, qry, truth, i)
             if visit is not None:

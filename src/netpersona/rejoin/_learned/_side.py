@@ -29,9 +29,15 @@ class Side:
         return len(self.arrays.site_weight)
 
 
-def load_side(profiles: Profiles) -> Side:
-    """Arrays and activity of a built profile set."""
-    arrays = profiles.arrays()
+def load_side(profiles: Profiles, *, sequences: bool = False) -> Side:
+    """Arrays and activity of a built profile set.
+
+    The item sequences (by far the largest part: 645 million items for a library of the
+    paper's size) stay in the engine unless ``sequences``: the activity keeps what the matcher
+    reads of them (distinct bigrams, the last items), read a run of users at a time, and step 5
+    fetches the few it compares. ``sequences=True`` is for profile sets whose tables are
+    dropped while the side is still in use (the self-supervised cuts)."""
+    arrays = profiles.arrays(sequences=sequences)
     return Side(profiles, arrays, load_activity(profiles, arrays))
 
 
@@ -42,8 +48,11 @@ def build_side(
     settings: RejoinSettings,
     reference: Side | None = None,
     progress: Progress = Progress(),
+    *,
+    sequences: bool = False,
 ) -> Side:
-    """Build profiles ``name`` from ``log_table`` (codes from ``reference``) and load them."""
+    """Build profiles ``name`` from ``log_table`` (codes from ``reference``) and load them
+    (``sequences``: as :func:`load_side`)."""
     profiles = build_profiles(
         engine,
         log_table=log_table,
@@ -52,4 +61,4 @@ def build_side(
         reference=reference.profiles if reference is not None else None,
         progress=progress,
     )
-    return load_side(profiles)
+    return load_side(profiles, sequences=sequences)
