@@ -15,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from netpersona.rejoin._join import run_parallel
+from netpersona.rejoin._learned._trees import Trees, compile_trees
 
 MODEL_NAMES = ("hgb", "bp")
 
@@ -89,16 +90,47 @@ PREDICT_CHUNK = 131_072
 
 def match_probability(model, x: np.ndarray) -> np.ndarray:
     """P(same user) for every row of ``x``: row chunks predicted side by side on all cores
-    (NumPy and the trees release the GIL), each model call single-threaded."""
+    (NumPy and the trees release the GIL), each model call single-threaded. Gradient-boosted
+    trees are walked by compiled code (:mod:`._trees`, the same probabilities, checked against
+    scikit-learn on the first rows of every model)."""
     classes = list(model.classes_)
     if 1 not in classes:
         return np.zeros(len(x))
     column = classes.index(1)
+    trees = _checked_trees(model, x, column)
 
     def chunk(lo: int) -> np.ndarray:
         rows = np.asarray(x[lo : lo + PREDICT_CHUNK], dtype=np.float32).astype(np.float64)
+        if trees is not None:
+            return model._loss.predict_proba(trees.raw(rows))[:, column]
         return model.predict_proba(rows)[:, column]
 
     with threadpool_limits(1):
         parts = list(run_parallel(chunk, range(0, len(x), PREDICT_CHUNK)))
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+#: rows of the first prediction on which compiled trees must give scikit-learn's probabilities
+CHECK_ROWS = 4_096
+
+
+def _checked_trees(model, x: np.ndarray, column: int) -> Trees | None:
+    """The model's compiled trees (made and checked once per model, at its first prediction
+    of some rows), or ``None`` when there are none or they differ from scikit-learn's own
+    prediction on the first :data:`CHECK_ROWS` rows."""
+    known = model.__dict__.get("_netpersona_trees")
+    if known is not None or not len(x):
+        return known or None
+    trees = compile_trees(model) if hasattr(model, "_predictors") else None
+    if trees is not None:
+        rows = np.asarray(x[:CHECK_ROWS], dtype=np.float32).astype(np.float64)
+        try:
+            fast = model._loss.predict_proba(trees.raw(rows))[:, column]
+        except (AttributeError, ValueError, IndexError):
+            fast = None
+        with threadpool_limits(1):
+            slow = model.predict_proba(rows)[:, column]
+        if fast is None or not np.array_equal(fast, slow):
+            trees = None
+    model.__dict__["_netpersona_trees"] = trees if trees is not None else False
+    return trees
