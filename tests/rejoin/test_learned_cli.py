@@ -9,6 +9,7 @@ import pytest
 from _core_data import habitual_log, split_log
 from typer.testing import CliRunner
 
+from netpersona._core import parse_size
 from netpersona.cli import app
 from netpersona.engine import Workspace
 from netpersona.rejoin import Profiles
@@ -86,6 +87,38 @@ def test_identify_with_the_trained_matcher(trained):
     assert right >= 0.8 * (
         24 * 0 + len(set(learned.column("query_user").to_pylist())) - len(absent)
     )
+
+
+def test_learned_identification_lends_the_engines_memory(trained, monkeypatch):
+    """While the learned matcher holds the sides' arrays, DuckDB keeps a share of its memory
+    limit (as the paper's identification does) and has its limit back afterwards."""
+    from netpersona.rejoin._learned import _methods
+
+    folder, ws, _, _, _ = trained
+    from netpersona.io import LogMapping, read_access_log
+    from netpersona.rejoin import build_profiles
+
+    seen = []
+    real = _methods.identify_learned
+
+    def watched(*args, **kwargs):
+        seen.append(w.fetch_scalar("SELECT current_setting('memory_limit')"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_methods, "identify_learned", watched)
+    matcher = load_matcher(workspace_matcher_dir(ws))
+    with Workspace(ws) as w:
+        w.execute("SET memory_limit = '1GB'")
+        w.memory_limit = "1GB"
+        read_access_log(folder / "queries.csv", LogMapping(site_col="site"), w, table="q_log")
+        lib = Profiles.open(w, "library")
+        qry = build_profiles(w, "q_log", "q", lib.settings, reference=lib)
+        identify_method("learned", w, lib, qry, matcher=matcher, top_k=1)
+        after = w.fetch_scalar("SELECT current_setting('memory_limit')")
+        qry.drop()
+    lent = parse_size(seen[0].replace(" ", ""))
+    assert lent <= 0.35 * parse_size("1GB")
+    assert parse_size(after.replace(" ", "")) >= 0.9 * parse_size("1GB")
 
 
 def test_methods_are_registered_for_evaluate():

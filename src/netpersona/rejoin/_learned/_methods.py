@@ -11,12 +11,13 @@ an ``identify --method`` command needs.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from netpersona._core import Progress
 from netpersona.engine import Engine
 from netpersona.rejoin._evaluate import MethodRun, StepRun, register_method
-from netpersona.rejoin._identify import IdentifyResult, identify
+from netpersona.rejoin._identify import ENGINE_SHARE, IdentifyResult, identify
 from netpersona.rejoin._learned._identify import identify_learned
 from netpersona.rejoin._learned._matcher import LearnedMatcher
 from netpersona.rejoin._learned._side import Side, build_side, load_side
@@ -192,18 +193,22 @@ def identify_sides(
         return identify(
             engine, library.profiles, queries.profiles, settings, top_k=top_k, progress=progress
         )
-    if method in ("learned", "learned_one_to_one"):
-        one = one_to_one or method == "learned_one_to_one"
-        return identify_learned(
-            matcher, library, queries, top_k=top_k, one_to_one=one, progress=progress
+    # the sides are in memory: the engine keeps a share of its memory meanwhile (as the paper's
+    # identification does), so that the process stays near the limit the user set
+    lender = library.profiles.engine if library.profiles is not None else None
+    with lender.lend_memory(ENGINE_SHARE) if lender is not None else nullcontext():
+        if method in ("learned", "learned_one_to_one"):
+            one = one_to_one or method == "learned_one_to_one"
+            return identify_learned(
+                matcher, library, queries, top_k=top_k, one_to_one=one, progress=progress
+            )
+        tfidf = TfidfMatcher(
+            threshold_=float("inf") if method == "new" else matcher.tfidf_threshold_,
+            one_to_one_threshold_=matcher.tfidf_one_to_one_threshold_,
+            k=matcher.k,
         )
-    tfidf = TfidfMatcher(
-        threshold_=float("inf") if method == "new" else matcher.tfidf_threshold_,
-        one_to_one_threshold_=matcher.tfidf_one_to_one_threshold_,
-        k=matcher.k,
-    )
-    one = method == "tfidf_one_to_one" or (method == "tfidf" and one_to_one)
-    return tfidf.identify(library, queries, top_k=max(top_k, 1), one_to_one=one)
+        one = method == "tfidf_one_to_one" or (method == "tfidf" and one_to_one)
+        return tfidf.identify(library, queries, top_k=max(top_k, 1), one_to_one=one)
 
 
 def identify_method(
