@@ -106,7 +106,7 @@ def _overlap_chunk(
                 mixed = np.uint64(l_ids[i]) * _HASH
                 bit = mixed >> f_shift
                 seen[bit >> np.uint64(6)] |= np.uint64(1) << (bit & np.uint64(63))
-                h = np.int64((np.uint64(l_ids[i]) * _HASH) >> shift)
+                h = np.int64(mixed >> shift)
                 while keys[h] != -1:
                     h = (h + 1) & (size - 1)
                 keys[h] = l_ids[i]
