@@ -127,10 +127,12 @@ def _render(results: list[dict], quick: bool, flags: str) -> str:
         f"**Extrapolation to the paper's scale ({PAPER_ROWS / 1e9:.2f} billion rows, "
         f"{PAPER_USERS:,} users), not a measurement.** The run under {LOW_LIMIT} binds DuckDB's "
         "limit (the paper's scale binds it under 3GB, and harder): it shows what lies outside "
-        "that limit and what spills once it binds. The part outside does not grow with the "
-        "users (measured 2026-12-06: `index` under 1GB peaked at 1,319 MB on 1,600 users x 30 "
-        "days and on 25,809 x 2, about 32M rows each); it holds per-user and per-site data "
-        "(Arrow results, profile arrays; the item sequences stay in DuckDB), not rows:",
+        "that limit and what spills once it binds. At these sizes the part outside hardly "
+        "grows with the users (measured 2026-12-06: `index` under 1GB peaked at 1,319 MB on "
+        "1,600 users x 30 days and on 25,809 x 2, about 32M rows each), but over a billion "
+        "rows it grows with the rows of the window: 1,078 MiB above the 3GB limit at the "
+        "paper's scale, measured (docs/daily-operation.md), so the line below, which assumes "
+        "it stays as it is, is a lower bound:",
         "",
     ]
     per_row = big["input_mb"] / big["rows"]
@@ -162,8 +164,9 @@ def _render(results: list[dict], quick: bool, flags: str) -> str:
         "grows with the library instead: at the paper's scale the library's item sequences "
         "(about 0.84 items per row here, some 2.5 GB as DuckDB lists for a 55-day library) no "
         "longer fit beside a part's sort under 3GB, and what does not fit spills: an estimate "
-        "of at most ~2.5 GB, below the input still. `index` reads the "
-        "log the same way (no staging copy), and the daily store it goes through derives its "
+        "of at most ~2.5 GB, below the input still. `index` copies the "
+        "log into the daily store's staging table (`rejoin_incoming`), and the daily store "
+        "it goes through derives its "
         "per-user-day partials in parts of at most the memory limit / 80 B rows too (runs of "
         "whole days, a larger day cut into buckets of users: `rejoin._daily.rederive`); before "
         "that change (2026-12-06, session 6) it sorted the whole incoming log at once and "
