@@ -183,3 +183,42 @@ def test_a_workspace_file_without_its_store_is_refused_not_rebuilt_from_the_new_
     assert _library(workspace) == before and not Workspace.store_path(workspace).exists()
     Library.index(workspace, day, MAPPING, force=True)  # or built afresh
     assert _library(workspace) == oracle(_rows([2]))
+
+
+def test_a_build_leaves_duckdb_less_of_its_limit_as_the_store_grows(tmp_path, monkeypatch):
+    """DuckDB's metadata of the store's tables lies outside its own memory limit: while a
+    batch is derived and the library written, DuckDB gets its limit less a reserve that grows
+    with the rows held; what is built does not change with it."""
+    from netpersona._core import parse_size
+    from netpersona.rejoin import _daily_run
+    from netpersona.rejoin._daily_run import engine_share
+
+    seen: list[int] = []
+    real = _daily_run.write_library
+
+    def watched(ws, *args, **kwargs):
+        seen.append(parse_size(str(ws.fetch_scalar(
+            "SELECT current_setting('memory_limit')")).replace(" ", "")))  # fmt: skip
+        return real(ws, *args, **kwargs)
+
+    monkeypatch.setattr(_daily_run, "write_library", watched)
+    monkeypatch.setenv("NETPERSONA_MEMORY_LIMIT", "1GB")
+    # a reserve of 1 MB a row makes the few rows here count like a billion
+    monkeypatch.setattr(_daily_run, "OUTSIDE_BYTES_PER_ROW", 2**20)
+    rows = _rows(list(range(4)))
+    reserved, whole = tmp_path / "reserved.duckdb", tmp_path / "whole.duckdb"
+    for d in range(4):
+        day = DAY0 + dt.timedelta(days=d)
+        batch = write_log([r for r in rows if r[1].date() == day], tmp_path / f"d{d}.csv")
+        Library.add_day(reserved, batch, MAPPING)
+    limit = parse_size("1GB")
+    shares = [s / limit for s in seen]
+    assert shares == sorted(shares, reverse=True)  # more rows held, less for DuckDB
+    assert shares[0] < 1 - _daily_run.OUTSIDE_BYTES / limit + 0.01
+    assert min(shares) >= engine_share(limit, 10**12) - 0.01  # never below the floor
+    monkeypatch.setattr(_daily_run, "MIN_ENGINE_SHARE", 0.999)  # no reserve at all
+    monkeypatch.setattr(_daily_run, "OUTSIDE_BYTES", 0)
+    monkeypatch.setattr(_daily_run, "OUTSIDE_BYTES_PER_ROW", 0.0)
+    log = write_log(rows, tmp_path / "all.csv")
+    Library.add_day(whole, log, MAPPING)
+    assert _library(reserved) == _library(whole)

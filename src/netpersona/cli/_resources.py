@@ -23,7 +23,8 @@ MemoryLimitOpt = Annotated[
     typer.Option(
         "--memory-limit",
         help="Most memory DuckDB may use, e.g. 3GB, 512MB, 75% (of RAM); beyond it work spills "
-        "to the temporary folder. Default: DuckDB's (80% of RAM); env NETPERSONA_MEMORY_LIMIT.",
+        "to the temporary folder (rejoin index/add-day leave part of it for what DuckDB holds "
+        "outside its limit). Default: DuckDB's (80% of RAM); env NETPERSONA_MEMORY_LIMIT.",
         rich_help_panel=_PANEL,
     ),
 ]

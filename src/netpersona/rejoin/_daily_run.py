@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,43 @@ from netpersona.rejoin._settings import RejoinSettings
 
 #: the library's window in days when none was set: the paper's 60
 DEFAULT_WINDOW_DAYS = 60
+
+#: What a build holds outside DuckDB's own memory limit (which bounds only its buffer
+#: manager): Python and the libraries, plus DuckDB's metadata of the tables the build writes,
+#: which grows with the rows they hold. Measured at the peak of ``rejoin index`` on the paper
+#: preset (2026-12-07, docs/daily-operation.md "Cost"): 350-460 MiB above the limit at 34M
+#: rows, 1,078 MiB at 1.05 billion rows (25,809 users) and 1,349 MiB at 1.02 billion rows
+#: (100,000 users), about 0.9 B a row. While a build derives and writes the library, DuckDB
+#: gets its limit less this much (:func:`engine_share`), so the process stays near the limit.
+OUTSIDE_BYTES = 512 * 2**20
+#: ... and this much more for every row the store holds after the batch (its raw log)
+OUTSIDE_BYTES_PER_ROW = 1.0
+#: the least share of its limit DuckDB keeps, however large the window
+MIN_ENGINE_SHARE = 0.4
+
+
+def engine_share(limit_bytes: int, rows: int) -> float:
+    """The share of DuckDB's memory limit a build lets it use once the store holds ``rows``
+    rows: the limit less :data:`OUTSIDE_BYTES` and :data:`OUTSIDE_BYTES_PER_ROW` per row, at
+    least :data:`MIN_ENGINE_SHARE` of it.
+
+    >>> engine_share(3 * 10**9, 0)
+    0.821...
+    >>> round(engine_share(3 * 10**9, 1_000_000_000), 2)
+    0.49
+    >>> engine_share(10**9, 2_000_000_000)
+    0.4
+    """
+    outside = OUTSIDE_BYTES + OUTSIDE_BYTES_PER_ROW * max(0, rows)
+    return max(MIN_ENGINE_SHARE, min(1.0, 1.0 - outside / max(1, limit_bytes)))
+
+
+def _engine_limit(ws: Engine) -> int:
+    from netpersona._core import parse_size
+
+    return parse_size(
+        str(ws.fetch_scalar("SELECT current_setting('memory_limit')")).replace(" ", "")
+    )
 
 
 @dataclass
@@ -276,16 +314,20 @@ def add_day(
             raise ConfigError(f"--keep-days {keep} is shorter than the window ({window} days)")
         settings = settings or _settings_of(ws, lib)
         read = _read_batch(ws, source, mapping, progress, path)
-        done = apply_batch(ws, window, keep or window, previous=state, in_sync=in_sync)
-        stored_keep = keep_days or state.get("keep_days")
-        last = done["days"][-1] if done["days"] else state.get("last_added")
-        rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
-        _write_state(ws, window, stored_keep, last, done, uuid.uuid4().hex, rows)
-        ws.execute("COMMIT")
-        # the store holds the batch: the library file follows it (a kill from here on leaves
-        # the store ahead, which the next build sees by the token and derives again)
-        users, sites = write_library(ws, lib, settings, done["window_start"], done["new_days"],
-                                     WINDOW_LOG)  # fmt: skip
+        held = int(state.get("rows") or 0)  # the raw rows the store held after the last batch
+        share = engine_share(_engine_limit(ws), held + read.rows)
+        # DuckDB's metadata of the tables written from here on lies outside its limit
+        with ws.lend_memory(share) if share < 1 else nullcontext():
+            done = apply_batch(ws, window, keep or window, previous=state, in_sync=in_sync)
+            stored_keep = keep_days or state.get("keep_days")
+            last = done["days"][-1] if done["days"] else state.get("last_added")
+            rows = int(ws.fetch_scalar(f"SELECT count(*) FROM {LIBRARY_LOG}"))
+            _write_state(ws, window, stored_keep, last, done, uuid.uuid4().hex, rows)
+            ws.execute("COMMIT")
+            # the store holds the batch: the library file follows it (a kill from here on
+            # leaves the store ahead, which the next build sees by the token and derives again)
+            users, sites = write_library(ws, lib, settings, done["window_start"],
+                                         done["new_days"], WINDOW_LOG)  # fmt: skip
         copy_status(ws)
         version = int(ws.fetch_scalar(f"SELECT version FROM {lib}.main._netpersona_state"))
     return DailySummary(
