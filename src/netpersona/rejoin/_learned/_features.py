@@ -264,7 +264,8 @@ def _recent(side: Side) -> ProfileArrays:
 
 def rank_features(pairs: CandidatePairs, n_library: int) -> dict:
     """The candidate's standing by cosine among the query's candidates and the query's among
-    the pairs of the same library user (rank 1 = best; ties share the better rank)."""
+    the pairs of the same library user (rank 1 = best; equal cosines are ranked by the other
+    side's id, so every rank is distinct and the result does not depend on the pairs' order)."""
     q, lib, cos = pairs.query, pairs.library, pairs.cosine
     n = len(q)
     out = {}
