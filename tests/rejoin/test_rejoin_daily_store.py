@@ -187,35 +187,43 @@ def test_a_workspace_file_without_its_store_is_refused_not_rebuilt_from_the_new_
 
 def test_a_build_leaves_duckdb_less_of_its_limit_as_the_store_grows(tmp_path, monkeypatch):
     """DuckDB's metadata of the store's tables lies outside its own memory limit: while a
-    batch is derived and the library written, DuckDB gets its limit less a reserve that grows
-    with the rows held; what is built does not change with it."""
+    batch is read, DuckDB gets its limit less a reserve for the rows the store held; while it
+    is derived and the library written, less one for the rows held with the batch's. What is
+    built does not change with it."""
     from netpersona._core import parse_size
     from netpersona.rejoin import _daily_run
     from netpersona.rejoin._daily_run import engine_share
 
-    seen: list[int] = []
-    real = _daily_run.write_library
+    seen: dict[str, list[float]] = {"read": [], "write": []}
+    limit = parse_size("4GB")  # DuckDB shows its setting to 0.1 GiB: compared to 0.03
 
-    def watched(ws, *args, **kwargs):
-        seen.append(parse_size(str(ws.fetch_scalar(
-            "SELECT current_setting('memory_limit')")).replace(" ", "")))  # fmt: skip
-        return real(ws, *args, **kwargs)
+    def watch(name, real):
+        def watched(ws, *args, **kwargs):
+            setting = str(ws.fetch_scalar("SELECT current_setting('memory_limit')"))
+            seen[name].append(parse_size(setting.replace(" ", "")) / limit)
+            return real(ws, *args, **kwargs)
 
-    monkeypatch.setattr(_daily_run, "write_library", watched)
-    monkeypatch.setenv("NETPERSONA_MEMORY_LIMIT", "1GB")
-    # a reserve of 1 MB a row makes the few rows here count like a billion
-    monkeypatch.setattr(_daily_run, "OUTSIDE_BYTES_PER_ROW", 2**20)
+        return watched
+
+    monkeypatch.setattr(_daily_run, "_read_batch", watch("read", _daily_run._read_batch))
+    monkeypatch.setattr(_daily_run, "write_library", watch("write", _daily_run.write_library))
+    monkeypatch.setenv("NETPERSONA_MEMORY_LIMIT", "4GB")
+    # a reserve of 8 MiB a row makes the few rows here count like a billion
+    monkeypatch.setattr(_daily_run, "OUTSIDE_BYTES_PER_ROW", 8 * 2**20)
     rows = _rows(list(range(4)))
     reserved, whole = tmp_path / "reserved.duckdb", tmp_path / "whole.duckdb"
+    held = [0]
     for d in range(4):
         day = DAY0 + dt.timedelta(days=d)
         batch = write_log([r for r in rows if r[1].date() == day], tmp_path / f"d{d}.csv")
-        Library.add_day(reserved, batch, MAPPING)
-    limit = parse_size("1GB")
-    shares = [s / limit for s in seen]
-    assert shares == sorted(shares, reverse=True)  # more rows held, less for DuckDB
-    assert shares[0] < 1 - _daily_run.OUTSIDE_BYTES / limit + 0.01
-    assert min(shares) >= engine_share(limit, 10**12) - 0.01  # never below the floor
+        held.append(Library.add_day(reserved, batch, MAPPING).rows)
+    assert held == sorted(held) and held[-1] == len(rows)
+    for got, want in zip(seen["read"], held[:-1], strict=True):
+        assert got == pytest.approx(engine_share(limit, want), abs=0.03)
+    for got, want in zip(seen["write"], held[1:], strict=True):
+        assert got == pytest.approx(engine_share(limit, want), abs=0.03)
+    assert seen["write"][-1] < seen["write"][0] < seen["read"][0] < 1
+    assert engine_share(limit, 10**12) == _daily_run.MIN_ENGINE_SHARE  # never below the floor
     monkeypatch.setattr(_daily_run, "MIN_ENGINE_SHARE", 0.999)  # no reserve at all
     monkeypatch.setattr(_daily_run, "OUTSIDE_BYTES", 0)
     monkeypatch.setattr(_daily_run, "OUTSIDE_BYTES_PER_ROW", 0.0)

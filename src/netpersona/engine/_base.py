@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     import pyarrow as pa
 
@@ -88,12 +88,13 @@ class Engine(ABC):
         raise NotImplementedError(f"{type(self).__name__} writes no paths of its own")
 
     @contextmanager
-    def lend_memory(self, keep: float) -> Iterator[None]:
+    def lend_memory(self, keep: float) -> Iterator[Callable[[float], None]]:
         """While the caller holds large arrays of its own, the engine keeps at most ``keep``
         (a share) of its memory limit and gives the rest back, so that the process stays
-        within the limit the user set; restored on exit. Engines whose memory is not this
+        within the limit the user set; restored on exit. Yields a function that sets another
+        share (of the same limit) inside the block. Engines whose memory is not this
         process's (Spark's executors) have nothing to lend."""
-        yield
+        yield lambda keep: None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the engine's resources."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,29 +127,53 @@ class DuckDBEngine(Engine):
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
 
+    def memory_limit_bytes(self) -> int | None:
+        """DuckDB's memory limit in bytes: the one this engine was given, exactly, else
+        DuckDB's current setting (which it shows to a tenth of a GiB); None if unreadable."""
+        given = self.memory_limit or ""
+        if given.endswith("B") and given[:-1].isdigit():
+            return int(given[:-1])
+        current = str(self.fetch_scalar("SELECT current_setting('memory_limit')"))
+        try:
+            return parse_size(current.replace(" ", ""))
+        except ConfigError:
+            return None
+
     @contextmanager
-    def lend_memory(self, keep: float) -> Iterator[None]:
+    def lend_memory(self, keep: float) -> Iterator[Callable[[float], None]]:
         """Lower DuckDB's memory limit to ``keep`` of itself while the block runs: DuckDB
         evicts what it holds beyond that (an in-memory database's tables go to its temporary
         folder, a workspace's cached pages are dropped) and gives the memory back, then gets
-        its limit back. If it cannot free enough, the block runs at the full limit."""
-        if not 0 < keep < 1:
+        its limit back. If it cannot free enough, the block runs at the limit it had. Yields
+        a function that sets another share of the same limit inside the block."""
+        if not 0 < keep <= 1:
             raise ValueError(f"keep must be a share between 0 and 1 (got {keep})")
-        current = str(self.fetch_scalar("SELECT current_setting('memory_limit')"))
+        full = self.memory_limit_bytes()  # None: no limit to read, nothing to lend
         lowered = False
+
+        def share(keep: float) -> None:
+            nonlocal lowered
+            if not 0 < keep <= 1:
+                raise ValueError(f"keep must be a share between 0 and 1 (got {keep})")
+            if full is None:
+                return
+            try:
+                self.con.execute(f"SET memory_limit = '{max(1, int(full * keep))}B'")
+                lowered = True
+            except duckdb.Error:
+                pass  # nothing could be freed: run as before
+
+        share(keep)
         try:
-            lent = max(1, int(parse_size(current.replace(" ", "")) * keep))
-            self.con.execute(f"SET memory_limit = '{lent}B'")
-            lowered = True
-        except (duckdb.Error, ConfigError):
-            pass  # nothing could be freed (or no limit to read): run as before
-        try:
-            yield
+            yield share
         finally:
-            if lowered and self.memory_limit:  # the limit it was given, exactly
-                self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
-            elif lowered:
-                self.con.execute("RESET memory_limit")  # DuckDB's default
+            try:
+                if lowered and self.memory_limit:  # the limit it was given, exactly
+                    self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                elif lowered:
+                    self.con.execute("RESET memory_limit")  # DuckDB's default
+            except duckdb.Error:
+                pass  # a transaction aborted by the block's error refuses SET: that error counts
 
     def create_table(self, name: str, select_sql: str, replace: bool = True) -> None:
         verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"

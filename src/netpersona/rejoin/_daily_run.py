@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -60,30 +59,31 @@ OUTSIDE_BYTES = 512 * 2**20
 OUTSIDE_BYTES_PER_ROW = 1.0
 #: the least share of its limit DuckDB keeps, however large the window
 MIN_ENGINE_SHARE = 0.4
+#: ... and the least memory: a limit up to this much is DuckDB's whole (no reserve)
+MIN_ENGINE_BYTES = 2**30
 
 
 def engine_share(limit_bytes: int, rows: int) -> float:
     """The share of DuckDB's memory limit a build lets it use once the store holds ``rows``
-    rows: the limit less :data:`OUTSIDE_BYTES` and :data:`OUTSIDE_BYTES_PER_ROW` per row, at
-    least :data:`MIN_ENGINE_SHARE` of it.
+    rows: the limit less :data:`OUTSIDE_BYTES` and :data:`OUTSIDE_BYTES_PER_ROW` per row, but
+    at least :data:`MIN_ENGINE_SHARE` of it and :data:`MIN_ENGINE_BYTES`.
 
     >>> engine_share(3 * 10**9, 0)
     0.821...
     >>> round(engine_share(3 * 10**9, 1_000_000_000), 2)
     0.49
-    >>> engine_share(10**9, 2_000_000_000)
-    0.4
+    >>> engine_share(4 * 10**9, 10**10), engine_share(10**9, 10**9)
+    (0.4, 1.0)
     """
+    limit = max(1, limit_bytes)
     outside = OUTSIDE_BYTES + OUTSIDE_BYTES_PER_ROW * max(0, rows)
-    return max(MIN_ENGINE_SHARE, min(1.0, 1.0 - outside / max(1, limit_bytes)))
+    floor = max(MIN_ENGINE_SHARE, min(1.0, MIN_ENGINE_BYTES / limit))
+    return max(floor, min(1.0, 1.0 - outside / limit))
 
 
 def _engine_limit(ws: Engine) -> int:
-    from netpersona._core import parse_size
-
-    return parse_size(
-        str(ws.fetch_scalar("SELECT current_setting('memory_limit')")).replace(" ", "")
-    )
+    """DuckDB's memory limit in bytes (1 TiB if it cannot be read: no reserve to speak of)."""
+    return getattr(ws, "memory_limit_bytes", lambda: None)() or 2**40
 
 
 @dataclass
@@ -313,11 +313,12 @@ def add_day(
         if keep is not None and window is not None and keep < window:
             raise ConfigError(f"--keep-days {keep} is shorter than the window ({window} days)")
         settings = settings or _settings_of(ws, lib)
-        read = _read_batch(ws, source, mapping, progress, path)
-        held = int(state.get("rows") or 0)  # the raw rows the store held after the last batch
-        share = engine_share(_engine_limit(ws), held + read.rows)
-        # DuckDB's metadata of the tables written from here on lies outside its limit
-        with ws.lend_memory(share) if share < 1 else nullcontext():
+        # DuckDB's metadata of the tables a build writes lies outside its memory limit: it
+        # gets less of its limit as the store's rows grow (those held, then with the batch's)
+        limit, held = _engine_limit(ws), int(state.get("rows") or 0)
+        with ws.lend_memory(engine_share(limit, held)) as share:
+            read = _read_batch(ws, source, mapping, progress, path)
+            share(engine_share(limit, held + read.rows))
             done = apply_batch(ws, window, keep or window, previous=state, in_sync=in_sync)
             stored_keep = keep_days or state.get("keep_days")
             last = done["days"][-1] if done["days"] else state.get("last_added")
