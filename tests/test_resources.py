@@ -241,6 +241,7 @@ def test_lend_memory_gives_duckdbs_memory_back_and_restores_its_limit(tmp_path):
             assert engine.fetch_scalar("SELECT current_setting('memory_limit')") == "95.3 MiB"
             assert engine.fetch_scalar("SELECT sum(a + l[2]) FROM t") == total  # still readable
         assert engine.fetch_scalar("SELECT current_setting('memory_limit')") == "953.6 MiB"
+        assert engine.memory_limit_bytes() == 10**9  # the limit given, not DuckDB's rounding
         assert engine.fetch_scalar("SELECT sum(a + l[2]) FROM t") == total
         with pytest.raises(ValueError, match="share"), engine.lend_memory(1.5):
             pass

@@ -87,6 +87,11 @@ class Engine(ABC):
         engines: a directory of part files)."""
         raise NotImplementedError(f"{type(self).__name__} writes no paths of its own")
 
+    def memory_limit_bytes(self) -> int | None:
+        """This process's engine memory limit in bytes; None where the engine has none of
+        its own to read (Spark's executors hold their memory elsewhere)."""
+        return None
+
     @contextmanager
     def lend_memory(self, keep: float) -> Iterator[Callable[[float], None]]:
         """While the caller holds large arrays of its own, the engine keeps at most ``keep``

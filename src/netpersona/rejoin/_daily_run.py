@@ -52,8 +52,9 @@ DEFAULT_WINDOW_DAYS = 60
 #: which grows with the rows they hold. Measured at the peak of ``rejoin index`` on the paper
 #: preset (2026-12-07, docs/daily-operation.md "Cost"): 350-460 MiB above the limit at 34M
 #: rows, 1,078 MiB at 1.05 billion rows (25,809 users) and 1,349 MiB at 1.02 billion rows
-#: (100,000 users), about 0.9 B a row. While a build derives and writes the library, DuckDB
-#: gets its limit less this much (:func:`engine_share`), so the process stays near the limit.
+#: (100,000 users), about 0.9 B a row. While a build reads its batch, derives and writes the
+#: library, DuckDB gets its limit less this much (:func:`engine_share`), so the process stays
+#: within the limit.
 OUTSIDE_BYTES = 512 * 2**20
 #: ... and this much more for every row the store holds after the batch (its raw log)
 OUTSIDE_BYTES_PER_ROW = 1.0
@@ -83,7 +84,7 @@ def engine_share(limit_bytes: int, rows: int) -> float:
 
 def _engine_limit(ws: Engine) -> int:
     """DuckDB's memory limit in bytes (1 TiB if it cannot be read: no reserve to speak of)."""
-    return getattr(ws, "memory_limit_bytes", lambda: None)() or 2**40
+    return ws.memory_limit_bytes() or 2**40
 
 
 @dataclass
