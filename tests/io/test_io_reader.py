@@ -254,3 +254,43 @@ def test_parquet_instants_are_shown_in_the_local_zone(tmp_path, engine, zone, lo
     path = _parquet(tmp_path / "log.parquet", user_id=["a"], ts=pa.array([instant]), url=["x.com"])
     read_access_log(path, LogMapping(timezone=zone), engine)
     assert rows(engine) == [("a", f"2013-11-04 {local}", "x.com")]
+
+
+# -- many files at once ---------------------------------------------------------------------------
+def _daily_files(folder, n_files: int, kind: str) -> tuple[list, int]:
+    """``n_files`` days of a log with 5,000 hosts, as CSV or Parquet files; (files, rows)."""
+    import random
+
+    rng, files, per_file = random.Random(0), [], 200
+    for day in range(n_files):
+        table = pa.table({
+            "user_id": [f"u{rng.randrange(50)}" for _ in range(per_file)],
+            "ts": [f"2024-01-{1 + day % 28:02d} 08:{j % 60:02d}:00" for j in range(per_file)],
+            "url": [f"http://h{rng.randrange(5000)}.example.com/x" for _ in range(per_file)],
+        })  # fmt: skip
+        path = folder / f"day{day:03d}.{kind}"
+        if kind == "parquet":
+            table = table.set_column(1, "ts", table.column("ts").cast(pa.timestamp("us")))
+            pq.write_table(table, path)
+        else:
+            path.write_text("user_id,ts,url\n" + "".join(
+                f"{u},{t},{h}\n" for u, t, h in zip(*table.to_pydict().values(), strict=True)
+            ))  # fmt: skip
+        files.append(path)
+    return files, n_files * per_file
+
+
+@pytest.mark.parametrize("kind, in_place", [("csv", False), ("parquet", True)])
+def test_a_hundred_files_at_once_fit_a_small_memory_limit(tmp_path, kind, in_place):
+    """The files' rows meet the site map in one join, not one per file: with a hash table per
+    file, 100 days of 5,000 hosts outgrew a 100MB limit (an `add-day` of 120 days' files
+    did the same under 3.2 GiB)."""
+    from netpersona.engine import DuckDBEngine
+
+    files, n_rows = _daily_files(tmp_path, 100, kind)
+    with DuckDBEngine(threads=2, memory_limit="100MB", temp_directory=tmp_path / "t") as engine:
+        summary = read_access_log(files, engine=engine, table="log", in_place=in_place)
+        assert (summary.rows, summary.rejected) == (n_rows, 0)
+        assert engine.fetch_scalar("SELECT count(*) FROM log") == n_rows
+        days = engine.fetch_scalar("SELECT count(DISTINCT CAST(ts AS DATE)) FROM log")
+        assert days == 28

@@ -169,16 +169,24 @@ def _pseudonym_map(engine, stages: list[str], key: bytes, name: str) -> None:
     )
 
 
-def _good_rows_sql(stage: str, sites: str, users: str | None, source: str | None = None) -> str:
-    """The good rows of ``stage`` (read from ``source`` when given: its SELECT, aliased)."""
-    user = f"{users}.user_id" if users else f"{stage}.user_raw"
-    join_users = f" JOIN {users} ON {stage}.user_raw = {users}.user_raw" if users else ""
-    scan = f"({source}) AS {stage}" if source else stage
+def _good_rows_sql(scans: Sequence[str], sites: str, users: str | None) -> str:
+    """The good rows of the staged files ``scans`` (each a stage's name, or its SELECT in
+    parentheses with the stage's name as alias). Their rows are joined to the site map (and
+    the pseudonyms) once, as one union: a join per file builds a hash table per file, and
+    with a hundred files those outgrow the memory limit."""
+    rows = "_np_rows"
+    scan = " UNION ALL ".join(
+        "SELECT CAST(user_raw AS VARCHAR) AS user_raw, CAST(ts AS TIMESTAMP) AS ts, host "
+        f"FROM {one}"
+        for one in scans
+    )
+    user = f"{users}.user_id" if users else f"{rows}.user_raw"
+    join_users = f" JOIN {users} ON {rows}.user_raw = {users}.user_raw" if users else ""
     return (
-        f"SELECT CAST({user} AS VARCHAR) AS user_id, CAST({stage}.ts AS TIMESTAMP) AS ts, "
-        f"CAST({sites}.site AS VARCHAR) AS site FROM {scan} "
-        f"JOIN {sites} ON {stage}.host = {sites}.host{join_users} "
-        f"WHERE NOT ({bad_condition(stage, sites)})"
+        f"SELECT CAST({user} AS VARCHAR) AS user_id, {rows}.ts AS ts, "
+        f"CAST({sites}.site AS VARCHAR) AS site FROM ({scan}) AS {rows} "
+        f"JOIN {sites} ON {rows}.host = {sites}.host{join_users} "
+        f"WHERE NOT ({bad_condition(rows, sites)})"
     )
 
 
@@ -196,9 +204,7 @@ def _view_in_place(engine, table: str, staged: list[Staged], sites: str) -> None
     ``<table>__sites``, kept beside it."""
     site_table = _ident(f"{table}__sites")
     engine.execute(f"CREATE OR REPLACE TABLE {site_table} AS SELECT host, site FROM {sites}")
-    select = " UNION ALL ".join(
-        _good_rows_sql(s.stage, site_table, None, source=s.select) for s in staged
-    )
+    select = _good_rows_sql([f"({s.select}) AS {s.stage}" for s in staged], site_table, None)
     drop_relation(engine, table)  # a table or view of that name, from before
     engine.execute(f"CREATE VIEW {_ident(table)} AS {select}")
 
@@ -297,10 +303,7 @@ def _read(
         if mapping.pseudonymize_key_file is not None:
             with progress.step("pseudonymising subscriber ids"):
                 _pseudonym_map(engine, stages, load_key(mapping.pseudonymize_key_file), users)
-        select = " UNION ALL ".join(
-            _good_rows_sql(s, sites, users if mapping.pseudonymize_key_file else None)
-            for s in stages
-        )
+        select = _good_rows_sql(stages, sites, users if mapping.pseudonymize_key_file else None)
         view = in_place and not append and not mapping.pseudonymize_key_file
         if view and all(s.select is not None for s in staged):
             with progress.step(f"table {table}: a view of the Parquet file(s)"):
